@@ -1,0 +1,1 @@
+"""kwsnum command line."""

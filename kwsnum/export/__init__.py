@@ -1,0 +1,1 @@
+"""Export from PyTorch (being written)."""

@@ -1,0 +1,171 @@
+"""The in-memory model: tensors, nodes in topological order, labels and the rounding mode.
+
+A :class:`Model` is what ``kwsnum.load`` returns and ``kwsnum.save`` writes. It knows no op:
+op knowledge lives in ``kwsnum.ops.<op>``; execution lives in ``kwsnum.interpreter``.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ModelError, InputError
+
+FORMATS = ("int8", "float32")
+MAX_DIM = 1 << 24          # no single dimension beyond this
+MAX_ELEMENTS = 1 << 28     # no tensor beyond this many elements (per sample)
+
+
+@dataclass
+class TensorSpec:
+    """An activation tensor. ``shape`` excludes the batch dimension."""
+    name: str
+    shape: tuple
+    format: str                      # "int8" (affine) | "float32"
+    scale: float = None              # int8 only (float32 value)
+    zero_point: int = None           # int8 only
+
+    @property
+    def dtype(self):
+        return np.dtype(self.format)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self):
+        return self.size * self.dtype.itemsize
+
+    def describe(self):
+        if self.format == "int8":
+            return f"int8(s={self.scale:.6g},zp={self.zero_point})"
+        return self.format
+
+
+@dataclass
+class Node:
+    """One op application. ``attrs`` hold scalars/tuples/strings, ``arrays`` hold constant tensors."""
+    op: str
+    name: str
+    inputs: list
+    outputs: list
+    attrs: dict = field(default_factory=dict)
+    arrays: dict = field(default_factory=dict)
+    index: int = -1
+
+    @property
+    def where(self):
+        return f"/graph/{self.index} ({self.op})"
+
+    def error(self, message):
+        return ModelError(message, where=self.where)
+
+
+class Model:
+    """A kwsnum model: an ordered graph of nodes over named tensors."""
+
+    def __init__(self, tensors, nodes, inputs, outputs, labels=None, rounding="double", name="model",
+                 meta=None, validate=True):
+        self.tensors = {t.name: t for t in tensors}
+        self.nodes = list(nodes)
+        for i, n in enumerate(self.nodes):
+            n.index = i
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.labels = list(labels) if labels is not None else None
+        self.rounding = rounding
+        self.name = name
+        self.meta = dict(meta or {})
+        self._plan = None
+        if validate:
+            self.validate()
+
+    # ---------------------------------------------------------------- checks
+    def validate(self):
+        """Check everything a runtime relies on; raise ModelError naming the offending path."""
+        from . import ops
+        from .fixedpoint import ROUNDING_MODES
+        if self.rounding not in ROUNDING_MODES:
+            raise ModelError(f"unknown rounding mode {self.rounding!r} (known: {', '.join(ROUNDING_MODES)})",
+                             where="/ (attribute rounding)")
+        for i, t in enumerate(self.tensors.values()):
+            where = f"/tensors/{i} ({t.name})"
+            if t.format not in FORMATS:
+                raise ModelError(f"unknown format {t.format!r} (known: {', '.join(FORMATS)})", where=where)
+            if any((not isinstance(d, (int, np.integer))) or d < 1 for d in t.shape):
+                raise ModelError(f"shape {tuple(t.shape)} must be positive integers", where=where)
+            if any(d > MAX_DIM for d in t.shape) or t.size > MAX_ELEMENTS:
+                raise ModelError(f"dimensions too large: {tuple(t.shape)} (at most {MAX_DIM} per dimension and "
+                                 f"{MAX_ELEMENTS} elements)", where=where)
+            if t.format == "int8":
+                if t.scale is None or not np.isfinite(t.scale) or t.scale <= 0:
+                    raise ModelError(f"int8 tensor needs a finite scale > 0, got {t.scale}", where=where)
+                if t.zero_point is None or not -128 <= int(t.zero_point) <= 127:
+                    raise ModelError(f"int8 zero point must be in [-128, 127], got {t.zero_point}", where=where)
+        for name in self.inputs + self.outputs:
+            if name not in self.tensors:
+                raise ModelError(f"model input/output {name!r} is not a declared tensor", where="/")
+        produced = set(self.inputs)
+        for n in self.nodes:
+            op = ops.get(n.op, n)
+            for t in n.inputs:
+                if t not in self.tensors:
+                    raise n.error(f"input tensor {t!r} is not declared")
+                if t not in produced:
+                    raise n.error(f"input tensor {t!r} is used before it is produced (nodes must be in "
+                                  f"topological order)")
+            for t in n.outputs:
+                if t not in self.tensors:
+                    raise n.error(f"output tensor {t!r} is not declared")
+                if t in produced:
+                    raise n.error(f"output tensor {t!r} is produced twice")
+                produced.add(t)
+            op.validate(n, self)
+        for name in self.outputs:
+            if name not in produced:
+                raise ModelError(f"model output {name!r} is never produced", where="/")
+        if self.labels is not None:
+            out = self.tensors[self.outputs[0]]
+            if len(self.labels) != out.shape[-1]:
+                raise ModelError(f"{len(self.labels)} labels for an output of shape {tuple(out.shape)}",
+                                 where="/labels")
+
+    # ---------------------------------------------------------------- running
+    @property
+    def input(self):
+        return self.tensors[self.inputs[0]]
+
+    @property
+    def output(self):
+        return self.tensors[self.outputs[0]]
+
+    def plan(self):
+        if self._plan is None:
+            from .interpreter import Plan
+            self._plan = Plan(self)
+        return self._plan
+
+    def run(self, x, trace=False):
+        """Run the oracle on a batch ``x`` of shape (N, *input_shape) (or one sample of input_shape).
+
+        Returns the output array (N, ...); with ``trace=True`` returns a dict of every tensor by name."""
+        return self.plan().run(x, trace=trace)
+
+    def check_input(self, x):
+        spec = self.input
+        x = np.asarray(x)
+        if x.shape == tuple(spec.shape):
+            x = x[None]
+        if x.shape[1:] != tuple(spec.shape):
+            raise InputError(f"input shape {x.shape} does not match the model input {tuple(spec.shape)} "
+                             f"(optionally with a leading batch dimension)")
+        if spec.format == "float32":
+            if x.dtype.kind not in "fiu":
+                raise InputError(f"input dtype {x.dtype} is not numeric; the model takes float32")
+            x = x.astype(np.float32)
+        else:
+            if x.dtype != np.int8:
+                raise InputError(f"input dtype {x.dtype} does not match the model input format int8")
+        return np.ascontiguousarray(x)
+
+    def __repr__(self):
+        return f"<kwsnum.Model {self.name!r}: {len(self.nodes)} nodes, {self.input.shape} -> {self.output.shape}>"

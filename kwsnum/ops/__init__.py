@@ -1,0 +1,45 @@
+"""The op registry: one line per op. Each op lives in its own module (``kwsnum/ops/<op>.py``)."""
+from ..errors import ModelError
+
+_REGISTRY = {}
+
+
+def register(op):
+    _REGISTRY[op.name] = op
+    return op
+
+
+def get(name, node=None):
+    _load()
+    if name not in _REGISTRY:
+        msg = f"unknown op {name!r} (known: {', '.join(sorted(_REGISTRY))})"
+        raise node.error(msg) if node is not None else ModelError(msg)
+    return _REGISTRY[name]
+
+
+def names():
+    _load()
+    return sorted(_REGISTRY)
+
+
+_loaded = False
+
+
+def _load():
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    # The registry: one line per op module.
+    from . import conv            # conv1d, conv2d (incl. depthwise / grouped)
+    from . import linear          # linear
+    from . import pool            # avgpool1d/2d, maxpool1d/2d
+    from . import global_avgpool  # global_avgpool
+    from . import relu            # relu, relu6 (standalone clamps)
+    from . import reshape         # reshape (flatten)
+    from . import add             # add
+    from . import quantize        # quantize (float32 -> int8), dequantize (int8 -> float32)
+    from . import layernorm       # layernorm over the last k dims
+    for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm):
+        for op in mod.OPS:
+            register(op)

@@ -1,0 +1,233 @@
+"""conv1d and conv2d: stride, dilation, groups (depthwise included), explicit zero padding per side.
+
+Layout (PyTorch): input (N, C, H, W) / (N, C, L); weight (O, C/groups, KH, KW) / (O, C/groups, K).
+conv1d runs the conv2d kernel on a height-1 view. Spec: docs/numerics.md, "conv".
+"""
+import numpy as np
+from numba import njit, prange
+
+from ..fixedpoint import requantize, clamp
+from ..torchref import requantize as t_requantize
+from .base import Attr, Arr, Op, in_tensor, out_tensor, qparams, require
+
+
+@njit(cache=True, parallel=True)
+def conv2d_int8(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, in_off, out_zp, act_min, act_max,
+                mode, out):
+    N, C, H, W = x.shape
+    O, Cg, KH, KW = w.shape
+    OH, OW = out.shape[2], out.shape[3]
+    Og = O // groups
+    for no in prange(N * O):
+        n = no // O
+        o = no % O
+        c0 = (o // Og) * Cg
+        for oh in range(OH):
+            ih0 = oh * sh - pt
+            for ow in range(OW):
+                iw0 = ow * sw - pl
+                acc = np.int64(bias[o])
+                for ci in range(Cg):
+                    for kh in range(KH):
+                        ih = ih0 + kh * dh
+                        if ih < 0 or ih >= H:
+                            continue
+                        for kw in range(KW):
+                            iw = iw0 + kw * dw
+                            if iw < 0 or iw >= W:
+                                continue
+                            acc += (np.int64(x[n, c0 + ci, ih, iw]) + in_off) * np.int64(w[o, ci, kh, kw])
+                v = requantize(acc, np.int64(mult[o]), np.int64(shift[o]), mode) + out_zp
+                out[n, o, oh, ow] = clamp(v, act_min, act_max)
+
+
+@njit(cache=True, parallel=True)
+def conv2d_f32(x, w, bias, sh, sw, dh, dw, pt, pl, groups, act_min, act_max, out):
+    N, C, H, W = x.shape
+    O, Cg, KH, KW = w.shape
+    OH, OW = out.shape[2], out.shape[3]
+    Og = O // groups
+    for no in prange(N * O):
+        n = no // O
+        o = no % O
+        c0 = (o // Og) * Cg
+        for oh in range(OH):
+            ih0 = oh * sh - pt
+            for ow in range(OW):
+                iw0 = ow * sw - pl
+                acc = bias[o]
+                for ci in range(Cg):
+                    for kh in range(KH):
+                        ih = ih0 + kh * dh
+                        if ih < 0 or ih >= H:
+                            continue
+                        for kw in range(KW):
+                            iw = iw0 + kw * dw
+                            if iw < 0 or iw >= W:
+                                continue
+                            acc = acc + x[n, c0 + ci, ih, iw] * w[o, ci, kh, kw]
+                out[n, o, oh, ow] = min(max(acc, act_min), act_max)
+
+
+def conv_out_len(n, k, stride, dil, pad_a, pad_b):
+    return (n + pad_a + pad_b - dil * (k - 1) - 1) // stride + 1
+
+
+class Conv2d(Op):
+    name = "conv2d"
+    rank = 2
+    attrs = {
+        "stride": Attr("ints", 2, min=1, max=1 << 16),
+        "dilation": Attr("ints", 2, default=(1, 1), min=1, max=1 << 16),
+        "padding": Attr("ints", 4, default=(0, 0, 0, 0), min=0, max=1 << 16),  # top, bottom, left, right
+        "groups": Attr("int", default=1, min=1),
+        "act_min": Attr("int", formats=("int8",)),
+        "act_max": Attr("int", formats=("int8",)),
+        "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
+        "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
+    }
+    arrays = {
+        "weight": Arr(int8="int8", float32="float32"),
+        "bias": Arr(int8="int32", float32="float32"),
+        "multiplier": Arr(int8="int32"),
+        "shift": Arr(int8="int32"),
+    }
+
+    # -- geometry in conv2d terms: conv1d overrides these two
+    def geom_4d(self, node):
+        a = node.attrs
+        return a["stride"], a["dilation"], a["padding"]
+
+    def as4d(self, shape):
+        return shape
+
+    def check(self, node, model, in_specs, fmt):
+        w = node.arrays["weight"]
+        require(w.ndim == self.rank + 2, node,
+                f"weight must have {self.rank + 2} dimensions (O, C/groups, {'KH, KW' if self.rank == 2 else 'K'}), "
+                f"got shape {w.shape}")
+        require(len(in_specs[0].shape) == self.rank + 1, node,
+                f"input must be (C, {'H, W' if self.rank == 2 else 'L'}), got {tuple(in_specs[0].shape)}")
+        x = self.as4d(in_specs[0].shape)
+        g = node.attrs["groups"]
+        O, Cg = w.shape[0], w.shape[1]
+        C = x[0]
+        require(C % g == 0 and O % g == 0, node, f"groups={g} must divide in_channels={C} and out_channels={O}")
+        require(Cg * g == C, node, f"weight shape {w.shape} does not match in_channels={C} with groups={g}")
+        for k in ("bias", "multiplier", "shift"):
+            if k in node.arrays:
+                require(node.arrays[k].shape == (O,), node,
+                        f"{k} shape {node.arrays[k].shape} does not match out_channels={O}")
+        if fmt == "int8":
+            sh = node.arrays["shift"]
+            require(np.all((sh >= -31) & (sh <= 30)), node, "shift values must be in [-31, 30]")
+            require(np.all(node.arrays["multiplier"] >= 0), node, "multiplier values must be >= 0")
+            require(np.all(w != -128), node, "int8 weights must be in [-127, 127] (symmetric)")
+            # int32 accumulator must be exact: |bias| + sum|w| * 255 < 2**31 for every channel
+            bound = np.abs(node.arrays["bias"].astype(np.int64)) + \
+                np.abs(w.astype(np.int64)).reshape(O, -1).sum(axis=1) * 255
+            worst = int(bound.max(initial=0))
+            require(worst < 2 ** 31, node,
+                    f"int32 accumulator could overflow (worst case {worst}); the weights are too large")
+        kh, kw = (1, w.shape[2]) if self.rank == 1 else w.shape[2:]
+        _, H, W = x
+        (sh_, sw_), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
+        require(H + pt + pb >= dh * (kh - 1) + 1 and W + pl + pr >= dw * (kw - 1) + 1, node,
+                f"kernel {tuple(w.shape[2:])} with dilation is larger than the padded input {tuple(in_specs[0].shape[1:])}")
+
+    def output_shapes(self, node, in_shapes):
+        C, H, W = self.as4d(in_shapes[0])
+        w = node.arrays["weight"]
+        kh, kw = (1, w.shape[2]) if self.rank == 1 else w.shape[2:]
+        (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
+        OH = conv_out_len(H, kh, sh, dh, pt, pb)
+        OW = conv_out_len(W, kw, sw, dw, pl, pr)
+        if self.rank == 1:
+            return [(w.shape[0], OW)]
+        return [(w.shape[0], OH, OW)]
+
+    def prepare(self, node, model, rounding):
+        w = node.arrays["weight"]
+        w4 = w if self.rank == 2 else w[:, :, None, :]
+        (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
+        p = dict(w=np.ascontiguousarray(w4), geom=(sh, sw, dh, dw, pt, pl), groups=node.attrs["groups"],
+                 out_shape=tuple(out_tensor(model, node).shape), fmt=in_tensor(model, node).format)
+        if p["fmt"] == "int8":
+            _, zi = qparams(in_tensor(model, node))
+            _, zo = qparams(out_tensor(model, node))
+            p.update(bias=node.arrays["bias"], mult=node.arrays["multiplier"], shift=node.arrays["shift"],
+                     in_off=-zi, out_zp=zo, act=(node.attrs["act_min"], node.attrs["act_max"]), mode=rounding)
+        else:
+            p.update(bias=node.arrays["bias"],
+                     act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
+        return p
+
+    def run(self, p, inputs):
+        x = inputs[0]
+        n = x.shape[0]
+        x4 = x if self.rank == 2 else x[:, :, None, :]
+        x4 = np.ascontiguousarray(x4)
+        oshape = p["out_shape"] if self.rank == 2 else (p["out_shape"][0], 1, p["out_shape"][1])
+        out = np.empty((n,) + tuple(oshape), dtype=x.dtype)
+        sh, sw, dh, dw, pt, pl = p["geom"]
+        if p["fmt"] == "int8":
+            conv2d_int8(x4, p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw, pt, pl, p["groups"],
+                        p["in_off"], p["out_zp"], p["act"][0], p["act"][1], p["mode"], out)
+        else:
+            conv2d_f32(x4, p["w"], p["bias"], sh, sw, dh, dw, pt, pl, p["groups"], p["act"][0], p["act"][1], out)
+        return [out.reshape((n,) + tuple(p["out_shape"]))]
+
+    def torch_ref(self, node, model, inputs):
+        import torch
+        import torch.nn.functional as F
+        x = inputs[0]
+        w = torch.as_tensor(node.arrays["weight"].astype(np.float64))
+        (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
+        g = node.attrs["groups"]
+        xin, xout = in_tensor(model, node), out_tensor(model, node)
+        if xin.format == "int8":
+            xf = (x - xin.zero_point).to(torch.float64)  # padding below adds real zeros
+        else:
+            xf = x.to(torch.float64)
+        if self.rank == 2:
+            xf = F.pad(xf, (pl, pr, pt, pb))
+            acc = F.conv2d(xf, w, None, stride=(sh, sw), dilation=(dh, dw), groups=g)
+        else:
+            xf = F.pad(xf, (pl, pr))
+            acc = F.conv1d(xf, w, None, stride=sw, dilation=dw, groups=g)
+        bshape = (1, -1) + (1,) * self.rank
+        if xin.format == "int8":
+            acc = acc.round().to(torch.int64) + torch.as_tensor(node.arrays["bias"].astype(np.int64)).reshape(bshape)
+            y = t_requantize(acc, node.arrays["multiplier"], node.arrays["shift"], model.rounding, axis=1)
+            y = (y + xout.zero_point).clamp(node.attrs["act_min"], node.attrs["act_max"])
+            return [y]
+        y = acc + torch.as_tensor(node.arrays["bias"].astype(np.float64)).reshape(bshape)
+        y = y.clamp(node.attrs["act_min_f"], node.attrs["act_max_f"]).to(torch.float32)
+        return [y]
+
+    def macs(self, node, model):
+        w = node.arrays["weight"]
+        out = out_tensor(model, node)
+        return int(np.prod(out.shape)) * int(np.prod(w.shape[1:]))
+
+
+class Conv1d(Conv2d):
+    name = "conv1d"
+    rank = 1
+    attrs = dict(Conv2d.attrs)
+    attrs.update({
+        "stride": Attr("ints", 1, min=1, max=1 << 16),
+        "dilation": Attr("ints", 1, default=(1,), min=1, max=1 << 16),
+        "padding": Attr("ints", 2, default=(0, 0), min=0, max=1 << 16),  # left, right
+    })
+
+    def geom_4d(self, node):
+        a = node.attrs
+        l, r = a["padding"]
+        return (1, a["stride"][0]), (1, a["dilation"][0]), (0, 0, l, r)
+
+    def as4d(self, shape):
+        return (shape[0], 1, shape[1])
+
+
+OPS = [Conv2d(), Conv1d()]

@@ -1,0 +1,96 @@
+"""The PyTorch reference: the arithmetic of docs/numerics.md written again with torch ops.
+
+It shares the spec with the oracle, not the code: integer tensors are torch int64 (or float64
+holding exact integers below 2**53 for convolutions), rounding is written with torch's floor/trunc
+division. ``run_reference`` is a thin loop, like the interpreter; op knowledge is in each op's
+``torch_ref``.
+"""
+import numpy as np
+
+from . import ops
+
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+
+
+def _torch():
+    import torch
+    return torch
+
+
+def _bcast(v, x, axis):
+    """Shape a per-channel vector v to broadcast against x along ``axis`` (int64)."""
+    torch = _torch()
+    v = torch.as_tensor(np.asarray(v), dtype=torch.int64)
+    if v.ndim == 0 or v.numel() == 1:
+        return v.reshape(())
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    return v.reshape(shape)
+
+
+def round_half_away_pow2(x, e):
+    """x / 2**e rounded half away from zero, e >= 0 (int64 tensors or ints)."""
+    torch = _torch()
+    e = torch.as_tensor(e, dtype=torch.int64)
+    half = torch.where(e > 0, torch.bitwise_left_shift(torch.ones_like(e), (e - 1).clamp(min=0)),
+                       torch.zeros_like(e))
+    den = torch.bitwise_left_shift(torch.ones_like(e), e)
+    mag = torch.div(x.abs() + half, den, rounding_mode="floor")
+    return torch.where(x < 0, -mag, mag)
+
+
+def round_half_away_div(x, d):
+    """x / d rounded half away from zero, d > 0 (int64)."""
+    torch = _torch()
+    d = torch.as_tensor(d, dtype=torch.int64)
+    mag = torch.div(2 * x.abs() + d, 2 * d, rounding_mode="floor")
+    return torch.where(x < 0, -mag, mag)
+
+
+def requantize(acc, multiplier, shift, rounding, axis=1):
+    """MultiplyByQuantizedMultiplier on an int64 tensor of int32 values; per-channel along ``axis``."""
+    torch = _torch()
+    acc = acc.to(torch.int64)
+    m = _bcast(multiplier, acc, axis)
+    s = _bcast(shift, acc, axis)
+    if rounding == "single":
+        total = 31 - s
+        num = acc * m + torch.bitwise_left_shift(torch.ones_like(total), total - 1)
+        r = torch.div(num, torch.bitwise_left_shift(torch.ones_like(total), total), rounding_mode="floor")
+        return r.clamp(INT32_MIN, INT32_MAX)
+    left = s.clamp(min=0)
+    right = (-s).clamp(min=0)
+    x = (acc * torch.bitwise_left_shift(torch.ones_like(left), left)).clamp(INT32_MIN, INT32_MAX)
+    prod = x * m
+    nudge = torch.where(prod >= 0, torch.tensor(1 << 30), torch.tensor(1 - (1 << 30)))
+    high = torch.div(prod + nudge, 1 << 31, rounding_mode="trunc")
+    high = torch.where((x == INT32_MIN) & (m == INT32_MIN), torch.tensor(INT32_MAX), high)
+    return round_half_away_pow2(high, right)
+
+
+def to_torch(a):
+    torch = _torch()
+    a = np.asarray(a)
+    if a.dtype.kind in "iu":
+        return torch.as_tensor(a.astype(np.int64))
+    return torch.as_tensor(a)
+
+
+def run_reference(model, x, trace=False):
+    """Run the torch reference of ``model`` on a batch; same return convention as ``Model.run``."""
+    torch = _torch()
+    x = model.check_input(x)
+    values = {model.inputs[0]: to_torch(x)}
+    with torch.no_grad():
+        for node in model.nodes:
+            op = ops.get(node.op, node)
+            outs = op.torch_ref(node, model, [values[t] for t in node.inputs])
+            for t, o in zip(node.outputs, outs):
+                spec = model.tensors[t]
+                o = o.detach().cpu().numpy()
+                if spec.format == "int8":
+                    assert o.dtype.kind in "iu" and o.min(initial=0) >= -128 and o.max(initial=0) <= 127, node.where
+                values[t] = to_torch(o)
+    out = {t: v.numpy().astype(model.tensors[t].dtype) for t, v in values.items()}
+    return out if trace else out[model.outputs[0]]

@@ -1,0 +1,91 @@
+"""Shared Hypothesis strategies and checkers for the op property tests.
+
+Each op's test module holds one strategy that draws a single-op model (shapes, op parameters,
+quantization parameters) and its input data; ``check_model`` then compares the oracle with the
+torch reference: exactly for int8, within docs/numerics.md's float tolerance for float32.
+"""
+import numpy as np
+from hypothesis import strategies as st
+
+from kwsnum.quant import quantize_multiplier
+from kwsnum.torchref import run_reference
+
+ROUNDINGS = st.sampled_from(["double", "single"])
+FORMATS = st.sampled_from(["int8", "float32"])
+
+# docs/numerics.md, "float32 tolerance": |oracle - torch| <= FLOAT_RTOL * max(1, max|torch|)
+FLOAT_RTOL = 1e-4
+
+
+@st.composite
+def int8_qparams(draw):
+    """(scale, zero_point) of an int8 activation tensor."""
+    scale = draw(st.floats(1e-4, 1.0, allow_nan=False, allow_infinity=False))
+    zp = draw(st.integers(-128, 127))
+    return float(np.float32(scale)), zp
+
+
+@st.composite
+def multipliers(draw, n, lo=1e-7, hi=0.99):
+    """n (multiplier, shift) pairs from real multipliers drawn log-uniformly, plus edge cases."""
+    reals = draw(st.lists(st.one_of(st.floats(lo, hi), st.sampled_from([lo, hi, 0.5, 0.25, 2 ** -20])),
+                          min_size=n, max_size=n))
+    ms, ss = zip(*(quantize_multiplier(r) for r in reals))
+    return np.array(ms, dtype=np.int32), np.array(ss, dtype=np.int32)
+
+
+@st.composite
+def act_clamp(draw, zp):
+    kind = draw(st.sampled_from(["none", "relu", "relu6", "random"]))
+    if kind == "none":
+        return -128, 127
+    if kind == "relu":
+        return zp, 127
+    lo = draw(st.integers(-128, 127))
+    hi = draw(st.integers(lo, 127))
+    return lo, hi
+
+
+def int8_array(draw, shape):
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    rng = np.random.default_rng(seed)
+    kind = draw(st.sampled_from(["uniform", "extremes", "narrow"]))
+    if kind == "uniform":
+        return rng.integers(-128, 128, size=shape).astype(np.int8)
+    if kind == "extremes":
+        return rng.choice(np.array([-128, -127, 0, 126, 127], dtype=np.int8), size=shape)
+    c = int(rng.integers(-100, 100))
+    return np.clip(c + rng.integers(-8, 9, size=shape), -128, 127).astype(np.int8)
+
+
+def float_array(draw, shape, scale=1.0):
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(size=shape) * scale).astype(np.float32)
+
+
+def int8_weights(draw, shape):
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    rng = np.random.default_rng(seed)
+    return rng.integers(-127, 128, size=shape).astype(np.int8)
+
+
+def check_model(model, x):
+    """Oracle vs torch reference on every tensor of the model: == for int8, the spec tolerance for float32."""
+    got = model.run(x, trace=True)
+    ref = run_reference(model, x, trace=True)
+    for name in model.tensors:
+        a, b = got[name], ref[name]
+        assert a.shape == b.shape, (name, a.shape, b.shape)
+        assert a.dtype == b.dtype, (name, a.dtype, b.dtype)
+        if a.dtype.kind == "f":
+            tol = FLOAT_RTOL * max(1.0, float(np.max(np.abs(b), initial=0.0)))
+            assert np.all(np.abs(a.astype(np.float64) - b) <= tol), \
+                (name, float(np.max(np.abs(a.astype(np.float64) - b))), tol)
+        else:
+            if not np.array_equal(a, b):
+                bad = np.argwhere(a != b)
+                i = tuple(bad[0])
+                raise AssertionError(f"{name}: {len(bad)}/{a.size} elements differ; first at {i}: "
+                                     f"oracle {a[i]} torch {b[i]}")
+    return got
