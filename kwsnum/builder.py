@@ -28,7 +28,7 @@ class GraphBuilder:
         """Append a node; its output tensor is named after the node and returned."""
         node = Node(op, name, list(inputs), [], dict(attrs or {}), dict(arrays or {}), index=len(self.nodes))
         opdef = ops.get(op, node)
-        opdef.fill_defaults(node)
+        opdef.fill_defaults(node, self.tensors[inputs[0]].format)
         in_shapes = [self.tensors[t].shape for t in inputs]
         shape = tuple(int(d) for d in opdef.output_shapes(node, in_shapes)[0])
         out = self._unique(name)

@@ -15,7 +15,7 @@ class KwsnumError(Exception):
         super().__init__(self.__str__())
 
     def with_file(self, file):
-        return KwsnumError(self.message, self.where, file)
+        return type(self)(self.message, self.where, file)
 
     def __str__(self):
         parts = [p for p in (self.file, self.where, self.message) if p]

@@ -97,6 +97,8 @@ class Model:
                 raise ModelError(f"dimensions too large: {tuple(t.shape)} (at most {MAX_DIM} per dimension and "
                                  f"{MAX_ELEMENTS} elements)", where=where)
             if t.format == "int8":
+                if t.scale is not None:
+                    t.scale = float(np.float32(t.scale))  # scales are float32 values (as in TFLite)
                 if t.scale is None or not np.isfinite(t.scale) or t.scale <= 0:
                     raise ModelError(f"int8 tensor needs a finite scale > 0, got {t.scale}", where=where)
                 if t.zero_point is None or not -128 <= int(t.zero_point) <= 127:
@@ -125,7 +127,7 @@ class Model:
                 raise ModelError(f"model output {name!r} is never produced", where="/")
         if self.labels is not None:
             out = self.tensors[self.outputs[0]]
-            if len(self.labels) != out.shape[-1]:
+            if len(self.labels) != out.size:
                 raise ModelError(f"{len(self.labels)} labels for an output of shape {tuple(out.shape)}",
                                  where="/labels")
 

@@ -48,6 +48,18 @@ def round_half_away_div(x, d):
     return torch.where(x < 0, -mag, mag)
 
 
+def isqrt(v):
+    """floor(sqrt(v)) of an int64 tensor, 0 <= v < 2**62: float64 sqrt, then corrected with exact int64
+    comparisons (the float estimate is within 1 of the answer; two rounds of correction are done anyway)."""
+    torch = _torch()
+    v = v.to(torch.int64)
+    s = torch.sqrt(v.to(torch.float64)).floor().to(torch.int64)
+    for _ in range(2):
+        s = torch.where(s * s > v, s - 1, s)
+        s = torch.where((s + 1) * (s + 1) <= v, s + 1, s)
+    return s
+
+
 def requantize(acc, multiplier, shift, rounding, axis=1):
     """MultiplyByQuantizedMultiplier on an int64 tensor of int32 values; per-channel along ``axis``."""
     torch = _torch()

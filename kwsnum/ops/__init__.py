@@ -29,7 +29,6 @@ def _load():
     global _loaded
     if _loaded:
         return
-    _loaded = True
     # The registry: one line per op module.
     from . import conv            # conv1d, conv2d (incl. depthwise / grouped)
     from . import linear          # linear
@@ -43,3 +42,4 @@ def _load():
     for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm):
         for op in mod.OPS:
             register(op)
+    _loaded = True

@@ -1,2 +1,135 @@
-"""Placeholder: being written."""
-OPS = []
+"""add: elementwise sum of two tensors of the same shape (no broadcasting), e.g. a residual connection.
+
+int8 is TFLite/TFLM ADD exactly: both inputs are brought to a common fixed-point scale (shifted left by
+``left_shift`` bits, then each requantized by its own multiplier), summed in int32, requantized to the
+output scale, offset by the output zero point and clamped. float32: y = x1 + x2 (one float32 addition),
+then the clamp. Spec: docs/numerics.md, "add". The exporter computes the int8 attributes with
+:func:`add_params`.
+"""
+import numpy as np
+from numba import njit, prange
+
+from ..fixedpoint import requantize, clamp
+from ..quant import quantize_multiplier
+from ..torchref import requantize as t_requantize
+from .base import Attr, Op, in_tensor, out_tensor, qparams, require
+
+LEFT_SHIFT = 20  # TFLite's value for int8 ADD
+I32MAX = (1 << 31) - 1
+
+
+def add_params(s1, s2, s_out, left_shift=LEFT_SHIFT):
+    """Export: the int8 ADD multipliers from the three float32 scales, as TFLite's Prepare does.
+
+    twice_max = 2 max(s1, s2); real_in_i = s_i / twice_max (<= 0.5, so in_shift <= 0);
+    real_out = twice_max / (2**left_shift * s_out). Scales are taken as float32 values, arithmetic in double.
+    Returns the int attributes (without act_min / act_max).
+    """
+    s1, s2, so = (float(np.float32(s)) for s in (s1, s2, s_out))
+    twice_max = 2.0 * max(s1, s2)
+    m1, sh1 = quantize_multiplier(s1 / twice_max)
+    m2, sh2 = quantize_multiplier(s2 / twice_max)
+    mo, sho = quantize_multiplier(twice_max / ((1 << left_shift) * so))
+    return dict(in1_multiplier=m1, in1_shift=sh1, in2_multiplier=m2, in2_shift=sh2,
+                out_multiplier=mo, out_shift=sho, left_shift=left_shift)
+
+
+@njit(cache=True, parallel=True)
+def add_int8(a, b, off1, off2, left_shift, m1, s1, m2, s2, mo, so, out_zp, act_min, act_max, mode, out):
+    scale = np.int64(1) << left_shift
+    for i in prange(a.shape[0]):
+        x1 = (np.int64(a[i]) + off1) * scale
+        x2 = (np.int64(b[i]) + off2) * scale
+        raw = requantize(x1, m1, s1, mode) + requantize(x2, m2, s2, mode)
+        v = requantize(raw, mo, so, mode) + out_zp
+        out[i] = clamp(v, act_min, act_max)
+
+
+@njit(cache=True, parallel=True)
+def add_f32(a, b, act_min, act_max, out):
+    for i in prange(a.shape[0]):
+        out[i] = clamp(a[i] + b[i], act_min, act_max)
+
+
+def _int8_attr(lo, hi, default=None):
+    return Attr("int", default=default, min=lo, max=hi, formats=("int8",))
+
+
+class Add(Op):
+    name = "add"
+    n_inputs = 2
+    attrs = {
+        "in1_multiplier": _int8_attr(0, I32MAX),
+        "in1_shift": _int8_attr(-31, 0),
+        "in2_multiplier": _int8_attr(0, I32MAX),
+        "in2_shift": _int8_attr(-31, 0),
+        "out_multiplier": _int8_attr(0, I32MAX),
+        "out_shift": _int8_attr(-31, 30),
+        # |q - zp| <= 255 and in_shift <= 0 keep x' and the raw sum inside int32 for left_shift <= 22
+        "left_shift": _int8_attr(0, 22, default=LEFT_SHIFT),
+        "act_min": Attr("int", formats=("int8",)),
+        "act_max": Attr("int", formats=("int8",)),
+        "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
+        "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
+    }
+
+    def check(self, node, model, in_specs, fmt):
+        a, b = in_specs
+        require(b.format == a.format, node, f"both inputs must have the same format, got {a.format} and {b.format}")
+        require(tuple(a.shape) == tuple(b.shape), node,
+                f"inputs must have the same shape (no broadcasting), got {tuple(a.shape)} and {tuple(b.shape)}")
+        if fmt == "float32":
+            lo, hi = node.attrs["act_min_f"], node.attrs["act_max_f"]
+            require(not (np.isnan(lo) or np.isnan(hi)) and np.float32(lo) <= np.float32(hi), node,
+                    f"activation clamp [{lo}, {hi}] must be an ordered pair of numbers")
+
+    def output_shapes(self, node, in_shapes):
+        return [tuple(in_shapes[0])]
+
+    def prepare(self, node, model, rounding):
+        fmt = in_tensor(model, node).format
+        if fmt == "float32":
+            return dict(fmt=fmt, act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
+        a = node.attrs
+        _, z1 = qparams(in_tensor(model, node, 0))
+        _, z2 = qparams(in_tensor(model, node, 1))
+        _, zo = qparams(out_tensor(model, node))
+        i64 = np.int64
+        args = (i64(-z1), i64(-z2), i64(a["left_shift"]),
+                i64(a["in1_multiplier"]), i64(a["in1_shift"]), i64(a["in2_multiplier"]), i64(a["in2_shift"]),
+                i64(a["out_multiplier"]), i64(a["out_shift"]), i64(zo),
+                i64(a["act_min"]), i64(a["act_max"]), i64(rounding))
+        return dict(fmt=fmt, args=args)
+
+    def run(self, p, inputs):
+        a = np.ascontiguousarray(inputs[0])
+        b = np.ascontiguousarray(inputs[1])
+        out = np.empty_like(a)
+        if p["fmt"] == "int8":
+            add_int8(a.reshape(-1), b.reshape(-1), *p["args"], out.reshape(-1))
+        else:
+            add_f32(a.reshape(-1), b.reshape(-1), p["act"][0], p["act"][1], out.reshape(-1))
+        return [out]
+
+    def torch_ref(self, node, model, inputs):
+        import torch
+        x1, x2 = inputs
+        if in_tensor(model, node).format == "float32":
+            lo = torch.tensor(np.float32(node.attrs["act_min_f"]))
+            hi = torch.tensor(np.float32(node.attrs["act_max_f"]))
+            return [torch.clamp(x1 + x2, lo, hi)]
+        a, r = node.attrs, model.rounding
+        z1 = in_tensor(model, node, 0).zero_point
+        z2 = in_tensor(model, node, 1).zero_point
+        zo = out_tensor(model, node).zero_point
+        k = 2 ** a["left_shift"]
+        s1 = t_requantize((x1.to(torch.int64) - z1) * k, a["in1_multiplier"], a["in1_shift"], r)
+        s2 = t_requantize((x2.to(torch.int64) - z2) * k, a["in2_multiplier"], a["in2_shift"], r)
+        y = t_requantize(s1 + s2, a["out_multiplier"], a["out_shift"], r) + zo
+        return [y.clamp(a["act_min"], a["act_max"])]
+
+    def summary(self, node):
+        return f"left_shift={node.attrs['left_shift']}" if "left_shift" in node.attrs else ""
+
+
+OPS = [Add()]

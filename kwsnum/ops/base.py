@@ -90,8 +90,10 @@ class Op:
         """The format a node computes in: by default, that of its first input."""
         return model.tensors[node.inputs[0]].format
 
-    def fill_defaults(self, node):
+    def fill_defaults(self, node, fmt=None):
         for name, spec in self.attrs.items():
+            if spec.formats is not None and fmt is not None and fmt not in spec.formats:
+                continue
             if name not in node.attrs and spec.default is not None:
                 node.attrs[name] = spec.default
 
@@ -103,6 +105,9 @@ class Op:
         fmt = self.node_format(node, model)
         if fmt not in self.formats:
             raise node.error(f"format {fmt} is not supported (supported: {', '.join(self.formats)})")
+        unknown = sorted(set(node.attrs) - set(self.attrs))
+        if unknown:
+            raise node.error(f"unknown attribute(s) {', '.join(map(repr, unknown))} (known: {', '.join(self.attrs)})")
         for name, spec in self.attrs.items():
             if spec.formats is not None and fmt not in spec.formats:
                 continue
@@ -111,6 +116,9 @@ class Op:
                     raise node.error(f"missing attribute {name!r}")
                 node.attrs[name] = spec.default
             node.attrs[name] = spec.coerce(name, node.attrs[name], node)
+        unknown = sorted(set(node.arrays) - set(self.arrays))
+        if unknown:
+            raise node.error(f"unknown dataset(s) {', '.join(map(repr, unknown))} (known: {', '.join(self.arrays)})")
         for name, spec in self.arrays.items():
             dt = spec.dtypes.get(fmt)
             if dt is None:

@@ -1,2 +1,106 @@
-"""Placeholder: being written."""
-OPS = []
+"""global_avgpool: mean over all spatial positions, per channel (PyTorch AdaptiveAvgPool1d/2d(1)).
+
+Input (C, L) or (C, H, W); output (C, 1) or (C, 1, 1) (a following reshape flattens).
+int8: acc = sum(q - zp_in) exact in int32, then ONE requantization by (multiplier, shift) =
+quantize_multiplier(s_in / (s_out * count)) computed at export: 1/count is folded into the multiplier.
+This is kwsnum's own rule; it is not TFLite AVERAGE_POOL (divide, then no requantization) nor claimed
+bit-exact with TFLite MEAN. float32: sum in row-major order, then one division by float32(count).
+Spec: docs/numerics.md, "global_avgpool".
+"""
+import numpy as np
+from numba import njit, prange
+
+from ..fixedpoint import requantize, clamp
+from ..torchref import requantize as t_requantize
+from .base import Attr, Op, in_tensor, out_tensor, qparams, require
+
+ACC_LIMIT = 1 << 31  # count * 255 must stay below this: the int32 sum of (q - zp_in) is exact
+
+
+@njit(cache=True, parallel=True)
+def global_avgpool_int8(x, in_off, mult, shift, mode, out_zp, act_min, act_max, out):
+    N, C, S = x.shape
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        acc = np.int64(0)
+        for s in range(S):
+            acc += np.int64(x[n, c, s]) + in_off
+        v = requantize(acc, mult, shift, mode) + out_zp
+        out[n, c] = clamp(v, act_min, act_max)
+
+
+@njit(cache=True, parallel=True)
+def global_avgpool_f32(x, act_min, act_max, out):
+    N, C, S = x.shape
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        acc = np.float32(0.0)
+        for s in range(S):
+            acc = acc + x[n, c, s]
+        y = acc / np.float32(S)
+        out[n, c] = min(max(y, act_min), act_max)
+
+
+class GlobalAvgPool(Op):
+    name = "global_avgpool"
+    attrs = {
+        "multiplier": Attr("int", min=0, max=(1 << 31) - 1, formats=("int8",)),
+        "shift": Attr("int", min=-31, max=30, formats=("int8",)),
+        "act_min": Attr("int", default=-128, formats=("int8",)),
+        "act_max": Attr("int", default=127, formats=("int8",)),
+        "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
+        "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
+    }
+
+    def check(self, node, model, in_specs, fmt):
+        shp = tuple(in_specs[0].shape)
+        require(len(shp) in (2, 3), node, f"input must be (C, L) or (C, H, W), got {shp}")
+        count = int(np.prod(shp[1:]))
+        if fmt == "int8":
+            require(count * 255 < ACC_LIMIT, node,
+                    f"{count} spatial elements are too many for an exact int32 sum (count * 255 must be < 2**31)")
+
+    def output_shapes(self, node, in_shapes):
+        shp = tuple(in_shapes[0])
+        return [(shp[0],) + (1,) * (len(shp) - 1)]
+
+    def prepare(self, node, model, rounding):
+        xin = in_tensor(model, node)
+        p = dict(fmt=xin.format, out_shape=tuple(out_tensor(model, node).shape))
+        if p["fmt"] == "int8":
+            _, zi = qparams(xin)
+            _, zo = qparams(out_tensor(model, node))
+            p.update(in_off=-zi, out_zp=zo, mult=node.attrs["multiplier"], shift=node.attrs["shift"], mode=rounding,
+                     act=(node.attrs["act_min"], node.attrs["act_max"]))
+        else:
+            p.update(act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
+        return p
+
+    def run(self, p, inputs):
+        x = inputs[0]
+        n, c = x.shape[0], x.shape[1]
+        x3 = np.ascontiguousarray(x).reshape(n, c, -1)
+        out = np.empty((n, c), dtype=x.dtype)
+        lo, hi = p["act"]
+        if p["fmt"] == "int8":
+            global_avgpool_int8(x3, p["in_off"], p["mult"], p["shift"], p["mode"], p["out_zp"], lo, hi, out)
+        else:
+            global_avgpool_f32(x3, lo, hi, out)
+        return [out.reshape((n,) + p["out_shape"])]
+
+    def torch_ref(self, node, model, inputs):
+        import torch
+        x = inputs[0]
+        xin, xout = in_tensor(model, node), out_tensor(model, node)
+        dims = tuple(range(2, x.ndim))
+        if xin.format == "int8":
+            acc = (x.to(torch.int64) - xin.zero_point).sum(dim=dims, keepdim=True)
+            y = t_requantize(acc, node.attrs["multiplier"], node.attrs["shift"], model.rounding)
+            return [(y + xout.zero_point).clamp(node.attrs["act_min"], node.attrs["act_max"])]
+        y = x.to(torch.float64).mean(dim=dims, keepdim=True)
+        return [y.clamp(node.attrs["act_min_f"], node.attrs["act_max_f"]).to(torch.float32)]
+
+
+OPS = [GlobalAvgPool()]

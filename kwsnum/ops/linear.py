@@ -1,2 +1,124 @@
-"""Placeholder: being written."""
-OPS = []
+"""linear (fully connected): y = x W^T + b on a (F,) input, PyTorch layout: weight (O, F), bias (O,).
+
+The arithmetic is conv's (a 1x1 conv over a length-1 signal): int32 accumulator from the input offset
+-zp_in, per-output-channel requantization, + zp_out, clamp to [act_min, act_max].
+Spec: docs/numerics.md, "linear".
+"""
+import numpy as np
+from numba import njit, prange
+
+from ..fixedpoint import requantize, clamp
+from ..torchref import requantize as t_requantize
+from .base import Attr, Arr, Op, in_tensor, out_tensor, qparams, require
+
+
+@njit(cache=True, parallel=True)
+def linear_int8(x, w, bias, mult, shift, in_off, out_zp, act_min, act_max, mode, out):
+    N, F = x.shape
+    O = w.shape[0]
+    for no in prange(N * O):
+        n = no // O
+        o = no % O
+        acc = np.int64(bias[o])
+        for f in range(F):
+            acc += (np.int64(x[n, f]) + in_off) * np.int64(w[o, f])
+        v = requantize(acc, np.int64(mult[o]), np.int64(shift[o]), mode) + out_zp
+        out[n, o] = clamp(v, act_min, act_max)
+
+
+@njit(cache=True, parallel=True)
+def linear_f32(x, w, bias, act_min, act_max, out):
+    N, F = x.shape
+    O = w.shape[0]
+    for no in prange(N * O):
+        n = no // O
+        o = no % O
+        acc = bias[o]
+        for f in range(F):
+            acc = acc + x[n, f] * w[o, f]
+        out[n, o] = clamp(acc, act_min, act_max)
+
+
+class Linear(Op):
+    name = "linear"
+    attrs = {
+        "act_min": Attr("int", formats=("int8",)),
+        "act_max": Attr("int", formats=("int8",)),
+        "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
+        "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
+    }
+    arrays = {
+        "weight": Arr(int8="int8", float32="float32"),
+        "bias": Arr(int8="int32", float32="float32"),
+        "multiplier": Arr(int8="int32"),
+        "shift": Arr(int8="int32"),
+    }
+
+    def check(self, node, model, in_specs, fmt):
+        w = node.arrays["weight"]
+        require(w.ndim == 2, node, f"weight must have 2 dimensions (O, F), got shape {w.shape}")
+        require(len(in_specs[0].shape) == 1, node, f"input must be (F,), got {tuple(in_specs[0].shape)}")
+        O, F = w.shape
+        require(in_specs[0].shape[0] == F, node,
+                f"weight shape {w.shape} does not match in_features={in_specs[0].shape[0]}")
+        for k in ("bias", "multiplier", "shift"):
+            if k in node.arrays:
+                require(node.arrays[k].shape == (O,), node,
+                        f"{k} shape {node.arrays[k].shape} does not match out_features={O}")
+        if fmt == "int8":
+            sh = node.arrays["shift"]
+            require(np.all((sh >= -31) & (sh <= 30)), node, "shift values must be in [-31, 30]")
+            require(np.all(node.arrays["multiplier"] >= 0), node, "multiplier values must be >= 0")
+            require(np.all(w != -128), node, "int8 weights must be in [-127, 127] (symmetric)")
+            # int32 accumulator must be exact: |bias| + sum|w| * 255 < 2**31 for every output
+            bound = np.abs(node.arrays["bias"].astype(np.int64)) + \
+                np.abs(w.astype(np.int64)).sum(axis=1) * 255
+            worst = int(bound.max(initial=0))
+            require(worst < 2 ** 31, node,
+                    f"int32 accumulator could overflow (worst case {worst}); the weights are too large")
+
+    def output_shapes(self, node, in_shapes):
+        return [(node.arrays["weight"].shape[0],)]
+
+    def prepare(self, node, model, rounding):
+        p = dict(w=np.ascontiguousarray(node.arrays["weight"]), bias=node.arrays["bias"],
+                 O=node.arrays["weight"].shape[0], fmt=in_tensor(model, node).format)
+        if p["fmt"] == "int8":
+            _, zi = qparams(in_tensor(model, node))
+            _, zo = qparams(out_tensor(model, node))
+            p.update(mult=node.arrays["multiplier"], shift=node.arrays["shift"], in_off=-zi, out_zp=zo,
+                     act=(node.attrs["act_min"], node.attrs["act_max"]), mode=rounding)
+        else:
+            p.update(act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
+        return p
+
+    def run(self, p, inputs):
+        x = np.ascontiguousarray(inputs[0])
+        out = np.empty((x.shape[0], p["O"]), dtype=x.dtype)
+        if p["fmt"] == "int8":
+            linear_int8(x, p["w"], p["bias"], p["mult"], p["shift"], p["in_off"], p["out_zp"],
+                        p["act"][0], p["act"][1], p["mode"], out)
+        else:
+            linear_f32(x, p["w"], p["bias"], p["act"][0], p["act"][1], out)
+        return [out]
+
+    def torch_ref(self, node, model, inputs):
+        import torch
+        import torch.nn.functional as F
+        x = inputs[0]
+        w = torch.as_tensor(node.arrays["weight"].astype(np.float64))
+        xin, xout = in_tensor(model, node), out_tensor(model, node)
+        if xin.format == "int8":
+            # float64 holds every partial sum exactly (integers below 2**31 by the accumulator check)
+            acc = F.linear((x - xin.zero_point).to(torch.float64), w)
+            acc = acc.round().to(torch.int64) + torch.as_tensor(node.arrays["bias"].astype(np.int64))
+            y = t_requantize(acc, node.arrays["multiplier"], node.arrays["shift"], model.rounding, axis=1)
+            return [(y + xout.zero_point).clamp(node.attrs["act_min"], node.attrs["act_max"])]
+        y = F.linear(x.to(torch.float64), w, torch.as_tensor(node.arrays["bias"].astype(np.float64)))
+        return [y.clamp(node.attrs["act_min_f"], node.attrs["act_max_f"]).to(torch.float32)]
+
+    def macs(self, node, model):
+        return int(node.arrays["weight"].size)
+
+
+OPS = [Linear()]

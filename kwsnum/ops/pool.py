@@ -1,2 +1,308 @@
-"""Placeholder: being written."""
-OPS = []
+"""avgpool1d/2d and maxpool1d/2d: kernel, stride, explicit padding per side (maxpool: dilation).
+
+Layout (PyTorch): input (N, C, H, W) / (N, C, L). The 1d ops run the 2d kernels on a height-1 view.
+Output size is PyTorch's ceil_mode=False rule; padding per side is at most kernel // 2 (PyTorch's rule).
+int8: input and output share scale and zero point (TFLite AVERAGE_POOL_2D / MAX_POOL_2D).
+Spec: docs/numerics.md, "pooling".
+"""
+import numpy as np
+from numba import njit, prange
+
+from ..fixedpoint import clamp, div_round_away
+from ..torchref import round_half_away_div
+from .base import Attr, Op, in_tensor, out_tensor, qparams, require
+
+
+@njit(cache=True, parallel=True)
+def avgpool2d_int8(x, kh, kw, sh, sw, pt, pl, include_pad, zp, act_min, act_max, out):
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    area = np.int64(kh * kw)
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        for oh in range(OH):
+            ih0 = oh * sh - pt
+            for ow in range(OW):
+                iw0 = ow * sw - pl
+                acc = np.int64(0)
+                cnt = np.int64(0)
+                for i in range(kh):
+                    ih = ih0 + i
+                    if ih < 0 or ih >= H:
+                        continue
+                    for j in range(kw):
+                        iw = iw0 + j
+                        if iw < 0 or iw >= W:
+                            continue
+                        acc += np.int64(x[n, c, ih, iw])
+                        cnt += 1
+                if include_pad:
+                    acc += (area - cnt) * zp  # every padded tap is the real value 0, i.e. q = zp
+                    cnt = area
+                v = div_round_away(acc, cnt)
+                out[n, c, oh, ow] = clamp(v, act_min, act_max)
+
+
+@njit(cache=True, parallel=True)
+def avgpool2d_f32(x, kh, kw, sh, sw, pt, pl, include_pad, act_min, act_max, out):
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        for oh in range(OH):
+            ih0 = oh * sh - pt
+            for ow in range(OW):
+                iw0 = ow * sw - pl
+                acc = np.float32(0.0)
+                cnt = 0
+                for i in range(kh):
+                    ih = ih0 + i
+                    if ih < 0 or ih >= H:
+                        continue
+                    for j in range(kw):
+                        iw = iw0 + j
+                        if iw < 0 or iw >= W:
+                            continue
+                        acc = acc + x[n, c, ih, iw]
+                        cnt += 1
+                if include_pad:
+                    cnt = kh * kw
+                y = acc / np.float32(cnt)
+                out[n, c, oh, ow] = min(max(y, act_min), act_max)
+
+
+@njit(cache=True, parallel=True)
+def maxpool2d_int8(x, kh, kw, sh, sw, dh, dw, pt, pl, act_min, act_max, out):
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        for oh in range(OH):
+            ih0 = oh * sh - pt
+            for ow in range(OW):
+                iw0 = ow * sw - pl
+                m = np.int64(-128)  # every window has a valid tap (checked), so this is max over the taps
+                for i in range(kh):
+                    ih = ih0 + i * dh
+                    if ih < 0 or ih >= H:
+                        continue
+                    for j in range(kw):
+                        iw = iw0 + j * dw
+                        if iw < 0 or iw >= W:
+                            continue
+                        v = np.int64(x[n, c, ih, iw])
+                        if v > m:
+                            m = v
+                out[n, c, oh, ow] = clamp(m, act_min, act_max)
+
+
+@njit(cache=True, parallel=True)
+def maxpool2d_f32(x, kh, kw, sh, sw, dh, dw, pt, pl, act_min, act_max, out):
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        for oh in range(OH):
+            ih0 = oh * sh - pt
+            for ow in range(OW):
+                iw0 = ow * sw - pl
+                m = np.float32(-np.inf)
+                for i in range(kh):
+                    ih = ih0 + i * dh
+                    if ih < 0 or ih >= H:
+                        continue
+                    for j in range(kw):
+                        iw = iw0 + j * dw
+                        if iw < 0 or iw >= W:
+                            continue
+                        v = x[n, c, ih, iw]
+                        if v > m or v != v:  # NaN propagates, as PyTorch
+                            m = v
+                out[n, c, oh, ow] = min(max(m, act_min), act_max)
+
+
+def pool_out_len(n, k, stride, dil, pad_a, pad_b):
+    """PyTorch ceil_mode=False output length."""
+    return (n + pad_a + pad_b - dil * (k - 1) - 1) // stride + 1
+
+
+def dim_problem(n, k, stride, dil, pad_a, pad_b):
+    """None if this 1-D geometry is valid, else the reason: padding > k // 2 (PyTorch's rule), a kernel
+    larger than the padded input, or (possible only with dilation) a window whose taps all fall in padding."""
+    if pad_a > k // 2 or pad_b > k // 2:
+        return f"padding ({pad_a}, {pad_b}) must be at most kernel // 2 = {k // 2} per side"
+    if n + pad_a + pad_b < dil * (k - 1) + 1:
+        return f"kernel {k} (dilation {dil}) is larger than the padded input {n} + {pad_a} + {pad_b}"
+    for o in range(pool_out_len(n, k, stride, dil, pad_a, pad_b)):
+        start = o * stride - pad_a
+        if not any(0 <= start + i * dil < n for i in range(k)):
+            return f"output position {o}: every tap of the window falls in the padding"
+    return None
+
+
+SUM_LIMIT = 1 << 31  # int8 avgpool: 128 * kernel area must stay below this (int32 sum exact)
+
+
+class _Pool2d(Op):
+    rank = 2
+    kind = "avg"
+    attrs = {
+        "kernel": Attr("ints", 2, min=1, max=1 << 16),
+        "stride": Attr("ints", 2, min=1, max=1 << 16),
+        "padding": Attr("ints", 4, default=(0, 0, 0, 0), min=0, max=1 << 16),  # top, bottom, left, right
+        "act_min": Attr("int", default=-128, formats=("int8",)),
+        "act_max": Attr("int", default=127, formats=("int8",)),
+        "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
+        "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
+    }
+
+    # -- geometry in 2d terms (kernel, stride, dilation, padding t,b,l,r): the 1d ops override these two
+    def geom_4d(self, node):
+        a = node.attrs
+        return a["kernel"], a["stride"], a.get("dilation", (1, 1)), a["padding"]
+
+    def as4d(self, shape):
+        return shape
+
+    def check(self, node, model, in_specs, fmt):
+        require(len(in_specs[0].shape) == self.rank + 1, node,
+                f"input must be (C, {'H, W' if self.rank == 2 else 'L'}), got {tuple(in_specs[0].shape)}")
+        _, H, W = self.as4d(in_specs[0].shape)
+        (kh, kw), (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
+        dims = [("width" if self.rank == 2 else "length", W, kw, sw, dw, pl, pr)]
+        if self.rank == 2:
+            dims.insert(0, ("height", H, kh, sh, dh, pt, pb))
+        for label, n, k, s, d, pa, pb_ in dims:
+            why = dim_problem(n, k, s, d, pa, pb_)
+            require(why is None, node, f"{label}: {why}")
+        if fmt == "int8":
+            xin, xout = in_tensor(model, node), out_tensor(model, node)
+            require(qparams(xin) == qparams(xout), node,
+                    f"int8 {self.name} needs the output quantization equal to the input's: input "
+                    f"{xin.describe()}, output {xout.describe()}")
+            require(128 * kh * kw < SUM_LIMIT, node, f"kernel area {kh * kw} is too large for an int32 sum")
+
+    def output_shapes(self, node, in_shapes):
+        C, H, W = self.as4d(in_shapes[0])
+        (kh, kw), (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
+        OH = pool_out_len(H, kh, sh, dh, pt, pb)
+        OW = pool_out_len(W, kw, sw, dw, pl, pr)
+        if self.rank == 1:
+            return [(C, OW)]
+        return [(C, OH, OW)]
+
+    def prepare(self, node, model, rounding):
+        (kh, kw), (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
+        p = dict(geom=(kh, kw, sh, sw, dh, dw, pt, pl), out_shape=tuple(out_tensor(model, node).shape),
+                 fmt=in_tensor(model, node).format,
+                 include_pad=bool(node.attrs.get("count_include_pad", False)))
+        if p["fmt"] == "int8":
+            p.update(zp=qparams(in_tensor(model, node))[1], act=(node.attrs["act_min"], node.attrs["act_max"]))
+        else:
+            p.update(act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
+        return p
+
+    def run(self, p, inputs):
+        x = inputs[0]
+        n = x.shape[0]
+        x4 = np.ascontiguousarray(x if self.rank == 2 else x[:, :, None, :])
+        oshape = p["out_shape"] if self.rank == 2 else (p["out_shape"][0], 1, p["out_shape"][1])
+        out = np.empty((n,) + tuple(oshape), dtype=x.dtype)
+        kh, kw, sh, sw, dh, dw, pt, pl = p["geom"]
+        lo, hi = p["act"]
+        if self.kind == "avg":
+            if p["fmt"] == "int8":
+                avgpool2d_int8(x4, kh, kw, sh, sw, pt, pl, p["include_pad"], p["zp"], lo, hi, out)
+            else:
+                avgpool2d_f32(x4, kh, kw, sh, sw, pt, pl, p["include_pad"], lo, hi, out)
+        else:
+            if p["fmt"] == "int8":
+                maxpool2d_int8(x4, kh, kw, sh, sw, dh, dw, pt, pl, lo, hi, out)
+            else:
+                maxpool2d_f32(x4, kh, kw, sh, sw, dh, dw, pt, pl, lo, hi, out)
+        return [out.reshape((n,) + tuple(p["out_shape"]))]
+
+    def torch_ref(self, node, model, inputs):
+        import torch
+        import torch.nn.functional as F
+        x = inputs[0]
+        (kh, kw), (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
+        x4 = x if self.rank == 2 else x.unsqueeze(2)
+        xf = x4.to(torch.float64)  # int8 values are exact in float64, and so are their sums
+        pads = (pl, pr, pt, pb)
+        int8 = in_tensor(model, node).format == "int8"
+        if self.kind == "avg":
+            include = node.attrs["count_include_pad"]
+            zp = qparams(in_tensor(model, node))[1] if int8 else 0
+            # padded taps: the real value 0 (q = zp) when counted, else they add nothing
+            xp = F.pad(xf, pads, value=float(zp) if include else 0.0)
+            s = F.avg_pool2d(xp, (kh, kw), (sh, sw), divisor_override=1)
+            if include:
+                cnt = torch.full((1, 1) + tuple(s.shape[2:]), float(kh * kw), dtype=torch.float64)
+            else:
+                ones = F.pad(torch.ones((1, 1) + tuple(xf.shape[2:]), dtype=torch.float64), pads)
+                cnt = F.avg_pool2d(ones, (kh, kw), (sh, sw), divisor_override=1)
+            if int8:
+                y = round_half_away_div(s.round().to(torch.int64), cnt.round().to(torch.int64))
+            else:
+                y = s / cnt
+        else:
+            xp = F.pad(xf, pads, value=float("-inf"))
+            y = F.max_pool2d(xp, (kh, kw), (sh, sw), dilation=(dh, dw))
+            if int8:
+                y = y.to(torch.int64)
+        if int8:
+            y = y.clamp(node.attrs["act_min"], node.attrs["act_max"])
+        else:
+            y = y.clamp(node.attrs["act_min_f"], node.attrs["act_max_f"]).to(torch.float32)
+        if self.rank == 1:
+            y = y.squeeze(2)
+        return [y]
+
+
+class AvgPool2d(_Pool2d):
+    name = "avgpool2d"
+    kind = "avg"
+    attrs = dict(_Pool2d.attrs, count_include_pad=Attr("bool", default=False))
+
+
+class MaxPool2d(_Pool2d):
+    name = "maxpool2d"
+    kind = "max"
+    attrs = dict(_Pool2d.attrs, dilation=Attr("ints", 2, default=(1, 1), min=1, max=1 << 16))
+
+
+class _Pool1dMixin:
+    rank = 1
+
+    def geom_4d(self, node):
+        a = node.attrs
+        l, r = a["padding"]
+        return (1, a["kernel"][0]), (1, a["stride"][0]), (1, a.get("dilation", (1,))[0]), (0, 0, l, r)
+
+    def as4d(self, shape):
+        return (shape[0], 1, shape[1])
+
+
+_ATTRS_1D = {
+    "kernel": Attr("ints", 1, min=1, max=1 << 16),
+    "stride": Attr("ints", 1, min=1, max=1 << 16),
+    "padding": Attr("ints", 2, default=(0, 0), min=0, max=1 << 16),  # left, right
+}
+
+
+class AvgPool1d(_Pool1dMixin, AvgPool2d):
+    name = "avgpool1d"
+    attrs = dict(AvgPool2d.attrs, **_ATTRS_1D)
+
+
+class MaxPool1d(_Pool1dMixin, MaxPool2d):
+    name = "maxpool1d"
+    attrs = dict(MaxPool2d.attrs, **_ATTRS_1D, dilation=Attr("ints", 1, default=(1,), min=1, max=1 << 16))
+
+
+OPS = [AvgPool2d(), AvgPool1d(), MaxPool2d(), MaxPool1d()]

@@ -1,2 +1,126 @@
-"""Placeholder: being written."""
-OPS = []
+"""quantize (float32 -> int8, the OUTPUT tensor's scale and zero point) and dequantize (int8 -> float32,
+the INPUT tensor's scale and zero point). Elementwise, any shape.
+
+quantize:   v = x / float32(scale) (one IEEE float32 division), r = roundf(v) (ties away from zero),
+            q = clamp(r + zp, -128, 127) in floating point (so huge values and infinities saturate),
+            NaN -> zp.
+dequantize: y = float32(q - zp) * float32(scale) (one IEEE float32 multiplication).
+Both are exact IEEE operations: oracle, torch and C agree bit for bit. Spec: docs/numerics.md, "quantize".
+"""
+import numpy as np
+from numba import njit, prange
+
+from .base import Op, in_tensor, out_tensor, qparams
+
+
+@njit(cache=True)
+def round_half_away_f32(v):
+    """C ``roundf``: a float32 ``v`` rounded to an integer, ties away from zero; returned as a float64.
+
+    Computed as sign(v) * floor(|v| + 0.5) in float64, which is exact for every float32 ``v``:
+    for |v| >= 0.5 the sum |v| + 0.5 needs at most 25 significant bits (or, from 2**52 on, the float32
+    value is an even integer and 0.5 is at most a tie that rounds back to it), and for |v| < 0.5 the sum
+    stays below 1 (the largest float32 below 0.5 is 0.5 - 2**-25). In float32 the same formula is wrong
+    (0.49999997f + 0.5f rounds to 1.0f). NaN and +-inf pass through. Not exact for arbitrary float64 input.
+    (A candidate for kwsnum/fixedpoint.py.)
+    """
+    a = np.floor(np.abs(np.float64(v)) + np.float64(0.5))
+    if v < 0:
+        return -a
+    return a
+
+
+@njit(cache=True, parallel=True)
+def quantize_f32_int8(x, scale, zp, out):
+    """x float32 (flat), scale float32, zp int64 -> out int8 (flat)."""
+    lo = np.float64(-128.0)
+    hi = np.float64(127.0)
+    for i in prange(x.shape[0]):
+        v = x[i] / scale                       # float32 / float32 -> float32
+        if v != v:                             # NaN
+            out[i] = zp
+            continue
+        q = round_half_away_f32(v) + np.float64(zp)   # exact below 2**53; beyond, saturates anyway
+        if q < lo:
+            q = lo
+        elif q > hi:
+            q = hi
+        out[i] = np.int64(q)
+
+
+@njit(cache=True, parallel=True)
+def dequantize_int8_f32(x, scale, zp, out):
+    """x int8 (flat), scale float32, zp int64 -> out float32 (flat)."""
+    for i in prange(x.shape[0]):
+        out[i] = np.float32(np.int64(x[i]) - zp) * scale   # float32 * float32 -> float32
+
+
+class Quantize(Op):
+    name = "quantize"
+    formats = ("float32",)      # the node format is its input's; the output is int8
+
+    def output_format(self, node, model, fmt):
+        return "int8"
+
+    def output_shapes(self, node, in_shapes):
+        return [tuple(in_shapes[0])]
+
+    def prepare(self, node, model, rounding):
+        s, z = qparams(out_tensor(model, node))
+        return dict(scale=np.float32(s), zp=np.int64(z))
+
+    def run(self, p, inputs):
+        x = np.ascontiguousarray(inputs[0], dtype=np.float32)
+        out = np.empty(x.shape, dtype=np.int8)
+        quantize_f32_int8(x.reshape(-1), p["scale"], p["zp"], out.reshape(-1))
+        return [out]
+
+    def torch_ref(self, node, model, inputs):
+        import torch
+        s, z = qparams(out_tensor(model, node))
+        x = inputs[0].to(torch.float32)
+        v = x / torch.full_like(x, np.float32(s))          # elementwise IEEE float32 division
+        # roundf written differently from the oracle: torch.round (ties to even, exact) corrected at ties,
+        # all in float32 (|v| < 2**23 wherever a tie is possible, so trunc(v) + sign(v) is exact)
+        t = torch.trunc(v)
+        tie = (v - t).abs() == 0.5
+        r = torch.where(tie, t + torch.sign(v), torch.round(v))
+        q = (r.to(torch.float64) + z).clamp(-128.0, 127.0)
+        q = torch.where(torch.isnan(q), torch.full_like(q, float(z)), q)
+        return [q.to(torch.int64)]
+
+    def summary(self, node):
+        return ""
+
+
+class Dequantize(Op):
+    name = "dequantize"
+    formats = ("int8",)         # the node format is its input's; the output is float32
+
+    def output_format(self, node, model, fmt):
+        return "float32"
+
+    def output_shapes(self, node, in_shapes):
+        return [tuple(in_shapes[0])]
+
+    def prepare(self, node, model, rounding):
+        s, z = qparams(in_tensor(model, node))
+        return dict(scale=np.float32(s), zp=np.int64(z))
+
+    def run(self, p, inputs):
+        x = np.ascontiguousarray(inputs[0])
+        out = np.empty(x.shape, dtype=np.float32)
+        dequantize_int8_f32(x.reshape(-1), p["scale"], p["zp"], out.reshape(-1))
+        return [out]
+
+    def torch_ref(self, node, model, inputs):
+        import torch
+        s, z = qparams(in_tensor(model, node))
+        d = (inputs[0].to(torch.int64) - z).to(torch.float32)
+        return [d * torch.full_like(d, np.float32(s))]     # elementwise IEEE float32 multiplication
+
+    def summary(self, node):
+        return ""
+
+
+OPS = [Quantize(), Dequantize()]

@@ -1,2 +1,77 @@
-"""Placeholder: being written."""
-OPS = []
+"""relu: a standalone activation clamp (ReLU, ReLU6, or any [lo, hi] clamp), elementwise, any shape.
+
+int8: y = clamp(q, act_min, act_max); the output has the input's scale and zero point (the clamp bounds
+are computed at export, e.g. kwsnum.quant.act_clamp_int8). float32: y = clamp(x, act_min_f, act_max_f)
+by comparisons (x < lo ? lo : x > hi ? hi : x), so NaN passes through.
+``kind`` ("relu" | "relu6") is informational only. Spec: docs/numerics.md, "relu".
+"""
+import numpy as np
+from numba import njit, prange
+
+from ..fixedpoint import clamp
+from .base import Attr, Op, in_tensor, out_tensor, require
+
+
+@njit(cache=True, parallel=True)
+def clamp_flat(x, lo, hi, out):
+    """Elementwise clamp of flat arrays: int8 (lo, hi int64) or float32 (lo, hi float32)."""
+    for i in prange(x.shape[0]):
+        out[i] = clamp(x[i], lo, hi)
+
+
+def same_qparams(node, model, what):
+    """int8 ops whose output must carry the input's scale and zero point (compared as float32)."""
+    xin, xout = in_tensor(model, node), out_tensor(model, node)
+    if xin.format != "int8" or xout.format != "int8":
+        return  # the format check of Op.validate reports this
+    require(np.float32(xin.scale) == np.float32(xout.scale) and int(xin.zero_point) == int(xout.zero_point), node,
+            f"{what}: output quantization (scale={xout.scale}, zero_point={xout.zero_point}) must equal the input's "
+            f"(scale={xin.scale}, zero_point={xin.zero_point})")
+
+
+class Relu(Op):
+    name = "relu"
+    attrs = {
+        "kind": Attr("str", default="relu", choices=("relu", "relu6")),
+        "act_min": Attr("int", formats=("int8",)),
+        "act_max": Attr("int", formats=("int8",)),
+        "act_min_f": Attr("float", formats=("float32",)),
+        "act_max_f": Attr("float", formats=("float32",)),
+    }
+
+    def check(self, node, model, in_specs, fmt):
+        same_qparams(node, model, "relu")
+        if fmt == "float32":
+            lo, hi = node.attrs["act_min_f"], node.attrs["act_max_f"]
+            require(not (np.isnan(lo) or np.isnan(hi)) and np.float32(lo) <= np.float32(hi), node,
+                    f"activation clamp [{lo}, {hi}] must be an ordered pair of numbers")
+
+    def output_shapes(self, node, in_shapes):
+        return [tuple(in_shapes[0])]
+
+    def prepare(self, node, model, rounding):
+        fmt = in_tensor(model, node).format
+        if fmt == "int8":
+            return dict(act=(np.int64(node.attrs["act_min"]), np.int64(node.attrs["act_max"])))
+        return dict(act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
+
+    def run(self, p, inputs):
+        x = np.ascontiguousarray(inputs[0])
+        out = np.empty_like(x)
+        clamp_flat(x.reshape(-1), p["act"][0], p["act"][1], out.reshape(-1))
+        return [out]
+
+    def torch_ref(self, node, model, inputs):
+        x = inputs[0]
+        if in_tensor(model, node).format == "int8":
+            return [x.clamp(node.attrs["act_min"], node.attrs["act_max"])]
+        import torch
+        lo = torch.tensor(np.float32(node.attrs["act_min_f"]))
+        hi = torch.tensor(np.float32(node.attrs["act_max_f"]))
+        return [torch.clamp(x, lo, hi)]
+
+    def summary(self, node):
+        return f"kind={node.attrs.get('kind', 'relu')}"
+
+
+OPS = [Relu()]

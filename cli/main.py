@@ -1,0 +1,164 @@
+"""The ``kwsnum`` command line: run, inspect.
+
+Every user error prints one line ``kwsnum: error: ...`` and exits with code 2; no traceback
+(set KWSNUM_DEBUG=1 to see one). Nothing here imports torch.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import click
+import numpy as np
+
+from ..errors import KwsnumError, InputError
+
+
+def fail(message, code=2):
+    click.echo(f"kwsnum: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _load(path):
+    from .. import load
+    return load(path)
+
+
+def _collect_inputs(paths):
+    """Expand INPUT arguments: .npy files, or folders (their .npy files, sorted)."""
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            found = sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".npy"))
+            if not found:
+                raise InputError("folder holds no .npy files", file=p)
+            files += found
+        elif not os.path.exists(p):
+            raise InputError("no such file", file=p)
+        elif not p.endswith(".npy"):
+            raise InputError("inputs must be .npy files (or folders of them)", file=p)
+        else:
+            files.append(p)
+    return files
+
+
+def _read_npy(path, model):
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise InputError(f"not a readable .npy file ({e})", file=path) from None
+    try:
+        return model.check_input(x)
+    except KwsnumError as e:
+        raise e.with_file(path) from None
+
+
+@click.group(context_settings=dict(help_option_names=["-h", "--help"]))
+@click.version_option(package_name="kwsnum", prog_name="kwsnum")
+def cli():
+    """kwsnum: bit-exact integer execution of keyword-spotting networks (oracle, C, PyTorch)."""
+
+
+@cli.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.option("--trace", "trace_dir", type=click.Path(file_okay=False),
+              help="Write every layer's output tensor to DIR (one .npy per tensor, plus index.json).")
+@click.option("--top", default=1, show_default=True, help="How many classes to report per input.")
+def run(model, inputs, as_json, trace_dir, top):
+    """Run MODEL (an exported .h5) on INPUTS (.npy files or folders of them) with the oracle.
+
+    Each .npy holds one sample of the model's input shape or a batch of them.
+    """
+    from ..interpreter import softmax
+    m = _load(model)
+    files = _collect_inputs(inputs)
+    batches = [(f, _read_npy(f, m)) for f in files]
+    x = np.concatenate([b for _, b in batches], axis=0)
+    result = m.run(x, trace=bool(trace_dir))
+    logits = result[m.outputs[0]] if trace_dir else result
+    flat = logits.reshape(len(x), -1)
+    scores = softmax(flat) if flat.dtype.kind == "f" else None
+    labels = m.labels or [str(i) for i in range(flat.shape[1])]
+    records, k = [], 0
+    for f, b in batches:
+        for j in range(len(b)):
+            s = scores[k] if scores is not None else flat[k].astype(np.float64)
+            order = np.argsort(-s, kind="stable")[:max(1, top)]
+            records.append(dict(input=f, index=j, predictions=[
+                dict(label=labels[c], class_index=int(c), score=float(s[c])) for c in order],
+                output=flat[k].tolist()))
+            k += 1
+    if trace_dir:
+        _write_trace(m, result, trace_dir)
+    if as_json:
+        click.echo(json.dumps(dict(model=model, results=records), indent=1))
+        return
+    multi = any(len(b) > 1 for _, b in batches)
+    for r in records:
+        name = f"{r['input']}[{r['index']}]" if multi else r["input"]
+        preds = "  ".join(f"{p['label']} {p['score']:.3f}" for p in r["predictions"])
+        click.echo(f"{name}\t{preds}")
+    if trace_dir:
+        click.echo(f"trace: {len(m.tensors)} tensors written to {trace_dir}", err=True)
+
+
+def _write_trace(model, values, trace_dir):
+    """Write the trace into a temporary folder next to DIR, then move it into place."""
+    parent = os.path.dirname(os.path.abspath(trace_dir))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".kwsnum-trace-", dir=parent)
+    try:
+        index = []
+        order = [(None, model.inputs[0])] + [(n, n.outputs[0]) for n in model.nodes]
+        for i, (node, t) in enumerate(order):
+            spec = model.tensors[t]
+            fname = f"{i:03d}_{''.join(c if c.isalnum() or c in '-_' else '_' for c in t)}.npy"
+            np.save(os.path.join(tmp, fname), values[t])
+            index.append(dict(file=fname, tensor=t, layer=node.name if node else None, op=node.op if node else
+                              "input", shape=list(values[t].shape), format=spec.format, scale=spec.scale,
+                              zero_point=spec.zero_point))
+        with open(os.path.join(tmp, "index.json"), "w") as fh:
+            json.dump(index, fh, indent=1)
+        if os.path.exists(trace_dir):
+            shutil.rmtree(trace_dir)
+        os.replace(tmp, trace_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@cli.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def inspect(model, as_json):
+    """Show MODEL's layers: shapes, formats, parameters, MACs, weight bytes, peak activation bytes."""
+    from ..report import summary, format_table
+    info = summary(_load(model))
+    if as_json:
+        click.echo(json.dumps(info, indent=1))
+    else:
+        click.echo(format_table(info))
+
+
+def main(argv=None):
+    try:
+        cli.main(args=argv, prog_name="kwsnum", standalone_mode=False)
+    except KwsnumError as e:
+        fail(str(e))
+    except click.exceptions.Abort:
+        fail("aborted", code=130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except Exception as e:  # an internal error: one line, unless debugging
+        if os.environ.get("KWSNUM_DEBUG"):
+            raise
+        fail(f"internal error: {type(e).__name__}: {e} (set KWSNUM_DEBUG=1 for a traceback)", code=3)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,612 @@
+"""Export a PyTorch module to a kwsnum Model (int8 or float32). Spec: docs/spec/export.md.
+
+Steps: ``torch.fx.symbolic_trace`` (eval mode) -> one pass over the fx graph that turns every
+supported call into a *layer* (a future kwsnum node), folding BatchNorm into the preceding
+conv/linear and fusing ReLU/ReLU6 into the producer's output clamp -> shape propagation with the
+example input -> calibration (an fx Interpreter over the calibration data, recording the range of
+every tensor that becomes a kwsnum tensor) -> quantization of every layer with kwsnum.quant ->
+GraphBuilder.
+
+torch is imported lazily: ``import kwsnum.export`` works without torch.
+"""
+import operator
+
+import numpy as np
+
+from ..builder import GraphBuilder
+from ..errors import ExportError, KwsnumError
+from ..quant import (act_clamp_float, act_clamp_int8, affine_params, quantize_bias, quantize_multiplier,
+                     quantize_multipliers, quantize_weights, symmetric_weight_scales)
+
+CALIB_CHUNK = 64
+
+SUPPORTED = (
+    "modules: Conv1d, Conv2d (padding_mode='zeros'), Linear, BatchNorm1d/2d (folded into the preceding "
+    "conv/linear), ReLU, ReLU6, AvgPool1d/2d (ceil_mode=False, no divisor_override), MaxPool1d/2d (ceil_mode=False), "
+    "AdaptiveAvgPool1d/2d(1), Flatten, LayerNorm (last 1 or 2 dims), Dropout, Identity; "
+    "functions: operator.add / torch.add / x + y (two tensors), F.relu / torch.relu / .relu(), F.relu6, "
+    "F.dropout, torch.flatten / .flatten / .view / .reshape, .size() / .shape (for view arguments)"
+)
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - torch is a dependency of export only
+        raise ExportError("kwsnum.export.from_torch needs PyTorch (pip install torch)") from e
+    return torch
+
+
+def _tup(v, n):
+    if isinstance(v, (tuple, list)):
+        v = tuple(int(i) for i in v)
+        if len(v) == 1 and n > 1:
+            v = v * n
+        return v
+    return (int(v),) * n
+
+
+def _np64(t):
+    """A parameter/buffer as a float64 numpy array (exact: the values are float32)."""
+    return t.detach().cpu().double().numpy()
+
+
+class _Layer:
+    """One future kwsnum node."""
+
+    def __init__(self, kind, node, inputs, **params):
+        self.kind = kind          # conv1d conv2d linear avgpool maxpool gap relu reshape add layernorm input
+        self.node = node          # the fx node that created it (its name names the kwsnum node)
+        self.out = node           # the fx node whose traced value is the layer's output (after fusion)
+        self.inputs = list(inputs)  # producing layers
+        self.params = params
+        self.act = None           # fused activation: None | "relu" | "relu6"
+        self.folded = []          # names of folded BatchNorm fx nodes
+        self.fused = []           # names of fused ReLU fx nodes
+        self.tensor = None        # kwsnum tensor name, once built
+
+
+def _fail(node, what, why=None):
+    tgt = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", repr(node.target))
+    msg = f"cannot export {what} (fx node {node.name!r}, target {tgt!r})"
+    if why:
+        msg += f": {why}"
+    else:
+        msg += f". Supported: {SUPPORTED}"
+    return ExportError(msg, where=f"fx:{node.name}")
+
+
+# ---------------------------------------------------------------------------------------------------
+def _classify(torch, gm):
+    """fx graph -> list of layers (in topological order) and the layer of the graph output."""
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    nodes = list(gm.graph.nodes)
+    mods = dict(gm.named_modules())
+    META, ALIAS = "meta", "alias"
+
+    def kind_of(n):
+        if n.op == "placeholder":
+            return "input"
+        if n.op == "output":
+            return "output"
+        if n.op == "call_module":
+            m = mods[n.target]
+            if isinstance(m, (nn.Dropout, nn.Identity)):
+                return ALIAS
+            return "module"
+        if n.op == "call_method":
+            if n.target == "size":
+                return META
+            if n.target in ("dim", "numel"):
+                return META
+            return "method"
+        if n.op == "call_function":
+            if n.target is getattr and len(n.args) > 1 and n.args[1] == "shape":
+                return META
+            if n.target is operator.getitem and isinstance(n.args[0], torch.fx.Node) and \
+                    kinds.get(n.args[0]) == META:
+                return META
+            if n.target in (F.dropout,):
+                return ALIAS
+            return "function"
+        return "other"
+
+    kinds = {}
+    for n in nodes:
+        kinds[n] = kind_of(n)
+
+    def is_tensor_user(u, n):
+        return kinds[u] != META
+
+    # effective number of tensor users of an fx node (aliases forward to their own users; the graph
+    # output counts as a user)
+    memo = {}
+
+    def users(n):
+        if n in memo:
+            return memo[n]
+        c = 0
+        for u in n.users:
+            if kinds[u] == META:
+                continue
+            if kinds[u] == ALIAS:
+                c += users(u)
+            else:
+                c += 1
+        memo[n] = c
+        return c
+
+    value = {}     # fx node -> layer producing its value
+    layers = []
+    n_inputs = 0
+    out_layer = None
+
+    def tin(n, i=0):
+        """The layer producing tensor argument i of node n."""
+        a = n.args[i] if i < len(n.args) else None
+        if not isinstance(a, torch.fx.Node) or a not in value:
+            raise _fail(n, _what(n), f"argument {i} is not a tensor produced by a supported layer")
+        return value[a]
+
+    def _what(n):
+        if n.op == "call_module":
+            return f"module {type(mods[n.target]).__name__} {n.target!r}"
+        if n.op == "call_method":
+            return f"method .{n.target}()"
+        if n.op == "call_function":
+            return f"function {getattr(n.target, '__module__', '') or ''}.{getattr(n.target, '__name__', repr(n.target))}"
+        return f"{n.op} {n.target!r}"
+
+    def new(kind, n, inputs, **params):
+        L = _Layer(kind, n, inputs, **params)
+        layers.append(L)
+        value[n] = L
+        return L
+
+    def fuse_relu(n, kind, src):
+        if src.kind in ("conv1d", "conv2d", "linear", "add", "layernorm", "avgpool", "maxpool", "gap") and \
+                src.act is None and users(src.out) == 1:
+            src.act = kind
+            src.fused.append(n.name)
+            src.out = n
+            value[n] = src
+        else:
+            new("relu", n, [src], kind=kind)
+
+    for n in nodes:
+        k = kinds[n]
+        if k == "input":
+            n_inputs += 1
+            if n_inputs > 1:
+                raise _fail(n, "a second model input", "only single-input models are supported")
+            new("input", n, [])
+        elif k == "output":
+            a = n.args[0]
+            if not isinstance(a, torch.fx.Node) or a not in value:
+                raise _fail(n, "the model output", "the module must return one tensor")
+            out_layer = value[a]
+        elif k == META:
+            continue
+        elif k == ALIAS:
+            value[n] = tin(n)
+        elif k == "module":
+            m = mods[n.target]
+            what = _what(n)
+            if isinstance(m, (nn.Conv1d, nn.Conv2d)) and type(m) in (nn.Conv1d, nn.Conv2d):
+                rank = 1 if isinstance(m, nn.Conv1d) else 2
+                if m.padding_mode != "zeros":
+                    raise _fail(n, what, f"padding_mode={m.padding_mode!r} (only 'zeros' is supported)")
+                ks = _tup(m.kernel_size, rank)
+                dil = _tup(m.dilation, rank)
+                if isinstance(m.padding, str):
+                    if m.padding == "valid":
+                        pads = [(0, 0)] * rank
+                    else:  # 'same': as PyTorch, left = total // 2, right = total - left
+                        pads = []
+                        for d, kk in zip(dil, ks):
+                            total = d * (kk - 1)
+                            pads.append((total // 2, total - total // 2))
+                else:
+                    pads = [(p, p) for p in _tup(m.padding, rank)]
+                w = _np64(m.weight)
+                b = _np64(m.bias) if m.bias is not None else np.zeros(w.shape[0])
+                new(f"conv{rank}d", n, [tin(n)], weight=w, bias=b, stride=_tup(m.stride, rank), dilation=dil,
+                    padding=tuple(p for pair in pads for p in pair), groups=int(m.groups))
+            elif type(m) is nn.Linear:
+                w = _np64(m.weight)
+                b = _np64(m.bias) if m.bias is not None else np.zeros(w.shape[0])
+                new("linear", n, [tin(n)], weight=w, bias=b)
+            elif type(m) in (nn.BatchNorm1d, nn.BatchNorm2d):
+                src = tin(n)
+                if m.running_mean is None or m.running_var is None:
+                    raise _fail(n, what, "BatchNorm without running statistics (track_running_stats=False) "
+                                         "cannot be folded")
+                if src.kind not in ("conv1d", "conv2d", "linear") or src.act is not None or src.folded or \
+                        users(src.out) != 1:
+                    why = ("its input is not produced by a Conv1d/Conv2d/Linear" if src.kind not in
+                           ("conv1d", "conv2d", "linear") else
+                           "an activation lies between it and the conv/linear" if src.act is not None else
+                           "the conv/linear already has a folded BatchNorm" if src.folded else
+                           "the conv/linear output has other users")
+                    raise _fail(n, what, f"BatchNorm cannot be folded: {why}")
+                mean, var = _np64(m.running_mean), _np64(m.running_var)
+                gamma = _np64(m.weight) if m.weight is not None else np.ones_like(mean)
+                beta = _np64(m.bias) if m.bias is not None else np.zeros_like(mean)
+                if mean.shape[0] != src.params["weight"].shape[0]:
+                    raise _fail(n, what, "BatchNorm channels do not match the conv/linear output channels")
+                # fold in float64, round once to float32 (docs/spec/export.md, "BatchNorm folding")
+                scale = gamma / np.sqrt(var + float(m.eps))
+                w = src.params["weight"].astype(np.float64)
+                shape = (-1,) + (1,) * (w.ndim - 1)
+                src.params["weight"] = (w * scale.reshape(shape)).astype(np.float32).astype(np.float64)
+                src.params["bias"] = ((src.params["bias"] - mean) * scale + beta).astype(np.float32).astype(np.float64)
+                src.folded.append(n.name)
+                src.out = n
+                value[n] = src
+            elif type(m) in (nn.ReLU, nn.ReLU6):
+                fuse_relu(n, "relu" if type(m) is nn.ReLU else "relu6", tin(n))
+            elif type(m) in (nn.AvgPool1d, nn.AvgPool2d):
+                rank = 1 if type(m) is nn.AvgPool1d else 2
+                if m.ceil_mode:
+                    raise _fail(n, what, "ceil_mode=True is not supported")
+                if rank == 2 and m.divisor_override is not None:
+                    raise _fail(n, what, "divisor_override is not supported")
+                ks = _tup(m.kernel_size, rank)
+                st = _tup(m.stride if m.stride is not None else m.kernel_size, rank)
+                pads = _tup(m.padding, rank)
+                new("avgpool", n, [tin(n)], rank=rank, kernel=ks, stride=st,
+                    padding=tuple(p for q in pads for p in (q, q)), count_include_pad=bool(m.count_include_pad))
+            elif type(m) in (nn.MaxPool1d, nn.MaxPool2d):
+                rank = 1 if type(m) is nn.MaxPool1d else 2
+                if m.ceil_mode:
+                    raise _fail(n, what, "ceil_mode=True is not supported")
+                if m.return_indices:
+                    raise _fail(n, what, "return_indices=True is not supported")
+                ks = _tup(m.kernel_size, rank)
+                st = _tup(m.stride if m.stride is not None else m.kernel_size, rank)
+                pads = _tup(m.padding, rank)
+                new("maxpool", n, [tin(n)], rank=rank, kernel=ks, stride=st,
+                    padding=tuple(p for q in pads for p in (q, q)), dilation=_tup(m.dilation, rank))
+            elif type(m) in (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d):
+                rank = 1 if type(m) is nn.AdaptiveAvgPool1d else 2
+                if _tup(m.output_size, rank) != (1,) * rank:
+                    raise _fail(n, what, f"output_size={m.output_size!r} (only 1, global average pooling, "
+                                         f"is supported)")
+                new("gap", n, [tin(n)])
+            elif type(m) is nn.Flatten:
+                new("reshape", n, [tin(n)])
+            elif type(m) is nn.LayerNorm:
+                ns = tuple(int(d) for d in m.normalized_shape)
+                if len(ns) not in (1, 2):
+                    raise _fail(n, what, f"normalized_shape {ns} (only the last 1 or 2 dims are supported)")
+                gamma = _np64(m.weight) if m.weight is not None else np.ones(ns)
+                beta = _np64(m.bias) if getattr(m, "bias", None) is not None else np.zeros(ns)
+                new("layernorm", n, [tin(n)], axes=len(ns), eps=float(m.eps), gamma=gamma.reshape(ns),
+                    beta=beta.reshape(ns), normalized_shape=ns)
+            else:
+                raise _fail(n, what)
+        elif k in ("function", "method"):
+            t = n.target
+            what = _what(n)
+            if (k == "function" and t in (operator.add, torch.add)) or (k == "method" and t == "add"):
+                alpha = n.kwargs.get("alpha", 1)
+                if alpha != 1 or len(n.args) != 2 or set(n.kwargs) - {"alpha"}:
+                    raise _fail(n, what, "only the sum of two tensors (alpha=1) is supported")
+                new("add", n, [tin(n, 0), tin(n, 1)])
+            elif (k == "function" and t in (F.relu, torch.relu)) or (k == "method" and t in ("relu", "relu_")):
+                fuse_relu(n, "relu", tin(n))
+            elif k == "function" and t is F.relu6:
+                fuse_relu(n, "relu6", tin(n))
+            elif (k == "function" and t in (torch.flatten, torch.reshape)) or \
+                    (k == "method" and t in ("view", "reshape", "flatten")):
+                new("reshape", n, [tin(n)])
+            elif k == "method" and t in ("contiguous",):
+                value[n] = tin(n)
+            else:
+                raise _fail(n, what)
+        else:
+            raise _fail(n, f"{n.op} {n.target!r}", f"unsupported fx node kind {n.op!r} (e.g. a parameter or "
+                                                     f"buffer used directly in forward). Supported: {SUPPORTED}")
+    if n_inputs != 1:
+        raise ExportError("the module has no tensor input")
+    if out_layer is None:
+        raise ExportError("the module has no output")
+    return layers, out_layer
+
+
+# ---------------------------------------------------------------------------------------------------
+class _Stats:
+    """Range of one tensor over the calibration set."""
+
+    def __init__(self, pct):
+        self.pct = pct
+        self.lo, self.hi = np.inf, -np.inf
+        self.absvals = []
+
+    def update(self, name, t):
+        a = t.detach().cpu().float()
+        if not bool(a.isfinite().all()):
+            raise ExportError(f"calibration produced non-finite values at fx node {name!r}")
+        self.lo = min(self.lo, float(a.min()))
+        self.hi = max(self.hi, float(a.max()))
+        if self.pct is not None:
+            self.absvals.append(a.abs().reshape(-1).numpy().copy())
+
+    def range(self):
+        if self.pct is None:
+            return self.lo, self.hi
+        a = float(np.percentile(np.concatenate(self.absvals).astype(np.float64), self.pct))
+        return max(self.lo, -a), min(self.hi, a)
+
+
+def _calibrate(torch, gm, wanted, data, pct):
+    stats = {n: _Stats(pct) for n in wanted}
+
+    class Rec(torch.fx.Interpreter):
+        def run_node(self, n):
+            r = super().run_node(n)
+            if n in stats:
+                stats[n].update(n.name, r)
+            return r
+
+    interp = Rec(gm)
+    with torch.no_grad():
+        for i in range(0, data.shape[0], CALIB_CHUNK):
+            interp.run(data[i:i + CALIB_CHUNK])
+    return {n: s.range() for n, s in stats.items()}
+
+
+# ---------------------------------------------------------------------------------------------------
+def _as_tensor(torch, x, what):
+    if x is None:
+        return None
+    if isinstance(x, torch.Tensor):
+        t = x.detach().cpu()
+    else:
+        t = torch.as_tensor(np.asarray(x))
+    if not t.is_floating_point() and t.dtype not in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8):
+        raise ExportError(f"{what} must be a numeric tensor/array, got {t.dtype}")
+    return t.to(torch.float32).contiguous()
+
+
+def _parse_calibration(calibration):
+    if calibration == "minmax":
+        return None, "minmax"
+    if isinstance(calibration, (tuple, list)) and len(calibration) == 2 and calibration[0] == "percentile":
+        p = float(calibration[1])
+        if not 0.0 < p <= 100.0:
+            raise ExportError(f"percentile must be in (0, 100], got {p}")
+        return p, f"percentile:{p:g}"
+    raise ExportError(f"calibration must be 'minmax' or ('percentile', p), got {calibration!r}")
+
+
+def from_torch(module, example_input, calibration_data, precision="int8", rounding="double",
+               calibration="minmax", labels=None, name=None):
+    """Export ``module`` (a torch.nn.Module) to a :class:`kwsnum.Model`.
+
+    example_input: a float batch (N, *input_shape) used to trace shapes (None: the first calibration
+    samples). calibration_data: a float batch (M, *input_shape) (tensor or array); its activation
+    ranges fix every int8 scale and zero point. precision: "int8" (quantize -> int8 graph ->
+    dequantize, float32 in and out) or "float32". rounding: "double" | "single" (stored in the model).
+    calibration: "minmax" or ("percentile", p). See docs/spec/export.md.
+    """
+    torch = _torch()
+    if precision not in ("int8", "float32"):
+        raise ExportError(f"precision must be 'int8' or 'float32', got {precision!r}")
+    from ..fixedpoint import ROUNDING_MODES
+    if rounding not in ROUNDING_MODES:
+        raise ExportError(f"rounding must be one of {', '.join(ROUNDING_MODES)}, got {rounding!r}")
+    pct, calib_name = _parse_calibration(calibration)
+    if not isinstance(module, torch.nn.Module):
+        raise ExportError(f"expected a torch.nn.Module, got {type(module).__name__}")
+    calib = _as_tensor(torch, calibration_data, "calibration_data")
+    example = _as_tensor(torch, example_input, "example_input")
+    if example is None:
+        if calib is None:
+            raise ExportError("give example_input or calibration_data")
+        example = calib[:1]
+    if example.ndim < 2:
+        raise ExportError(f"example_input must be a batch (N, *input_shape), got shape {tuple(example.shape)}")
+    in_shape = tuple(int(d) for d in example.shape[1:])
+    if precision == "int8":
+        if calib is None or calib.shape[0] == 0:
+            raise ExportError("int8 export needs calibration_data (a batch of inputs)")
+        if tuple(calib.shape[1:]) != in_shape:
+            raise ExportError(f"calibration_data shape {tuple(calib.shape)} does not match the example input "
+                              f"shape (N, {', '.join(map(str, in_shape))})")
+
+    was_training = module.training
+    module.eval()
+    try:
+        try:
+            gm = torch.fx.symbolic_trace(module)
+        except Exception as e:  # noqa: BLE001 - fx raises many types
+            raise ExportError(f"torch.fx.symbolic_trace failed on {type(module).__name__}: "
+                              f"{type(e).__name__}: {e}") from e
+        gm.eval()
+        layers, out_layer = _classify(torch, gm)
+
+        # shapes: propagate a batch of 2 so that a reshape which mixes the batch dimension is caught
+        from torch.fx.passes.shape_prop import ShapeProp
+        ex2 = torch.cat([example[:1], example[:1]], 0)
+        with torch.no_grad():
+            try:
+                ShapeProp(gm).propagate(ex2)
+            except Exception as e:  # noqa: BLE001
+                raise ExportError(f"running {type(module).__name__} on the example input failed: "
+                                  f"{type(e).__name__}: {e}") from e
+
+        def shape_of(fxnode):
+            tm = fxnode.meta.get("tensor_meta")
+            if tm is None or not hasattr(tm, "shape"):
+                raise _fail(fxnode, "a non-tensor value", "expected a tensor")
+            s = tuple(int(d) for d in tm.shape)
+            if len(s) < 2 or s[0] != 2:
+                raise _fail(fxnode, "a layer", f"its output {s} does not keep the batch dimension first")
+            return s[1:]
+
+        ranges = {}
+        if precision == "int8":
+            wanted = [L.out for L in layers if L.kind not in ("reshape",)]
+            ranges = _calibrate(torch, gm, wanted, calib, pct)
+        model = _build(layers, out_layer, shape_of, ranges, precision, rounding, labels,
+                       name or type(module).__name__)
+    finally:
+        module.train(was_training)
+    meta = {"source": "torch", "module": type(module).__name__, "precision": precision,
+            "torch_version": str(torch.__version__),
+            "bn_folded": ",".join(f for L in layers for f in L.folded),
+            "relu_fused": ",".join(f for L in layers for f in L.fused)}
+    if precision == "int8":
+        meta.update(calibration=calib_name, calibration_samples=str(int(calib.shape[0])))
+    model.meta.update(meta)
+    return model
+
+
+# ---------------------------------------------------------------------------------------------------
+def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, name):
+    from ..errors import ModelError
+    b = GraphBuilder(name=name, rounding=rounding)
+    q8 = precision == "int8"
+
+    def qp(L):
+        lo, hi = ranges[L.out]
+        return affine_params(lo, hi)
+
+    def spec(t):
+        return b.tensors[t]
+
+    def act_attrs(L, scale=None, zp=None):
+        if q8:
+            lo, hi = act_clamp_int8(L.act, scale, zp)
+            return dict(act_min=lo, act_max=hi)
+        lo, hi = act_clamp_float(L.act)
+        return dict(act_min_f=lo, act_max_f=hi)
+
+    def real(x):
+        """float64 value of a float32 scale."""
+        return np.float64(np.float32(x))
+
+    try:
+        for L in layers:
+            nm = L.node.name
+            if L.kind == "input":
+                x = b.input("input", shape_of(L.out), "float32")
+                if q8:
+                    s, z = qp(L)
+                    x = b.add("quantize", "quantize", [x], format="int8", scale=s, zero_point=z)
+                L.tensor = x
+                continue
+            ins = [P.tensor for P in L.inputs]
+            x = ins[0]
+            si = spec(x)
+            want_shape = shape_of(L.out)
+            p = L.params
+            if L.kind in ("conv1d", "conv2d", "linear"):
+                if L.kind == "linear" and len(si.shape) != 1:
+                    raise _fail(L.node, "Linear", f"its input has shape {tuple(si.shape)} (without batch); "
+                                                   f"only (features,) is supported: flatten first")
+                attrs = {}
+                if L.kind != "linear":
+                    attrs = dict(stride=p["stride"], dilation=p["dilation"], padding=p["padding"],
+                                 groups=p["groups"])
+                w, bias = p["weight"], p["bias"]
+                if q8:
+                    so, zo = qp(L)
+                    sw = symmetric_weight_scales(w, axis=0)
+                    wq = quantize_weights(w, sw, axis=0)
+                    bq = quantize_bias(bias, si.scale, sw)
+                    reals = real(si.scale) * sw.astype(np.float64) / real(so)
+                    mult, shift = quantize_multipliers(reals)
+                    arrays = dict(weight=wq, bias=bq, multiplier=mult, shift=shift)
+                    y = b.add(L.kind, nm, [x], dict(attrs, **act_attrs(L, so, zo)), arrays, scale=so, zero_point=zo)
+                else:
+                    arrays = dict(weight=w.astype(np.float32), bias=bias.astype(np.float32))
+                    y = b.add(L.kind, nm, [x], dict(attrs, **act_attrs(L)), arrays)
+            elif L.kind in ("avgpool", "maxpool"):
+                op = f"{L.kind}{p['rank']}d"
+                attrs = dict(kernel=p["kernel"], stride=p["stride"], padding=p["padding"])
+                if L.kind == "avgpool":
+                    attrs["count_include_pad"] = p["count_include_pad"]
+                else:
+                    attrs["dilation"] = p["dilation"]
+                if q8:  # output shares the input's scale and zero point
+                    y = b.add(op, nm, [x], dict(attrs, **act_attrs(L, si.scale, si.zero_point)),
+                              scale=si.scale, zero_point=si.zero_point)
+                else:
+                    y = b.add(op, nm, [x], dict(attrs, **act_attrs(L)))
+            elif L.kind == "gap":
+                if q8:
+                    so, zo = qp(L)
+                    count = int(np.prod(si.shape[1:]))
+                    m, sh = quantize_multiplier(real(si.scale) / (real(so) * count))
+                    y = b.add("global_avgpool", nm, [x], dict(multiplier=m, shift=sh, **act_attrs(L, so, zo)),
+                              scale=so, zero_point=zo)
+                else:
+                    y = b.add("global_avgpool", nm, [x], act_attrs(L))
+            elif L.kind == "relu":
+                kind = p["kind"]
+                if q8:
+                    lo, hi = act_clamp_int8(kind, si.scale, si.zero_point)
+                    y = b.add("relu", nm, [x], dict(kind=kind, act_min=lo, act_max=hi), scale=si.scale,
+                              zero_point=si.zero_point)
+                else:
+                    lo, hi = act_clamp_float(kind)
+                    y = b.add("relu", nm, [x], dict(kind=kind, act_min_f=lo, act_max_f=hi))
+            elif L.kind == "reshape":
+                attrs = dict(shape=tuple(want_shape))
+                if q8:
+                    y = b.add("reshape", nm, [x], attrs, scale=si.scale, zero_point=si.zero_point)
+                else:
+                    y = b.add("reshape", nm, [x], attrs)
+            elif L.kind == "add":
+                x2 = ins[1]
+                s2 = spec(x2)
+                if tuple(si.shape) != tuple(s2.shape):
+                    raise _fail(L.node, "add", f"operands have different shapes {tuple(si.shape)} and "
+                                               f"{tuple(s2.shape)} (broadcasting is not supported)")
+                if q8:
+                    so, zo = qp(L)
+                    # TFLite ADD: twice_max = 2 max(s1, s2); in_i = QM(s_i / twice_max);
+                    # out = QM(twice_max / (2**20 s_out)) (kwsnum.ops.add.add_params)
+                    from ..ops.add import add_params
+                    attrs = dict(add_params(si.scale, s2.scale, so), **act_attrs(L, so, zo))
+                    y = b.add("add", nm, [x, x2], attrs, scale=so, zero_point=zo)
+                else:
+                    y = b.add("add", nm, [x, x2], act_attrs(L))
+            elif L.kind == "layernorm":
+                ns = p["normalized_shape"]
+                if tuple(si.shape[-len(ns):]) != tuple(ns):
+                    raise _fail(L.node, "LayerNorm", f"normalized_shape {ns} is not the trailing shape of its "
+                                                     f"input {tuple(si.shape)}")
+                attrs = dict(axes=p["axes"], eps=p["eps"])
+                if q8:
+                    so, zo = qp(L)
+                    from ..ops.layernorm import int8_params
+                    arrs, extra = int8_params(p["gamma"], p["beta"], p["eps"], si.scale, so, ns)
+                    attrs.update(extra)
+                    attrs.update(act_attrs(L, so, zo))
+                    y = b.add("layernorm", nm, [x], attrs, arrs, scale=so, zero_point=zo)
+                else:
+                    arrs = dict(gamma=p["gamma"].astype(np.float32), beta=p["beta"].astype(np.float32))
+                    y = b.add("layernorm", nm, [x], dict(attrs, **act_attrs(L)), arrs)
+            else:  # pragma: no cover
+                raise AssertionError(L.kind)
+            if tuple(b.shape(y)) != tuple(want_shape):
+                raise _fail(L.node, f"layer {nm}", f"kwsnum computes shape {tuple(b.shape(y))} but PyTorch "
+                                                   f"gives {tuple(want_shape)}")
+            L.tensor = y
+        out = out_layer.tensor
+        if q8:
+            out = b.add("dequantize", "dequantize", [out], format="float32")
+        return b.build([out], labels=labels)
+    except ExportError:
+        raise
+    except ValueError as e:  # e.g. a multiplier out of range in quantize_multiplier
+        raise ExportError(f"quantization failed: {e}") from e
+    except ModelError as e:
+        raise ExportError(f"the exported model is invalid: {e}") from e
+    except KwsnumError:
+        raise

@@ -1,0 +1,125 @@
+"""Small PyTorch keyword-spotting models used by the tests and examples (this module needs torch).
+
+- :class:`DSCNN`: the depthwise-separable CNN of MLPerf Tiny / tiny-kws on a (1, 49, 10) MFCC input.
+- :class:`RawCNN`: the raw-waveform 1-D CNN (kws_raw): AvgPool1d(16) then conv / LayerNorm / ReLU / MaxPool blocks.
+
+Both export with :func:`kwsnum.export.from_torch` (BatchNorm folds, ReLUs fuse).
+"""
+import torch
+from torch import nn
+
+
+def _conv_out(n, k, s, p_total):
+    return (n + p_total - k) // s + 1
+
+
+class DSCNN(nn.Module):
+    """Conv2d(1, W, (10, 4), stride 2, padding (5, 2), no bias) + BN + ReLU, then ``n_blocks`` x
+    [depthwise 3x3 (stride 2 in the first block), padding 1, + BN + ReLU; pointwise 1x1 + BN + ReLU],
+    AdaptiveAvgPool2d(1), Flatten, Dropout(0.2), Linear(W, n_classes)."""
+
+    def __init__(self, n_classes=12, width=64, n_blocks=4, in_shape=(1, 49, 10), dropout=0.2):
+        super().__init__()
+        self.in_shape = tuple(in_shape)
+        w = int(width)
+        layers = [nn.Conv2d(in_shape[0], w, (10, 4), stride=2, padding=(5, 2), bias=False),
+                  nn.BatchNorm2d(w), nn.ReLU()]
+        for i in range(n_blocks):
+            layers += [nn.Conv2d(w, w, 3, stride=2 if i == 0 else 1, padding=1, groups=w, bias=False),
+                       nn.BatchNorm2d(w), nn.ReLU(),
+                       nn.Conv2d(w, w, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(w, n_classes)
+
+    def forward(self, x):
+        return self.fc(self.dropout(self.flatten(self.pool(self.features(x)))))
+
+
+class RawCNN(nn.Module):
+    """AvgPool1d(16, 16) -> for each C in ``channels``: [Conv1d(k3, padding='same') -> LayerNorm([C, L])
+    -> ReLU -> MaxPool1d(4)] -> AdaptiveAvgPool1d(1) -> Flatten -> Linear(C_last, n_classes).
+
+    Input (1, in_len); with in_len=16000 the lengths are 1000 -> 250 -> 62 -> 15."""
+
+    def __init__(self, n_classes=12, channels=(16, 32, 64), in_len=16000, pool=16):
+        super().__init__()
+        self.in_shape = (1, int(in_len))
+        L = _conv_out(int(in_len), pool, pool, 0)
+        layers = [nn.AvgPool1d(pool, pool)]
+        c_in = 1
+        for c in channels:
+            layers += [nn.Conv1d(c_in, c, 3, padding="same"), nn.LayerNorm([c, L]), nn.ReLU(), nn.MaxPool1d(4)]
+            L = _conv_out(L, 4, 4, 0)
+            if L < 1:
+                raise ValueError(f"in_len={in_len} is too short for {len(channels)} blocks")
+            c_in = c
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(c_in, n_classes)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.pool(self.features(x))))
+
+
+class ResBlockNet(nn.Module):
+    """A tiny residual CNN (for the add path): conv+BN+ReLU, then ``n_blocks`` x
+    [conv3x3+BN+ReLU -> conv3x3+BN, + identity, ReLU], global average pool, Linear."""
+
+    def __init__(self, n_classes=12, width=16, n_blocks=2, in_shape=(1, 49, 10)):
+        super().__init__()
+        self.in_shape = tuple(in_shape)
+        w = int(width)
+        self.stem = nn.Sequential(nn.Conv2d(in_shape[0], w, 3, stride=2, padding=1, bias=False),
+                                  nn.BatchNorm2d(w), nn.ReLU())
+        self.blocks = nn.ModuleList()
+        for _ in range(n_blocks):
+            self.blocks.append(nn.ModuleDict(dict(
+                c1=nn.Conv2d(w, w, 3, padding=1, bias=False), b1=nn.BatchNorm2d(w),
+                c2=nn.Conv2d(w, w, 3, padding=1, bias=False), b2=nn.BatchNorm2d(w))))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(w, n_classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for blk in self.blocks:
+            y = torch.relu(blk["b1"](blk["c1"](x)))
+            y = blk["b2"](blk["c2"](y))
+            x = torch.relu(x + y)
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+def randomize_(module, seed=0):
+    """Give a module trained-looking parameters in place: BatchNorm running statistics and affine
+    parameters, LayerNorm affine parameters and biases drawn at random (so folding matters), conv /
+    linear weights kept at their (seeded) default init. Returns the module."""
+    g = torch.Generator().manual_seed(int(seed))
+
+    def u(shape, lo, hi):
+        return lo + (hi - lo) * torch.rand(shape, generator=g)
+
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+                fan_in = m.weight[0].numel()
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+                if m.bias is not None:
+                    m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+            elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+                c = m.num_features
+                m.running_mean.copy_(torch.randn(c, generator=g) * 0.5)
+                m.running_var.copy_(u(c, 0.3, 3.0))
+                if m.affine:
+                    m.weight.copy_(u(c, 0.5, 1.5))
+                    m.bias.copy_(torch.randn(c, generator=g) * 0.2)
+            elif isinstance(m, nn.LayerNorm) and m.elementwise_affine:
+                m.weight.copy_(u(m.weight.shape, 0.5, 1.5))
+                if m.bias is not None:
+                    m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.2)
+    return module.eval()
+
+
+__all__ = ["DSCNN", "RawCNN", "ResBlockNet", "randomize_"]

@@ -1,0 +1,82 @@
+"""What ``kwsnum inspect`` shows: per-layer shapes, formats, parameters, MACs, bytes; model totals."""
+from . import ops
+
+
+def layer_table(model):
+    rows = []
+    for node in model.nodes:
+        op = ops.get(node.op, node)
+        ins = [model.tensors[t] for t in node.inputs]
+        out = model.tensors[node.outputs[0]]
+        rows.append(dict(
+            index=node.index, name=node.name, op=node.op,
+            input_shapes=[list(t.shape) for t in ins], output_shape=list(out.shape),
+            input_formats=[t.describe() for t in ins], output_format=out.describe(),
+            params=op.param_count(node), macs=op.macs(node, model), weight_bytes=op.weight_bytes(node),
+            summary=op.summary(node)))
+    return rows
+
+
+def peak_activation_bytes(model):
+    """Peak bytes of live activation tensors for one sample when tensors are freed after their last use
+    (the interpreter's order, no in-place reuse; the C memory planner reports its own arena)."""
+    last_use = {}
+    for i, node in enumerate(model.nodes):
+        for t in node.inputs:
+            last_use[t] = i
+    live = {model.inputs[0]: model.input.nbytes}
+    peak = sum(live.values())
+    for i, node in enumerate(model.nodes):
+        for t in node.outputs:
+            live[t] = model.tensors[t].nbytes
+        peak = max(peak, sum(live.values()))
+        for t in node.inputs:
+            if last_use.get(t) == i and t not in model.outputs:
+                live.pop(t, None)
+    return peak
+
+
+def summary(model):
+    rows = layer_table(model)
+    return dict(
+        name=model.name, rounding=model.rounding, labels=model.labels,
+        input=dict(name=model.input.name, shape=list(model.input.shape), format=model.input.describe()),
+        output=dict(name=model.output.name, shape=list(model.output.shape), format=model.output.describe()),
+        layers=rows,
+        total_params=sum(r["params"] for r in rows), total_macs=sum(r["macs"] for r in rows),
+        weight_bytes=sum(r["weight_bytes"] for r in rows), peak_activation_bytes=peak_activation_bytes(model),
+        meta=model.meta)
+
+
+def _shape(s):
+    return "x".join(str(d) for d in s) if s else "scalar"
+
+
+def format_table(info):
+    head = ["#", "layer", "op", "input", "output", "format", "params", "MACs", "weight B", "parameters"]
+    lines = []
+    for r in info["layers"]:
+        fmt_in = ",".join(dict.fromkeys(f.split("(")[0] for f in r["input_formats"]))
+        fmt_out = r["output_format"].split("(")[0]
+        fmt = fmt_out if fmt_in == fmt_out else f"{fmt_in}->{fmt_out}"
+        lines.append([str(r["index"]), r["name"], r["op"], " + ".join(_shape(s) for s in r["input_shapes"]),
+                      _shape(r["output_shape"]), fmt, f"{r['params']:,}", f"{r['macs']:,}",
+                      f"{r['weight_bytes']:,}", r["summary"]])
+    widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(head)]
+    right = {0, 6, 7, 8}
+
+    def fmt_row(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    out = [f"model {info['name']!r}: input {info['input']['name']} {_shape(info['input']['shape'])} "
+           f"{info['input']['format']} -> output {info['output']['name']} {_shape(info['output']['shape'])} "
+           f"{info['output']['format']}; rounding {info['rounding']}",
+           fmt_row(head), fmt_row(["-" * w for w in widths])]
+    out += [fmt_row(l) for l in lines]
+    out.append("")
+    out.append(f"parameters {info['total_params']:,}   MACs {info['total_macs']:,}   weight bytes "
+               f"{info['weight_bytes']:,}   peak activation bytes {info['peak_activation_bytes']:,}")
+    lab = info["labels"]
+    if lab:
+        out.append(f"labels ({len(lab)}): {', '.join(lab)}")
+    return "\n".join(out)

@@ -1,0 +1,320 @@
+"""layernorm: oracle == torch reference (int8 exactly, float32 within tolerance), the float32 kernel against
+a scalar float32 emulation of the spec, and the accuracy of the integer LayerNorm against float64."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, strategies as st
+
+from kwsnum.builder import GraphBuilder
+from kwsnum.errors import ModelError
+from kwsnum.ops import layernorm as ln
+from kwsnum.quant import affine_params, act_clamp_int8
+from kwsnum.torchref import isqrt as t_isqrt
+from tests.strategies import FORMATS, ROUNDINGS, int8_qparams, act_clamp, int8_array, float_array, check_model
+
+Z = ln.Z_BITS
+
+
+def int8_data(draw, shape):
+    kind = draw(st.sampled_from(["random", "random", "constant", "outlier"]))
+    if kind == "random":
+        return int8_array(draw, shape)
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    x = np.full(shape, int(rng.integers(-128, 128)), dtype=np.int8)
+    if kind == "outlier":
+        flat = x.reshape(-1)
+        flat[int(rng.integers(0, flat.size))] = int(rng.integers(-128, 128))
+    return x
+
+
+@st.composite
+def layernorm_models(draw):
+    fmt = draw(FORMATS)
+    rank = draw(st.integers(1, 3))
+    axes = draw(st.integers(1, min(2, rank)))
+    shape = tuple(draw(st.integers(1, 9 if rank == 3 else 24)) for _ in range(rank))
+    norm = shape[rank - axes:]
+    N = draw(st.integers(1, 3))
+    b = GraphBuilder(rounding=draw(ROUNDINGS))
+    if fmt == "int8":
+        si, zi = draw(int8_qparams())
+        so, zo = draw(int8_qparams())
+        x = b.input("x", shape, "int8", si, zi)
+        rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+        if draw(st.sampled_from(["export", "raw"])) == "export":
+            gamma = (rng.standard_normal(norm) * draw(st.sampled_from([0.0, 0.1, 1.0, 10.0]))
+                     + draw(st.sampled_from([0.0, 1.0, -2.0]))).astype(np.float32)
+            beta = (rng.standard_normal(norm) * draw(st.sampled_from([0.0, 0.5, 5.0]))).astype(np.float32)
+            eps = draw(st.sampled_from([0.0, 1e-12, 1e-5, 1e-3, 1.0, 1e6]))
+            arrays, attrs = ln.int8_params(gamma, beta, eps, si, so, norm)
+        else:  # raw integers anywhere in the valid range, including the int64 edges
+            gs = draw(st.integers(0, ln.MAX_GAMMA_SHIFT))
+            gbits = rng.integers(0, 32, size=norm)
+            g = np.minimum(rng.integers(0, 2 ** 31, size=norm) >> (31 - gbits), 2 ** 31 - 1)
+            g = np.where(rng.random(norm) < 0.5, -g, g).astype(np.int32)
+            if draw(st.booleans()):
+                g.reshape(-1)[0] = draw(st.sampled_from([2 ** 31 - 1, -(2 ** 31 - 1)]))
+            D = int(np.prod(norm))
+            room = 2 ** 63 - 1 - ln.z_bound(D) * int(np.abs(g.astype(np.int64)).max()) - (1 << (Z + gs - 1))
+            bmax = min(room, 2 ** 62)
+            bbits = rng.integers(0, 63, size=norm)
+            bq = [int(rng.integers(0, 2 ** 62)) >> (62 - int(k)) for k in bbits.ravel()]
+            bq = np.array([min(v, bmax) * (1 if rng.random() < 0.5 else -1) for v in bq], np.int64).reshape(norm)
+            eps_q = draw(st.one_of(st.sampled_from([0, 1, ln.MAX_EPS_Q]), st.integers(0, ln.MAX_EPS_Q)))
+            arrays = dict(gamma=g, beta=bq)
+            attrs = dict(axes=axes, eps=1e-5, eps_q=eps_q, gamma_shift=gs)
+        lo, hi = draw(act_clamp(zo))
+        y = b.add("layernorm", "ln", [x], dict(attrs, act_min=lo, act_max=hi), arrays, scale=so, zero_point=zo)
+        data = int8_data(draw, (N,) + shape)
+    else:
+        x = b.input("x", shape, "float32")
+        act = draw(st.sampled_from([(-np.inf, np.inf), (0.0, np.inf), (0.0, 6.0)]))
+        arrays = dict(gamma=float_array(draw, norm), beta=float_array(draw, norm))
+        eps = draw(st.sampled_from([1e-5, 1e-3, 0.5]))
+        y = b.add("layernorm", "ln", [x], dict(axes=axes, eps=eps, act_min_f=act[0], act_max_f=act[1]), arrays)
+        data = float_array(draw, (N,) + shape, scale=3.0) + np.float32(draw(st.sampled_from([0.0, 2.0, -5.0])))
+    return b.build([y]), data
+
+
+@given(layernorm_models())
+def test_layernorm_oracle_equals_torch(case):
+    model, x = case
+    check_model(model, x)
+
+
+# ------------------------------------------------------------------ float32: the kernel is the spec
+def f32_emulation(row, gamma, beta, eps, lo, hi):
+    """docs layernorm float32, one numpy float32 scalar operation at a time (what C will do)."""
+    f = np.float32
+    s = f(0)
+    for v in row:
+        s = f(s + v)
+    mean = f(s / f(len(row)))
+    ss = f(0)
+    for v in row:
+        t = f(v - mean)
+        ss = f(ss + f(t * t))
+    var = f(ss / f(len(row)))
+    rstd = f(f(1) / np.sqrt(f(var + eps)))
+    out = []
+    for v, g, b in zip(row, gamma, beta):
+        y = f(f(f(v - mean) * rstd) * g)
+        y = f(y + b)
+        out.append(min(max(y, lo), hi))
+    return np.array(out, np.float32)
+
+
+@given(st.integers(1, 40), st.integers(0, 2 ** 32 - 1), st.sampled_from([1e-5, 1e-2]))
+def test_layernorm_f32_bit_exact_emulation(D, seed, eps):
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder()
+    x = b.input("x", (3, D), "float32")
+    g = rng.standard_normal(D).astype(np.float32)
+    be = rng.standard_normal(D).astype(np.float32)
+    y = b.add("layernorm", "ln", [x], dict(axes=1, eps=eps, act_min_f=-1.0, act_max_f=np.inf),
+              dict(gamma=g, beta=be))
+    m = b.build([y])
+    data = (rng.standard_normal((2, 3, D)) * 4 + rng.normal(0, 10)).astype(np.float32)
+    out = m.run(data)
+    for n in range(2):
+        for c in range(3):
+            ref = f32_emulation(data[n, c], g, be, np.float32(eps), np.float32(-1.0), np.float32(np.inf))
+            assert np.array_equal(out[n, c].view(np.int32), ref.view(np.int32)), (n, c)
+
+
+# ------------------------------------------------------------------ int8: hand-computed and edge values
+def build_int8(shape, axes, gamma_q, beta_q, gamma_shift, eps_q, si=0.1, zi=0, so=0.1, zo=0, act=(-128, 127)):
+    b = GraphBuilder()
+    x = b.input("x", shape, "int8", si, zi)
+    y = b.add("layernorm", "ln", [x], dict(axes=axes, eps=1e-5, eps_q=eps_q, gamma_shift=gamma_shift,
+                                           act_min=act[0], act_max=act[1]),
+              dict(gamma=np.asarray(gamma_q, np.int32), beta=np.asarray(beta_q, np.int64)), scale=so, zero_point=zo)
+    return b.build([y])
+
+
+def test_layernorm_int8_known_values():
+    """x = [0, 2]: mean_f = 256, c = -+256, var_f = 65536, sd = isqrt(2**32) = 65536, z = -+2**16 (= -+1.0);
+    gamma 10, beta 5 (gamma_shift 0): y = -+10 + 5 = [-5, 15], plus zp_out 3."""
+    m = build_int8((2,), 1, [10, 10], [5 << Z, 5 << Z], 0, 0, zo=3)
+    x = np.array([[0, 2]], np.int8)
+    assert m.run(x).tolist() == [[-2, 18]]
+    check_model(m, x)
+    # half-way rounding of the output: gamma 1.5 (gamma_q 3, gamma_shift 1), z = -+1.0 -> -+1.5 -> -+2 (away)
+    m = build_int8((2,), 1, [3, 3], [0, 0], 1, 0)
+    assert m.run(x).tolist() == [[-2, 2]]
+    check_model(m, x)
+
+
+def test_layernorm_int8_zero_variance_branch():
+    """v == 0 (eps_q = 0, all equal) gives z = 0 -> y = round(beta); with D > 2**17 a row that is not constant
+    can also have var_f == 0 (one element off by one): still z = 0 (the documented branch)."""
+    m = build_int8((4,), 1, [1 << 20] * 4, [7 << Z] * 4, 0, 0)
+    x = np.full((2, 4), -9, np.int8)
+    assert (m.run(x) == 7).all()
+    check_model(m, x)
+    D = 140000
+    m = build_int8((D,), 1, np.full(D, 1 << 20), np.zeros(D), 0, 0)
+    x = np.zeros((1, D), np.int8)
+    x[0, 5] = 1
+    assert (m.run(x) == 0).all()
+    check_model(m, x)
+
+
+def test_torch_isqrt_exact():
+    vals = [0, 1, 2, 3, 4, 15, 16, 17, 2 ** 49 - 1, 2 ** 49, 2 ** 57 - 1, 2 ** 62 - 1]
+    for k in [3, 255, 65535, 2 ** 24 + 1, 2 ** 28 + 3, 2 ** 31 - 1]:
+        vals += [k * k - 1, k * k, k * k + 1]
+    rng = np.random.default_rng(1)
+    vals += [int(v) for v in rng.integers(0, 2 ** 62, size=2000)]
+    vals = [v for v in vals if 0 <= v < 2 ** 62]
+    got = t_isqrt(torch.tensor(vals, dtype=torch.int64)).tolist()
+    assert got == [math.isqrt(v) for v in vals]
+
+
+def test_layernorm_validation():
+    ok = dict(gamma_q=[1, 1, 1], beta_q=[0, 0, 0], gamma_shift=20, eps_q=10)
+    build_int8((2, 3), 1, **ok)
+    with pytest.raises(ModelError, match="gamma shape"):
+        build_int8((2, 3), 2, **ok)
+    with pytest.raises(ModelError, match="gamma values"):
+        build_int8((2, 3), 1, **dict(ok, gamma_q=[1, -(2 ** 31), 1]))
+    with pytest.raises(ModelError, match="overflow"):
+        build_int8((2, 3), 1, **dict(ok, gamma_q=[2 ** 31 - 1] * 3, beta_q=[7 * 2 ** 60] * 3, gamma_shift=46))
+    with pytest.raises(ModelError, match="gamma_shift"):
+        build_int8((2, 3), 1, **dict(ok, gamma_shift=47))
+    with pytest.raises(ModelError, match="eps_q"):
+        build_int8((2, 3), 1, **dict(ok, eps_q=-1))
+    with pytest.raises(ModelError, match="axes"):
+        build_int8((6,), 2, **ok)
+
+
+def test_int8_params_bounds():
+    D = 2 ** 28
+    with pytest.raises(ValueError, match="too large"):   # gamma / s_out >= 2**31: no valid gamma_shift
+        ln.int8_params(np.full((1,), 3e5, np.float32), None, 1e-5, 0.02, 1e-4, (1,))
+    arrays, attrs = ln.int8_params(np.full((1,), 3e4, np.float32), np.full((1,), -7e3, np.float32), 1e-5,
+                                   0.02, 1e-4, (1,))
+    assert arrays["gamma"].dtype == np.int32 and arrays["beta"].dtype == np.int64
+    assert 2 ** 30 <= abs(int(arrays["gamma"][0])) < 2 ** 31
+    assert ln.acc_bound(D, arrays["gamma"], arrays["beta"], attrs["gamma_shift"]) < 2 ** 63
+    arrays, attrs = ln.int8_params(None, None, 1e-5, 0.05, 0.03, (16, 1000))
+    assert attrs == dict(axes=2, eps=1e-5, eps_q=round(1e-5 * 65536 / 0.05 ** 2), gamma_shift=attrs["gamma_shift"])
+    assert arrays["gamma"].shape == (16, 1000) and (arrays["beta"] == 0).all()
+    g = float(arrays["gamma"][0, 0]) / 2 ** attrs["gamma_shift"]
+    assert abs(g - 1 / 0.03) < 1e-8
+    assert ln.int8_params(None, None, 0.0, 1.0, 1.0, (4,))[1]["eps_q"] == 1       # clamped up to 1
+    assert ln.int8_params(None, None, 1e9, 1e-3, 1.0, (4,))[1]["eps_q"] == 2 ** 40  # clamped down
+
+
+# ------------------------------------------------------------------ int8 accuracy against float64
+def float_layernorm(xr, gamma, beta, eps, k):
+    ax = tuple(range(xr.ndim - k, xr.ndim))
+    mu = xr.mean(axis=ax, keepdims=True)
+    var = ((xr - mu) ** 2).mean(axis=ax, keepdims=True)
+    sd = np.sqrt(var + eps)
+    n = np.where(sd > 0, (xr - mu) / np.where(sd > 0, sd, 1.0), 0.0)   # eps = 0, all equal: the limit 0
+    return n * gamma + beta, mu, var
+
+
+def error_bound_lsb(xq, zi, si, so, gamma, eps, k, gamma_shift):
+    """docs layernorm "accuracy": per-element bound of |dequant(y) - clamp(float LN)| in output steps."""
+    xi = xq.astype(np.float64) - zi
+    ax = tuple(range(xi.ndim - k, xi.ndim))
+    mu = xi.mean(axis=ax, keepdims=True)
+    var_i = ((xi - mu) ** 2).mean(axis=ax, keepdims=True)
+    sigma = np.sqrt(var_i + eps / si ** 2)                   # in input steps
+    n = np.where(sigma > 0, (xi - mu) / np.where(sigma > 0, sigma, 1), 0.0)
+    a_low = np.sqrt(np.maximum(2.0 ** 32 * sigma ** 2 - 2.0 ** 16 * 1.75, 2.0 ** 16))
+    ez = (np.abs(n) * (1.75 / np.maximum(sigma, 1e-300) + 1) + 128) / (a_low - 1) + 2.0 ** -17
+    ez = np.where(var_i == 0, 0.0, ez)                       # all equal: c = 0 exactly, z = 0
+    g = np.abs(gamma.astype(np.float64)) / so
+    return 0.5 + g * ez + (np.abs(n) + ez) * 2.0 ** -(gamma_shift + 1) + 2.0 ** -(Z + gamma_shift + 1) + 1e-9
+
+
+def check_accuracy(xq, si, zi, gamma, beta, eps, k, so=None, zo=None, act="none"):
+    """Build the int8 layernorm with int8_params, run the oracle, compare with float64 LayerNorm of the
+    dequantized input (clamped like the int8 output). Returns (max error in output steps, per-element margin)."""
+    shape = xq.shape[1:]
+    norm = shape[len(shape) - k:]
+    xr = si * (xq.astype(np.float64) - zi)
+    ref, _, _ = float_layernorm(xr, gamma.astype(np.float64), beta.astype(np.float64), eps, k)
+    if so is None:  # calibrate the output scale on the float output, as the exporter would
+        so, zo = affine_params(ref.min(), ref.max())
+    lo, hi = act_clamp_int8(act, so, zo)
+    arrays, attrs = ln.int8_params(gamma, beta, eps, si, so, norm)
+    b = GraphBuilder()
+    x = b.input("x", shape, "int8", si, zi)
+    y = b.add("layernorm", "ln", [x], dict(attrs, act_min=lo, act_max=hi), arrays, scale=so, zero_point=zo)
+    m = b.build([y])
+    out = check_model(m, xq)[y]
+    ref_c = np.clip(ref, so * (lo - zo), so * (hi - zo))
+    err = np.abs(so * (out.astype(np.float64) - zo) - ref_c) / so
+    bound = error_bound_lsb(xq, zi, si, so, gamma, eps, k, attrs["gamma_shift"])
+    bound = np.broadcast_to(bound, err.shape)
+    worst = np.unravel_index(np.argmax(err - bound), err.shape)
+    assert np.all(err <= bound), (float(err[worst]), float(bound[worst]), worst)
+    return float(err.max()), float((bound - 0.5).max())
+
+
+@st.composite
+def realistic_cases(draw):
+    """int8 inputs with a realistic spread (std 2 to 40 steps), random affine, calibrated output scale."""
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    k = draw(st.sampled_from([1, 2]))
+    shape = (draw(st.integers(1, 16)), draw(st.integers(4, 200)))
+    N = draw(st.integers(1, 3))
+    si, zi = draw(int8_qparams())
+    std = draw(st.floats(2.0, 40.0))
+    centre = draw(st.integers(-100, 100))
+    xq = np.clip(np.round(rng.standard_normal((N,) + shape) * std) + centre, -128, 127).astype(np.int8)
+    norm = shape[2 - k:]
+    gamma = (1.0 + 0.3 * rng.standard_normal(norm)).astype(np.float32)
+    beta = (0.5 * rng.standard_normal(norm)).astype(np.float32)
+    act = draw(st.sampled_from(["none", "relu"]))
+    return xq, si, zi, gamma, beta, k, act
+
+
+@given(realistic_cases())
+def test_layernorm_int8_accuracy_realistic(case):
+    xq, si, zi, gamma, beta, k, act = case
+    worst, margin = check_accuracy(xq, si, zi, gamma, beta, 1e-5, k, act=act)
+    assert margin < 0.3 and worst <= 0.8, (worst, margin)
+
+
+def test_layernorm_int8_accuracy_all_equal():
+    """Variance 0: every output is round(beta / s_out) + zp_out, within half a step of the float result."""
+    rng = np.random.default_rng(3)
+    xq = np.full((2, 16, 50), 37, np.int8)
+    xq[1] = -128
+    gamma = rng.standard_normal((16, 50)).astype(np.float32)
+    beta = rng.standard_normal((16, 50)).astype(np.float32)
+    for eps in (1e-5, 0.0):
+        worst, _ = check_accuracy(xq, 0.05, -3, gamma, beta, eps, 2, so=0.02, zo=5)
+        assert worst <= 0.5 + 1e-6
+
+
+@pytest.mark.parametrize("d", [1, 100, -255])
+def test_layernorm_int8_accuracy_single_outlier_16000(d):
+    """kws_raw's first LayerNorm ([16, 1000]): all equal but one element; the output scale is calibrated on
+    the float output, so the outlier (normalized ~ 126) and the rest (~ -0.008) both land inside it."""
+    xq = np.full((1, 16, 1000), 127 if d < 0 else -100, np.int8)
+    xq[0, 7, 333] = int(xq[0, 0, 0]) + d
+    rng = np.random.default_rng(4)
+    gamma = (1 + 0.2 * rng.standard_normal((16, 1000))).astype(np.float32)
+    beta = (0.1 * rng.standard_normal((16, 1000))).astype(np.float32)
+    worst, _ = check_accuracy(xq, 0.03, 10, gamma, beta, 1e-5, 2)
+    assert worst <= 0.6
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_layernorm_int8_accuracy_16000(seed):
+    """[16, 1000] with ReLU-like inputs (a conv output: half at the zero point) and a fused ReLU."""
+    rng = np.random.default_rng(seed)
+    xq = np.clip(np.round(np.abs(rng.standard_normal((2, 16, 1000))) * 30) - 128, -128, 127).astype(np.int8)
+    gamma = (1 + 0.3 * rng.standard_normal((16, 1000))).astype(np.float32)
+    beta = (0.2 * rng.standard_normal((16, 1000))).astype(np.float32)
+    for act in ("none", "relu"):
+        worst, margin = check_accuracy(xq, 0.04, -128, gamma, beta, 1e-5, 2, act=act)
+        assert worst <= 0.6 and margin < 0.1

@@ -1,0 +1,96 @@
+"""linear: oracle == torch reference, plus hand-computed values and the accumulator check."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from kwsnum.builder import GraphBuilder
+from kwsnum.errors import ModelError
+from tests.strategies import (ROUNDINGS, FORMATS, int8_qparams, multipliers, act_clamp, int8_array,
+                              float_array, int8_weights, check_model)
+
+
+@st.composite
+def linear_models(draw):
+    fmt = draw(FORMATS)
+    F = draw(st.one_of(st.integers(1, 16), st.integers(17, 300)))
+    O = draw(st.integers(1, 12))
+    N = draw(st.integers(1, 4))
+    b = GraphBuilder(rounding=draw(ROUNDINGS))
+    if fmt == "int8":
+        si, zi = draw(int8_qparams())
+        so, zo = draw(int8_qparams())
+        x = b.input("x", (F,), "int8", si, zi)
+        mult, shift = draw(multipliers(O))
+        lo, hi = draw(act_clamp(zo))
+        bias = np.asarray(draw(st.lists(st.integers(-(2 ** 24), 2 ** 24), min_size=O, max_size=O)), np.int32)
+        arrays = dict(weight=int8_weights(draw, (O, F)), bias=bias, multiplier=mult, shift=shift)
+        y = b.add("linear", "fc", [x], dict(act_min=lo, act_max=hi), arrays, scale=so, zero_point=zo)
+        data = int8_array(draw, (N, F))
+    else:
+        x = b.input("x", (F,), "float32")
+        act = draw(st.sampled_from([(-np.inf, np.inf), (0.0, np.inf), (0.0, 6.0), (-1.0, 1.0)]))
+        arrays = dict(weight=float_array(draw, (O, F)), bias=float_array(draw, (O,)))
+        y = b.add("linear", "fc", [x], dict(act_min_f=act[0], act_max_f=act[1]), arrays)
+        data = float_array(draw, (N, F), scale=3.0)
+    return b.build([y]), data
+
+
+@given(linear_models())
+def test_linear_oracle_equals_torch(case):
+    check_model(*case)
+
+
+def _int8_linear(rounding="double", F=3, weight=None, bias=None, mult=None, shift=None, zi=1, zo=-3):
+    b = GraphBuilder(rounding=rounding)
+    x = b.input("x", (F,), "int8", 0.5, zi)
+    y = b.add("linear", "fc", [x], dict(act_min=-128, act_max=127),
+              dict(weight=weight, bias=bias, multiplier=mult, shift=shift), scale=0.25, zero_point=zo)
+    return b.build([y])
+
+
+@pytest.mark.parametrize("rounding", ["double", "single"])
+def test_linear_known_values(rounding):
+    """x - zp_in = [1, 2, 3]; acc = [10 + 1 + 4 + 9, -5 - 1 + 0 + 3] = [24, -3].
+    Channel 0: real multiplier 0.25 -> 6; channel 1: 0.5 -> -1.5, which both modes round to -1
+    (gemmlowp's doubling high mul rounds a negative tie toward zero; single rounding rounds half up).
+    + zp_out -3 -> [3, -4]."""
+    m = _int8_linear(rounding, weight=np.array([[1, 2, 3], [-1, 0, 1]], np.int8), bias=np.array([10, -5], np.int32),
+                     mult=np.array([1 << 30, 1 << 30], np.int32), shift=np.array([-1, 0], np.int32))
+    x = np.array([[2, 3, 4]], np.int8)
+    assert m.run(x).tolist() == [[3, -4]]
+    check_model(m, x)
+
+
+def test_linear_float_known_values():
+    b = GraphBuilder()
+    x = b.input("x", (2,), "float32")
+    y = b.add("linear", "fc", [x], dict(act_min_f=-1.0),
+              dict(weight=np.array([[1, 2], [3, 4]], np.float32), bias=np.array([0.5, -1], np.float32)))
+    m = b.build([y])
+    assert m.run(np.array([[1, -1]], np.float32)).tolist() == [[-0.5, -1.0]]
+
+
+def test_linear_accumulator_near_int32_limit():
+    """60000 weights of 127 against x - zp = -255: acc = -1,943,100,000, inside int32 and exact."""
+    F = 60000
+    m = _int8_linear("double", F=F, weight=np.full((1, F), 127, np.int8), bias=np.zeros(1, np.int32),
+                     mult=np.array([1 << 30], np.int32), shift=np.array([-23], np.int32), zi=127, zo=0)
+    x = np.full((1, F), -128, np.int8)
+    out = check_model(m, x)
+    assert out[m.outputs[0]].tolist() == [[-116]]  # real multiplier 2**-24: -1943100000 / 2**24 = -115.8
+
+
+def test_linear_rejects_overflowing_accumulator():
+    F = 66400  # 66400 * 127 * 255 > 2**31
+    with pytest.raises(ModelError, match="accumulator"):
+        _int8_linear(F=F, weight=np.full((1, F), 127, np.int8), bias=np.zeros(1, np.int32),
+                     mult=np.array([1 << 30], np.int32), shift=np.array([-20], np.int32))
+
+
+def test_linear_rejects_bad_shapes():
+    with pytest.raises(ModelError, match="in_features"):
+        _int8_linear(F=4, weight=np.ones((2, 3), np.int8), bias=np.zeros(2, np.int32),
+                     mult=np.array([1 << 30] * 2, np.int32), shift=np.array([-1] * 2, np.int32))
+    with pytest.raises(ModelError, match="bias"):
+        _int8_linear(F=3, weight=np.ones((2, 3), np.int8), bias=np.zeros(3, np.int32),
+                     mult=np.array([1 << 30] * 2, np.int32), shift=np.array([-1] * 2, np.int32))
