@@ -92,15 +92,22 @@ class ResBlockNet(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
-def randomize_(module, seed=0):
-    """Give a module trained-looking parameters in place: BatchNorm running statistics and affine
-    parameters, LayerNorm affine parameters and biases drawn at random (so folding matters), conv /
-    linear weights kept at their (seeded) default init. Returns the module."""
+def randomize_(module, seed=0, data=None):
+    """Give a module trained-looking parameters, in place, and return it in eval mode.
+
+    Conv / linear weights: He-normal (seeded), small random biases. LayerNorm: random affine parameters.
+    BatchNorm: with ``data`` (a float input batch), the running statistics are first measured on it
+    in one training-mode pass (as training would leave them), then perturbed (mean += 0.1 N(0,1) std,
+    var *= U(0.7, 1.4)); without ``data`` they are random (mean 0.5 N(0,1), var U(0.3, 3)).
+    Affine gamma U(0.5, 1.5), beta 0.2 N(0,1).
+    With ``data`` the last Linear's bias is also set so that its logits are centered on ``data``
+    (a balanced classifier that predicts many classes, not one)."""
     g = torch.Generator().manual_seed(int(seed))
 
     def u(shape, lo, hi):
         return lo + (hi - lo) * torch.rand(shape, generator=g)
 
+    bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     with torch.no_grad():
         for m in module.modules():
             if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
@@ -119,6 +126,32 @@ def randomize_(module, seed=0):
                 m.weight.copy_(u(m.weight.shape, 0.5, 1.5))
                 if m.bias is not None:
                     m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.2)
+        if data is not None:
+            data = torch.as_tensor(data, dtype=torch.float32)
+            # measure BN statistics in one pass: every BN in training mode (batch statistics, cumulative
+            # average), everything else (dropout) in eval mode
+            module.eval()
+            for bn in bns:
+                bn.reset_running_stats()
+                bn.momentum, bn._saved_momentum = None, bn.momentum
+                bn.train()
+            module(data)
+            for bn in bns:
+                bn.momentum = bn._saved_momentum
+                del bn._saved_momentum
+                c = bn.num_features
+                bn.running_mean.add_(0.1 * torch.randn(c, generator=g) * bn.running_var.sqrt())
+                bn.running_var.mul_(u(c, 0.7, 1.4))
+            module.eval()
+            last = [m for m in module.modules() if isinstance(m, nn.Linear)]
+            if last and last[-1].bias is not None:
+                fc = last[-1]
+                feats = []
+                h = fc.register_forward_hook(lambda m, i, o: feats.append(i[0]))
+                module(data)
+                h.remove()
+                f = torch.cat(feats).reshape(-1, fc.in_features)
+                fc.bias.copy_(-(f.mean(0) @ fc.weight.T))
     return module.eval()
 
 

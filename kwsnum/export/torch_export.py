@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from ..builder import GraphBuilder
-from ..errors import ExportError, KwsnumError
+from ..errors import ExportError, ModelError
 from ..quant import (act_clamp_float, act_clamp_int8, affine_params, quantize_bias, quantize_multiplier,
                      quantize_multipliers, quantize_weights, symmetric_weight_scales)
 
@@ -117,9 +117,6 @@ def _classify(torch, gm):
     for n in nodes:
         kinds[n] = kind_of(n)
 
-    def is_tensor_user(u, n):
-        return kinds[u] != META
-
     # effective number of tensor users of an fx node (aliases forward to their own users; the graph
     # output counts as a user)
     memo = {}
@@ -156,7 +153,8 @@ def _classify(torch, gm):
         if n.op == "call_method":
             return f"method .{n.target}()"
         if n.op == "call_function":
-            return f"function {getattr(n.target, '__module__', '') or ''}.{getattr(n.target, '__name__', repr(n.target))}"
+            mod = getattr(n.target, "__module__", "") or ""
+            return f"function {mod}.{getattr(n.target, '__name__', repr(n.target))}"
         return f"{n.op} {n.target!r}"
 
     def new(kind, n, inputs, **params):
@@ -173,7 +171,7 @@ def _classify(torch, gm):
             src.out = n
             value[n] = src
         else:
-            new("relu", n, [src], kind=kind)
+            new("relu", n, [src], relu_kind=kind)
 
     for n in nodes:
         k = kinds[n]
@@ -292,7 +290,8 @@ def _classify(torch, gm):
             what = _what(n)
             if (k == "function" and t in (operator.add, torch.add)) or (k == "method" and t == "add"):
                 alpha = n.kwargs.get("alpha", 1)
-                if alpha != 1 or len(n.args) != 2 or set(n.kwargs) - {"alpha"}:
+                if alpha != 1 or len(n.args) != 2 or set(n.kwargs) - {"alpha"} or \
+                        not all(isinstance(a, torch.fx.Node) and a in value for a in n.args):
                     raise _fail(n, what, "only the sum of two tensors (alpha=1) is supported")
                 new("add", n, [tin(n, 0), tin(n, 1)])
             elif (k == "function" and t in (F.relu, torch.relu)) or (k == "method" and t in ("relu", "relu_")):
@@ -455,7 +454,10 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
                        name or type(module).__name__)
     finally:
         module.train(was_training)
+    import json
     meta = {"source": "torch", "module": type(module).__name__, "precision": precision,
+            # kwsnum tensor -> the fx node of the float module whose value it represents
+            "torch_nodes": json.dumps({L.tensor: L.out.name for L in layers if L.tensor is not None}),
             "torch_version": str(torch.__version__),
             "bn_folded": ",".join(f for L in layers for f in L.folded),
             "relu_fused": ",".join(f for L in layers for f in L.fused)}
@@ -467,7 +469,6 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
 
 # ---------------------------------------------------------------------------------------------------
 def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, name):
-    from ..errors import ModelError
     b = GraphBuilder(name=name, rounding=rounding)
     q8 = precision == "int8"
 
@@ -547,7 +548,7 @@ def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, nam
                 else:
                     y = b.add("global_avgpool", nm, [x], act_attrs(L))
             elif L.kind == "relu":
-                kind = p["kind"]
+                kind = p["relu_kind"]
                 if q8:
                     lo, hi = act_clamp_int8(kind, si.scale, si.zero_point)
                     y = b.add("relu", nm, [x], dict(kind=kind, act_min=lo, act_max=hi), scale=si.scale,
@@ -608,5 +609,3 @@ def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, nam
         raise ExportError(f"quantization failed: {e}") from e
     except ModelError as e:
         raise ExportError(f"the exported model is invalid: {e}") from e
-    except KwsnumError:
-        raise

@@ -5,6 +5,7 @@ fixed-point gamma and beta folded with the output scale at export (:func:`int8_p
 float32: two-pass mean / variance in float32 in row-major order. Spec: docs/numerics.md, "layernorm".
 """
 import math
+import warnings
 
 import numpy as np
 from numba import njit, prange
@@ -48,7 +49,7 @@ def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, a
         s = np.int64(0)
         for i in range(D):
             s += np.int64(x[r, i]) - in_zp
-        mean_f = div_round_away(s * one_f, d)
+        mean_f = div_round_away(s * one_f + np.int64(1), d)
         ss = np.int64(0)
         for i in range(D):
             c = (np.int64(x[r, i]) - in_zp) * one_f - mean_f
@@ -116,15 +117,19 @@ def int8_params(gamma, beta, eps, s_in, s_out, normalized_shape):
     for gs in range(MAX_GAMMA_SHIFT, -1, -1):
         gq = round_half_away(gr * 2.0 ** gs)
         bq = round_half_away(br * 2.0 ** (Z_BITS + gs))
-        if np.abs(gq).max(initial=0) > 2 ** 31 - 1 or np.abs(bq).max(initial=0) > BETA_Q_LIMIT:
-            continue
-        gq = gq.astype(np.int32)
-        bq = bq.astype(np.int64)
-        if acc_bound(D, gq, bq, gs) < 2 ** 63:
+        if np.abs(gq).max(initial=0) <= 2 ** 31 - 1 and np.abs(bq).max(initial=0) <= BETA_Q_LIMIT and \
+                acc_bound(D, gq.astype(np.int64), bq.astype(np.int64), gs) < 2 ** 63:
             break
     else:
-        raise ValueError(f"layernorm gamma/s_out (max {np.abs(gr).max():.3g}) or beta/s_out "
-                         f"(max {np.abs(br).max():.3g}) too large for the int8 kernel")
+        # |gamma| / s_out >= 2**31 - 1/2 (or |beta| / s_out > 2**44): gamma_shift = 0 with saturated values.
+        # Every z != 0 then gives |gamma term| >= 2**15 - 1 output steps either way, so the clamped output is
+        # unchanged as long as |beta / s_out| < 2**15 - 2**8; this happens only for a degenerate calibration.
+        warnings.warn(f"layernorm: gamma/s_out (max {np.abs(gr).max(initial=0):.3g}) or beta/s_out "
+                      f"(max {np.abs(br).max(initial=0):.3g}) beyond the int8 kernel's range; saturated")
+        gq = np.clip(gq, -(2 ** 31 - 1), 2 ** 31 - 1)
+        bq = np.clip(bq, -BETA_Q_LIMIT, BETA_Q_LIMIT)
+    gq = gq.astype(np.int32)
+    bq = bq.astype(np.int64)
     eps_q = round_half_away(eps * float(1 << (2 * F_BITS)) / s_in / s_in)
     eps_q = int(min(max(eps_q, 1.0), float(MAX_EPS_Q)))
     arrays = {"gamma": gq, "beta": bq}

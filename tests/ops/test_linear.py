@@ -5,8 +5,18 @@ from hypothesis import given, strategies as st
 
 from kwsnum.builder import GraphBuilder
 from kwsnum.errors import ModelError
+from kwsnum.quant import quantize_multiplier
 from tests.strategies import (ROUNDINGS, FORMATS, int8_qparams, multipliers, act_clamp, int8_array,
                               float_array, int8_weights, check_model)
+
+
+@st.composite
+def calibrated_multipliers(draw, O, F):
+    """Real multipliers that map a typical accumulator (about sqrt(F) * 127 * 74) onto about +-2**k output
+    steps, k in [-1, 7]: outputs that mostly neither saturate nor vanish, so rounding differences show."""
+    reals = [2.0 ** draw(st.floats(-1, 7)) / (np.sqrt(F) * 127 * 74) for _ in range(O)]
+    ms, ss = zip(*(quantize_multiplier(r) for r in reals))
+    return np.array(ms, dtype=np.int32), np.array(ss, dtype=np.int32)
 
 
 @st.composite
@@ -20,12 +30,23 @@ def linear_models(draw):
         si, zi = draw(int8_qparams())
         so, zo = draw(int8_qparams())
         x = b.input("x", (F,), "int8", si, zi)
-        mult, shift = draw(multipliers(O))
         lo, hi = draw(act_clamp(zo))
-        bias = np.asarray(draw(st.lists(st.integers(-(2 ** 24), 2 ** 24), min_size=O, max_size=O)), np.int32)
-        arrays = dict(weight=int8_weights(draw, (O, F)), bias=bias, multiplier=mult, shift=shift)
+        regime = draw(st.sampled_from(["generic", "calibrated", "small"]))
+        if regime == "small":
+            # tiny accumulators and multipliers near 1: off-by-one and rounding-mode differences are visible
+            rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+            weight = rng.integers(-3, 4, size=(O, F)).astype(np.int8)
+            bias = rng.integers(-8, 9, size=O).astype(np.int32)
+            mult, shift = draw(multipliers(O, lo=0.05, hi=0.99))
+            data = np.clip(zi + rng.integers(-4, 5, size=(N, F)), -128, 127).astype(np.int8)
+        else:
+            weight = int8_weights(draw, (O, F))
+            bias = np.asarray(draw(st.lists(st.one_of(st.integers(-4096, 4096), st.integers(-(2 ** 24), 2 ** 24)),
+                                            min_size=O, max_size=O)), np.int32)
+            mult, shift = draw(multipliers(O) if regime == "generic" else calibrated_multipliers(O, F))
+            data = int8_array(draw, (N, F))
+        arrays = dict(weight=weight, bias=bias, multiplier=mult, shift=shift)
         y = b.add("linear", "fc", [x], dict(act_min=lo, act_max=hi), arrays, scale=so, zero_point=zo)
-        data = int8_array(draw, (N, F))
     else:
         x = b.input("x", (F,), "float32")
         act = draw(st.sampled_from([(-np.inf, np.inf), (0.0, np.inf), (0.0, 6.0), (-1.0, 1.0)]))
