@@ -49,7 +49,7 @@ def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, a
         s = np.int64(0)
         for i in range(D):
             s += np.int64(x[r, i]) - in_zp
-        mean_f = div_round_away(s * one_f + np.int64(1), d)
+        mean_f = div_round_away(s * one_f, d)
         ss = np.int64(0)
         for i in range(D):
             c = (np.int64(x[r, i]) - in_zp) * one_f - mean_f

@@ -65,9 +65,9 @@ INT8_MODES = ("export", "calibrated", "raw", "ties", "zoom", "zoom")
 
 
 def int8_data(ch, rng, shape, D, kinds=DATA_KINDS):
-    """int8 data: uniform, extremes, narrow (spread +-8), sparse (a few steps above one value), or structured groups of D elements: constant, one
-    outlier, two levels half and half (mean, variance and sqrt exact: z = +-1.0 exactly, so with eps_q = 0
-    the output rounding meets exact ties)."""
+    """int8 data: uniform, extremes, narrow (spread +-8), sparse (a few steps above one value), or structured
+    groups of D elements: constant, one outlier, two levels half and half (mean, variance and sqrt exact:
+    z = +-1.0 exactly, so with eps_q = 0 the output rounding meets exact ties)."""
     kind = ch.choice(kinds)
     if kind == "uniform":
         return rng.integers(-128, 128, size=shape).astype(np.int8)
@@ -444,3 +444,16 @@ def test_layernorm_int8_accuracy_16000(seed):
     for act in ("none", "relu"):
         worst, margin = check_accuracy(xq, 0.04, -128, gamma, beta, 1e-5, 2, act=act)
         assert worst <= 0.6 and margin < 0.1
+
+
+@pytest.mark.parametrize("offset", [0.0, 5.0])
+def test_layernorm_f32_16000(offset):
+    """kws_raw's [16, 1000] in float32: the float32 sequential sums stay within the float tolerance of
+    float64 (the mean's rounding error grows with |mean| / std * sqrt(D), see docs)."""
+    rng = np.random.default_rng(7)
+    b = GraphBuilder()
+    x = b.input("x", (16, 1000), "float32")
+    g = (1 + 0.3 * rng.standard_normal((16, 1000))).astype(np.float32)
+    be = (0.2 * rng.standard_normal((16, 1000))).astype(np.float32)
+    y = b.add("layernorm", "ln", [x], dict(axes=2, eps=1e-5, act_min_f=0.0), dict(gamma=g, beta=be))
+    check_model(b.build([y]), (rng.standard_normal((2, 16, 1000)) * 3 + offset).astype(np.float32))
