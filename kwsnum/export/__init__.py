@@ -1,7 +1,7 @@
 """Export from PyTorch: ``kwsnum.export.from_torch(module, example_input, calibration_data, ...)``.
 
 torch is imported only when an export runs (kwsnum itself imports without torch).
-Spec: docs/spec/export.md.
+Spec: docs/numerics.md, "Export from PyTorch".
 """
 
 

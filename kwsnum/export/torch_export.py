@@ -1,4 +1,4 @@
-"""Export a PyTorch module to a kwsnum Model (int8 or float32). Spec: docs/spec/export.md.
+"""Export a PyTorch module to a kwsnum Model (int8 or float32). Spec: docs/numerics.md, "Export from PyTorch".
 
 Steps: ``torch.fx.symbolic_trace`` (eval mode) -> one pass over the fx graph that turns every
 supported call into a *layer* (a future kwsnum node), folding BatchNorm into the preceding
@@ -234,7 +234,7 @@ def _classify(torch, gm):
                 beta = _np64(m.bias) if m.bias is not None else np.zeros_like(mean)
                 if mean.shape[0] != src.params["weight"].shape[0]:
                     raise _fail(n, what, "BatchNorm channels do not match the conv/linear output channels")
-                # fold in float64, round once to float32 (docs/spec/export.md, "BatchNorm folding")
+                # fold in float64, round once to float32 (docs/numerics.md, "BatchNorm folding")
                 scale = gamma / np.sqrt(var + float(m.eps))
                 w = src.params["weight"].astype(np.float64)
                 shape = (-1,) + (1,) * (w.ndim - 1)
@@ -389,7 +389,7 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     samples). calibration_data: a float batch (M, *input_shape) (tensor or array); its activation
     ranges fix every int8 scale and zero point. precision: "int8" (quantize -> int8 graph ->
     dequantize, float32 in and out) or "float32". rounding: "double" | "single" (stored in the model).
-    calibration: "minmax" or ("percentile", p). See docs/spec/export.md.
+    calibration: "minmax" or ("percentile", p). See docs/numerics.md, "Export from PyTorch".
     """
     torch = _torch()
     if precision not in ("int8", "float32"):

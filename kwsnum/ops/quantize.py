@@ -10,24 +10,8 @@ Both are exact IEEE operations: oracle, torch and C agree bit for bit. Spec: doc
 import numpy as np
 from numba import njit, prange
 
+from ..fixedpoint import round_half_away_f32
 from .base import Op, in_tensor, out_tensor, qparams
-
-
-@njit(cache=True)
-def round_half_away_f32(v):
-    """C ``roundf``: a float32 ``v`` rounded to an integer, ties away from zero; returned as a float64.
-
-    Computed as sign(v) * floor(|v| + 0.5) in float64, which is exact for every float32 ``v``:
-    for |v| >= 0.5 the sum |v| + 0.5 needs at most 25 significant bits (or, from 2**52 on, the float32
-    value is an even integer and 0.5 is at most a tie that rounds back to it), and for |v| < 0.5 the sum
-    stays below 1 (the largest float32 below 0.5 is 0.5 - 2**-25). In float32 the same formula is wrong
-    (0.49999997f + 0.5f rounds to 1.0f). NaN and +-inf pass through. Not exact for arbitrary float64 input.
-    (A candidate for kwsnum/fixedpoint.py.)
-    """
-    a = np.floor(np.abs(np.float64(v)) + np.float64(0.5))
-    if v < 0:
-        return -a
-    return a
 
 
 @njit(cache=True, parallel=True)
