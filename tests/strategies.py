@@ -35,6 +35,15 @@ def multipliers(draw, n, lo=1e-7, hi=0.99):
 
 
 @st.composite
+def calibrated_multipliers(draw, O, K):
+    """Real multipliers that map a typical accumulator (about sqrt(K) * 127 * 74) onto about +-2**k output
+    steps, k in [-1, 7]: outputs that mostly neither saturate nor vanish, so rounding differences show."""
+    reals = [2.0 ** draw(st.floats(-1, 7)) / (np.sqrt(K) * 127 * 74) for _ in range(O)]
+    ms, ss = zip(*(quantize_multiplier(r) for r in reals))
+    return np.array(ms, dtype=np.int32), np.array(ss, dtype=np.int32)
+
+
+@st.composite
 def act_clamp(draw, zp):
     kind = draw(st.sampled_from(["none", "relu", "relu6", "random"]))
     if kind == "none":

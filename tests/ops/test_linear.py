@@ -7,16 +7,7 @@ from kwsnum.builder import GraphBuilder
 from kwsnum.errors import ModelError
 from kwsnum.quant import quantize_multiplier
 from tests.strategies import (ROUNDINGS, FORMATS, int8_qparams, multipliers, act_clamp, int8_array,
-                              float_array, int8_weights, check_model)
-
-
-@st.composite
-def calibrated_multipliers(draw, O, F):
-    """Real multipliers that map a typical accumulator (about sqrt(F) * 127 * 74) onto about +-2**k output
-    steps, k in [-1, 7]: outputs that mostly neither saturate nor vanish, so rounding differences show."""
-    reals = [2.0 ** draw(st.floats(-1, 7)) / (np.sqrt(F) * 127 * 74) for _ in range(O)]
-    ms, ss = zip(*(quantize_multiplier(r) for r in reals))
-    return np.array(ms, dtype=np.int32), np.array(ss, dtype=np.int32)
+                              float_array, int8_weights, check_model, calibrated_multipliers)
 
 
 @st.composite
