@@ -78,10 +78,6 @@ class Add(Op):
         require(b.format == a.format, node, f"both inputs must have the same format, got {a.format} and {b.format}")
         require(tuple(a.shape) == tuple(b.shape), node,
                 f"inputs must have the same shape (no broadcasting), got {tuple(a.shape)} and {tuple(b.shape)}")
-        if fmt == "float32":
-            lo, hi = node.attrs["act_min_f"], node.attrs["act_max_f"]
-            require(not (np.isnan(lo) or np.isnan(hi)) and np.float32(lo) <= np.float32(hi), node,
-                    f"activation clamp [{lo}, {hi}] must be an ordered pair of numbers")
 
     def output_shapes(self, node, in_shapes):
         return [tuple(in_shapes[0])]

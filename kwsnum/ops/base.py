@@ -146,6 +146,10 @@ class Op:
             lo, hi = node.attrs["act_min"], node.attrs["act_max"]
             if not -128 <= lo <= hi <= 127:
                 raise node.error(f"activation clamp [{lo}, {hi}] is not inside [-128, 127]")
+        if fmt == "float32" and "act_min_f" in self.attrs:
+            lo, hi = node.attrs["act_min_f"], node.attrs["act_max_f"]
+            if np.isnan(lo) or np.isnan(hi) or not np.float32(lo) <= np.float32(hi):
+                raise node.error(f"activation clamp [{lo}, {hi}] must be an ordered pair of numbers")
 
     def output_format(self, node, model, fmt):
         return fmt
@@ -209,4 +213,18 @@ def require(cond, node, message):
         raise node.error(message)
 
 
-__all__ = ["Attr", "Arr", "Op", "ModelError", "out_tensor", "in_tensor", "qparams", "require"]
+def check_int8_accumulation(node, weight, bias, multiplier, shift):
+    """The int8 checks shared by every op that accumulates (q_in - zp_in) * w into int32 and requantizes
+    per output channel (docs/numerics.md 3.2 and 3.4): shifts in [-31, 30], multipliers >= 0, symmetric
+    weights, and |bias| + 255 * sum|w| < 2**31 for every output channel."""
+    require(np.all((shift >= -31) & (shift <= 30)), node, "shift values must be in [-31, 30]")
+    require(np.all(multiplier >= 0), node, "multiplier values must be >= 0")
+    require(np.all(weight != -128), node, "int8 weights must be in [-127, 127] (symmetric)")
+    O = weight.shape[0]
+    bound = np.abs(bias.astype(np.int64)) + np.abs(weight.astype(np.int64)).reshape(O, -1).sum(axis=1) * 255
+    worst = int(bound.max(initial=0))
+    require(worst < 2 ** 31, node, f"int32 accumulator could overflow (worst case {worst}); the weights are too large")
+
+
+__all__ = ["Attr", "Arr", "Op", "ModelError", "out_tensor", "in_tensor", "qparams", "require",
+           "check_int8_accumulation"]

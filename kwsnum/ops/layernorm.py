@@ -174,10 +174,6 @@ class LayerNorm(Op):
             require(worst < 2 ** 63, node,
                     f"int64 accumulator could overflow (worst |z*gamma+beta| + rounding = {worst} >= 2**63); "
                     f"gamma, beta or gamma_shift too large")
-        else:
-            lo, hi = node.attrs["act_min_f"], node.attrs["act_max_f"]
-            require(not (math.isnan(lo) or math.isnan(hi)) and lo <= hi, node,
-                    f"activation clamp [{lo}, {hi}] is not a range")
 
     def output_shapes(self, node, in_shapes):
         return [tuple(in_shapes[0])]

@@ -9,7 +9,7 @@ from numba import njit, prange
 
 from ..fixedpoint import requantize, clamp
 from ..torchref import requantize as t_requantize
-from .base import Attr, Arr, Op, in_tensor, out_tensor, qparams, require
+from .base import Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check_int8_accumulation
 
 
 @njit(cache=True, parallel=True)
@@ -66,16 +66,8 @@ class Linear(Op):
                 require(node.arrays[k].shape == (O,), node,
                         f"{k} shape {node.arrays[k].shape} does not match out_features={O}")
         if fmt == "int8":
-            sh = node.arrays["shift"]
-            require(np.all((sh >= -31) & (sh <= 30)), node, "shift values must be in [-31, 30]")
-            require(np.all(node.arrays["multiplier"] >= 0), node, "multiplier values must be >= 0")
-            require(np.all(w != -128), node, "int8 weights must be in [-127, 127] (symmetric)")
-            # int32 accumulator must be exact: |bias| + sum|w| * 255 < 2**31 for every output
-            bound = np.abs(node.arrays["bias"].astype(np.int64)) + \
-                np.abs(w.astype(np.int64)).sum(axis=1) * 255
-            worst = int(bound.max(initial=0))
-            require(worst < 2 ** 31, node,
-                    f"int32 accumulator could overflow (worst case {worst}); the weights are too large")
+            a = node.arrays
+            check_int8_accumulation(node, w, a["bias"], a["multiplier"], a["shift"])
 
     def output_shapes(self, node, in_shapes):
         return [(node.arrays["weight"].shape[0],)]

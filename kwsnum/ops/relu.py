@@ -41,10 +41,6 @@ class Relu(Op):
 
     def check(self, node, model, in_specs, fmt):
         same_qparams(node, model, "relu")
-        if fmt == "float32":
-            lo, hi = node.attrs["act_min_f"], node.attrs["act_max_f"]
-            require(not (np.isnan(lo) or np.isnan(hi)) and np.float32(lo) <= np.float32(hi), node,
-                    f"activation clamp [{lo}, {hi}] must be an ordered pair of numbers")
 
     def output_shapes(self, node, in_shapes):
         return [tuple(in_shapes[0])]
