@@ -11,9 +11,20 @@ from ..torchref import requantize as t_requantize
 from .base import Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check_int8_accumulation
 
 
+@njit(cache=True)
+def tap_range(pad, offset, stride, n_in, n_out):
+    """The outputs o in [lo, hi) whose tap o*stride - pad + offset lies inside [0, n_in)."""
+    lo = -((offset - pad) // stride)            # ceil((pad - offset) / stride)
+    hi = (n_in - 1 + pad - offset) // stride + 1
+    return max(lo, 0), min(hi, n_out)
+
+
+# Both kernels accumulate a whole output plane per (sample, output channel), tap by tap in the order
+# ci, kh, kw: every output still receives its terms in the spec's order (docs/numerics.md, conv), and the
+# inner loop runs over contiguous outputs without bounds tests.
 @njit(cache=True, parallel=True)
-def conv2d_int8(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, in_off, out_zp, act_min, act_max,
-                mode, out):
+def conv2d_int8(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp, act_min, act_max, mode, out):
+    """x holds q_in - zp_in as int16 (the caller subtracts the zero point once per tensor)."""
     N, C, H, W = x.shape
     O, Cg, KH, KW = w.shape
     OH, OW = out.shape[2], out.shape[3]
@@ -22,22 +33,26 @@ def conv2d_int8(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, in_off,
         n = no // O
         o = no % O
         c0 = (o // Og) * Cg
+        acc = np.full((OH, OW), bias[o], dtype=np.int32)  # exact: the loader bounds |acc| < 2**31
+        for ci in range(Cg):
+            xc = x[n, c0 + ci]
+            for kh in range(KH):
+                oh_lo, oh_hi = tap_range(pt, kh * dh, sh, H, OH)
+                for kw in range(KW):
+                    wv = np.int32(w[o, ci, kh, kw])
+                    if wv == 0:
+                        continue
+                    ow_lo, ow_hi = tap_range(pl, kw * dw, sw, W, OW)
+                    base = kw * dw - pl
+                    for oh in range(oh_lo, oh_hi):
+                        xr = xc[oh * sh - pt + kh * dh]
+                        ar = acc[oh]
+                        # unsigned indices: no negative-index wrap-around test in the inner loop
+                        for ow in range(ow_lo, ow_hi):
+                            ar[np.uintp(ow)] += np.int32(xr[np.uintp(ow * sw + base)]) * wv
         for oh in range(OH):
-            ih0 = oh * sh - pt
             for ow in range(OW):
-                iw0 = ow * sw - pl
-                acc = np.int64(bias[o])
-                for ci in range(Cg):
-                    for kh in range(KH):
-                        ih = ih0 + kh * dh
-                        if ih < 0 or ih >= H:
-                            continue
-                        for kw in range(KW):
-                            iw = iw0 + kw * dw
-                            if iw < 0 or iw >= W:
-                                continue
-                            acc += (np.int64(x[n, c0 + ci, ih, iw]) + in_off) * np.int64(w[o, ci, kh, kw])
-                v = requantize(acc, np.int64(mult[o]), np.int64(shift[o]), mode) + out_zp
+                v = requantize(np.int64(acc[oh, ow]), np.int64(mult[o]), np.int64(shift[o]), mode) + out_zp
                 out[n, o, oh, ow] = clamp(v, act_min, act_max)
 
 
@@ -51,22 +66,23 @@ def conv2d_f32(x, w, bias, sh, sw, dh, dw, pt, pl, groups, act_min, act_max, out
         n = no // O
         o = no % O
         c0 = (o // Og) * Cg
+        acc = np.full((OH, OW), bias[o], dtype=np.float32)
+        for ci in range(Cg):
+            xc = x[n, c0 + ci]
+            for kh in range(KH):
+                oh_lo, oh_hi = tap_range(pt, kh * dh, sh, H, OH)
+                for kw in range(KW):
+                    wv = w[o, ci, kh, kw]
+                    ow_lo, ow_hi = tap_range(pl, kw * dw, sw, W, OW)
+                    base = kw * dw - pl
+                    for oh in range(oh_lo, oh_hi):
+                        xr = xc[oh * sh - pt + kh * dh]
+                        ar = acc[oh]
+                        for ow in range(ow_lo, ow_hi):
+                            ar[np.uintp(ow)] = ar[np.uintp(ow)] + xr[np.uintp(ow * sw + base)] * wv
         for oh in range(OH):
-            ih0 = oh * sh - pt
             for ow in range(OW):
-                iw0 = ow * sw - pl
-                acc = bias[o]
-                for ci in range(Cg):
-                    for kh in range(KH):
-                        ih = ih0 + kh * dh
-                        if ih < 0 or ih >= H:
-                            continue
-                        for kw in range(KW):
-                            iw = iw0 + kw * dw
-                            if iw < 0 or iw >= W:
-                                continue
-                            acc = acc + x[n, c0 + ci, ih, iw] * w[o, ci, kh, kw]
-                out[n, o, oh, ow] = min(max(acc, act_min), act_max)
+                out[n, o, oh, ow] = min(max(acc[oh, ow], act_min), act_max)
 
 
 def conv_out_len(n, k, stride, dil, pad_a, pad_b):
@@ -163,8 +179,9 @@ class Conv2d(Op):
         out = np.empty((n,) + tuple(oshape), dtype=x.dtype)
         sh, sw, dh, dw, pt, pl = p["geom"]
         if p["fmt"] == "int8":
-            conv2d_int8(x4, p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw, pt, pl, p["groups"],
-                        p["in_off"], p["out_zp"], p["act"][0], p["act"][1], p["mode"], out)
+            xo = x4.astype(np.int16) + np.int16(p["in_off"])   # q_in - zp_in, in [-255, 255]
+            conv2d_int8(xo, p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw, pt, pl, p["groups"],
+                        p["out_zp"], p["act"][0], p["act"][1], p["mode"], out)
         else:
             conv2d_f32(x4, p["w"], p["bias"], sh, sw, dh, dw, pt, pl, p["groups"], p["act"][0], p["act"][1], out)
         return [out.reshape((n,) + tuple(p["out_shape"]))]
