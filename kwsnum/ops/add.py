@@ -124,6 +124,22 @@ class Add(Op):
         y = t_requantize(s1 + s2, a["out_multiplier"], a["out_shift"], r) + zo
         return [y.clamp(a["act_min"], a["act_max"])]
 
+    def c_call(self, node, model):
+        """C: kws_add_s8 / kws_add_f32 (c_runtime/kws_add.h), elementwise over the sample."""
+        from ..fixedpoint import ROUNDING_MODES
+        n = in_tensor(model, node).size
+        if in_tensor(model, node).format == "float32":
+            return "kws_add_f32", [("in", 0), ("in", 1), ("out", 0), ("i32", n),
+                                   ("f32", float(np.float32(node.attrs["act_min_f"]))),
+                                   ("f32", float(np.float32(node.attrs["act_max_f"])))]
+        a = node.attrs
+        _, z1 = qparams(in_tensor(model, node, 0))
+        _, z2 = qparams(in_tensor(model, node, 1))
+        _, zo = qparams(out_tensor(model, node))
+        ints = (n, z1, z2, a["left_shift"], a["in1_multiplier"], a["in1_shift"], a["in2_multiplier"], a["in2_shift"],
+                a["out_multiplier"], a["out_shift"], zo, a["act_min"], a["act_max"], ROUNDING_MODES[model.rounding])
+        return "kws_add_s8", [("in", 0), ("in", 1), ("out", 0)] + [("i32", int(v)) for v in ints]
+
     def summary(self, node):
         return f"left_shift={node.attrs['left_shift']}" if "left_shift" in node.attrs else ""
 

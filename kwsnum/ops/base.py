@@ -173,6 +173,22 @@ class Op:
         """Independent torch implementation of the same arithmetic (see docs/numerics.md)."""
         raise NotImplementedError
 
+    def c_call(self, node, model):
+        """The C runtime call (c_runtime/) that computes this node for ONE sample: returns
+        ``(function_name, args)``, args a list describing each C argument in order:
+
+        - ``("in", i)``: pointer to input i of the sample (int8_t* / float*, contiguous, row-major);
+        - ``("out", 0)``: pointer to the output of the sample;
+        - ``("array", key)``: const pointer to ``node.arrays[key]`` (contiguous, its stored dtype);
+        - ``("scratch", nbytes)``: a caller-provided scratch buffer of nbytes bytes;
+        - ``("i32", int)``, ``("i64", int)``, ``("f32", float)``: scalars (f32: a float32 value, may be +-inf).
+
+        Values come from the node's attrs/arrays, the tensor specs and ``model.rounding`` exactly as
+        :meth:`prepare` derives them; nothing else (no Python-only state). Used by the ctypes tests and
+        the C code generator.
+        """
+        raise NotImplementedError
+
     # ------------------------------------------------------------ reporting
     def macs(self, node, model):
         return 0

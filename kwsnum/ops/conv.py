@@ -214,6 +214,27 @@ class Conv2d(Op):
         y = y.clamp(node.attrs["act_min_f"], node.attrs["act_max_f"]).to(torch.float32)
         return [y]
 
+    def c_call(self, node, model):
+        """C: kws_conv2d_s8 / kws_conv2d_f32 (c_runtime/kws_conv.h); conv1d is the 2-D kernel with H = KH = 1."""
+        from ..fixedpoint import ROUNDING_MODES
+        w = node.arrays["weight"]
+        O = w.shape[0]
+        kh, kw = (1, w.shape[2]) if self.rank == 1 else w.shape[2:]
+        C, H, W = self.as4d(tuple(in_tensor(model, node).shape))
+        _, OH, OW = self.as4d(tuple(out_tensor(model, node).shape))
+        (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
+        geom = [("i32", int(v)) for v in (C, H, W, O, kh, kw, OH, OW, sh, sw, dh, dw, pt, pl, node.attrs["groups"])]
+        if in_tensor(model, node).format == "int8":
+            _, zi = qparams(in_tensor(model, node))
+            _, zo = qparams(out_tensor(model, node))
+            return "kws_conv2d_s8", ([("in", 0), ("array", "weight"), ("array", "bias"), ("array", "multiplier"),
+                                      ("array", "shift"), ("out", 0)] + geom +
+                                     [("i32", zi), ("i32", zo), ("i32", int(node.attrs["act_min"])),
+                                      ("i32", int(node.attrs["act_max"])), ("i32", ROUNDING_MODES[model.rounding])])
+        return "kws_conv2d_f32", ([("in", 0), ("array", "weight"), ("array", "bias"), ("out", 0)] + geom +
+                                  [("f32", float(np.float32(node.attrs["act_min_f"]))),
+                                   ("f32", float(np.float32(node.attrs["act_max_f"])))])
+
     def macs(self, node, model):
         w = node.arrays["weight"]
         out = out_tensor(model, node)

@@ -90,6 +90,22 @@ class GlobalAvgPool(Op):
             global_avgpool_f32(x3, lo, hi, out)
         return [out.reshape((n,) + p["out_shape"])]
 
+    def c_call(self, node, model):
+        """C: kws_global_avgpool_s8 / _f32 (c_runtime/kws_global_avgpool.h) on the (C, count) view."""
+        from ..fixedpoint import ROUNDING_MODES
+        xin = in_tensor(model, node)
+        C, count = int(xin.shape[0]), int(np.prod(xin.shape[1:]))
+        if xin.format == "int8":
+            _, zi = qparams(xin)
+            _, zo = qparams(out_tensor(model, node))
+            a = node.attrs
+            ints = (C, count, zi, a["multiplier"], a["shift"], zo, a["act_min"], a["act_max"],
+                    ROUNDING_MODES[model.rounding])
+            return "kws_global_avgpool_s8", [("in", 0), ("out", 0)] + [("i32", int(v)) for v in ints]
+        return "kws_global_avgpool_f32", [("in", 0), ("out", 0), ("i32", C), ("i32", count),
+                                          ("f32", float(np.float32(node.attrs["act_min_f"]))),
+                                          ("f32", float(np.float32(node.attrs["act_max_f"])))]
+
     def torch_ref(self, node, model, inputs):
         import torch
         x = inputs[0]

@@ -207,6 +207,25 @@ class LayerNorm(Op):
             layernorm_f32(x2, p["gamma"], p["beta"], p["eps"], p["act"][0], p["act"][1], out)
         return [out.reshape(x.shape)]
 
+    def c_call(self, node, model):
+        """C: kws_layernorm_s8 / _f32 (c_runtime/kws_layernorm.h): G groups of D elements per sample."""
+        xin, xout = in_tensor(model, node), out_tensor(model, node)
+        k = node.attrs["axes"]
+        D = int(np.prod(xin.shape[len(xin.shape) - k:]))
+        G = xin.size // D
+        if xin.format == "int8":
+            _, zi = qparams(xin)
+            _, zo = qparams(xout)
+            a = node.attrs
+            return "kws_layernorm_s8", [("in", 0), ("array", "gamma"), ("array", "beta"), ("out", 0),
+                                        ("i32", G), ("i32", D), ("i32", zi), ("i32", zo),
+                                        ("i64", int(a["eps_q"])), ("i32", int(a["gamma_shift"])),
+                                        ("i32", int(a["act_min"])), ("i32", int(a["act_max"]))]
+        return "kws_layernorm_f32", [("in", 0), ("array", "gamma"), ("array", "beta"), ("out", 0),
+                                     ("i32", G), ("i32", D), ("f32", float(np.float32(node.attrs["eps"]))),
+                                     ("f32", float(np.float32(node.attrs["act_min_f"]))),
+                                     ("f32", float(np.float32(node.attrs["act_max_f"])))]
+
     def torch_ref(self, node, model, inputs):
         import torch
         import torch.nn.functional as tF

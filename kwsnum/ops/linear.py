@@ -109,6 +109,22 @@ class Linear(Op):
         y = F.linear(x.to(torch.float64), w, torch.as_tensor(node.arrays["bias"].astype(np.float64)))
         return [y.clamp(node.attrs["act_min_f"], node.attrs["act_max_f"]).to(torch.float32)]
 
+    def c_call(self, node, model):
+        """C: kws_linear_s8 / kws_linear_f32 (c_runtime/kws_linear.h)."""
+        from ..fixedpoint import ROUNDING_MODES
+        O, F = node.arrays["weight"].shape
+        if in_tensor(model, node).format == "int8":
+            _, zi = qparams(in_tensor(model, node))
+            _, zo = qparams(out_tensor(model, node))
+            return "kws_linear_s8", [("in", 0), ("array", "weight"), ("array", "bias"), ("array", "multiplier"),
+                                     ("array", "shift"), ("out", 0), ("i32", int(F)), ("i32", int(O)),
+                                     ("i32", zi), ("i32", zo), ("i32", int(node.attrs["act_min"])),
+                                     ("i32", int(node.attrs["act_max"])), ("i32", ROUNDING_MODES[model.rounding])]
+        return "kws_linear_f32", [("in", 0), ("array", "weight"), ("array", "bias"), ("out", 0),
+                                  ("i32", int(F)), ("i32", int(O)),
+                                  ("f32", float(np.float32(node.attrs["act_min_f"]))),
+                                  ("f32", float(np.float32(node.attrs["act_max_f"])))]
+
     def macs(self, node, model):
         return int(node.arrays["weight"].size)
 

@@ -226,6 +226,26 @@ class _Pool2d(Op):
                 maxpool2d_f32(x4, kh, kw, sh, sw, dh, dw, pt, pl, lo, hi, out)
         return [out.reshape((n,) + tuple(p["out_shape"]))]
 
+    def c_call(self, node, model):
+        """C: kws_avgpool2d_s8/_f32, kws_maxpool2d_s8/_f32 (c_runtime/kws_pool.h); 1d ops: H = KH = 1."""
+        (kh, kw), (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
+        xin = in_tensor(model, node)
+        C, H, W = self.as4d(tuple(xin.shape))
+        _, OH, OW = self.as4d(tuple(out_tensor(model, node).shape))
+        args = [("in", 0), ("out", 0)] + [("i32", int(v)) for v in (C, H, W, OH, OW, kh, kw, sh, sw)]
+        if self.kind == "avg":
+            args += [("i32", int(v)) for v in (pt, pl, bool(node.attrs.get("count_include_pad", False)))]
+            if xin.format == "int8":
+                args.append(("i32", qparams(xin)[1]))
+        else:
+            args += [("i32", int(v)) for v in (dh, dw, pt, pl)]
+        if xin.format == "int8":
+            args += [("i32", int(node.attrs["act_min"])), ("i32", int(node.attrs["act_max"]))]
+        else:
+            args += [("f32", float(np.float32(node.attrs["act_min_f"]))),
+                     ("f32", float(np.float32(node.attrs["act_max_f"])))]
+        return f"kws_{self.kind}pool2d_{'s8' if xin.format == 'int8' else 'f32'}", args
+
     def torch_ref(self, node, model, inputs):
         import torch
         import torch.nn.functional as F

@@ -73,6 +73,12 @@ class Quantize(Op):
         q = torch.where(torch.isnan(q), torch.full_like(q, float(z)), q)
         return [q.to(torch.int64)]
 
+    def c_call(self, node, model):
+        """C: kws_quantize_f32_s8 (c_runtime/kws_quantize.h), the OUTPUT tensor's scale (float32) and zp."""
+        s, z = qparams(out_tensor(model, node))
+        return "kws_quantize_f32_s8", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
+                                       ("f32", float(np.float32(s))), ("i32", z)]
+
     def summary(self, node):
         return ""
 
@@ -102,6 +108,12 @@ class Dequantize(Op):
         s, z = qparams(in_tensor(model, node))
         d = (inputs[0].to(torch.int64) - z).to(torch.float32)
         return [d * torch.full_like(d, np.float32(s))]     # elementwise IEEE float32 multiplication
+
+    def c_call(self, node, model):
+        """C: kws_dequantize_s8_f32 (c_runtime/kws_quantize.h), the INPUT tensor's scale (float32) and zp."""
+        s, z = qparams(in_tensor(model, node))
+        return "kws_dequantize_s8_f32", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
+                                         ("f32", float(np.float32(s))), ("i32", z)]
 
     def summary(self, node):
         return ""

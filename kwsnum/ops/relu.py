@@ -66,6 +66,16 @@ class Relu(Op):
         hi = torch.tensor(np.float32(node.attrs["act_max_f"]))
         return [torch.clamp(x, lo, hi)]
 
+    def c_call(self, node, model):
+        """C: kws_relu_s8 / kws_relu_f32 (c_runtime/kws_relu.h), elementwise over the sample."""
+        xin = in_tensor(model, node)
+        if xin.format == "int8":
+            return "kws_relu_s8", [("in", 0), ("out", 0), ("i32", xin.size),
+                                   ("i32", int(node.attrs["act_min"])), ("i32", int(node.attrs["act_max"]))]
+        return "kws_relu_f32", [("in", 0), ("out", 0), ("i32", xin.size),
+                                ("f32", float(np.float32(node.attrs["act_min_f"]))),
+                                ("f32", float(np.float32(node.attrs["act_max_f"])))]
+
     def summary(self, node):
         return f"kind={node.attrs.get('kind', 'relu')}"
 

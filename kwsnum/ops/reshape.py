@@ -34,6 +34,10 @@ class Reshape(Op):
         x = inputs[0]
         return [np.ascontiguousarray(x).reshape((x.shape[0],) + p["shape"])]
 
+    def c_call(self, node, model):
+        """C: kws_copy (c_runtime/kws_copy.h) of the sample's bytes (a generator may alias instead)."""
+        return "kws_copy", [("in", 0), ("out", 0), ("i32", int(out_tensor(model, node).nbytes))]
+
     def torch_ref(self, node, model, inputs):
         x = inputs[0]
         return [x.reshape((x.shape[0],) + tuple(node.attrs["shape"]))]

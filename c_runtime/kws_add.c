@@ -1,0 +1,29 @@
+/* kws_add.c -- see kws_add.h. Spec: docs/numerics.md section 4, "add". */
+#include "kws_add.h"
+#include "kws_fixedpoint.h"
+
+void kws_add_s8(const int8_t *input1, const int8_t *input2, int8_t *output, int32_t size,
+                int32_t in1_zp, int32_t in2_zp, int32_t left_shift,
+                int32_t in1_multiplier, int32_t in1_shift, int32_t in2_multiplier, int32_t in2_shift,
+                int32_t out_multiplier, int32_t out_shift, int32_t out_zp,
+                int32_t act_min, int32_t act_max, int32_t rounding)
+{
+    const int32_t scale = (int32_t)1 << left_shift; /* a multiplication: never shift a negative value */
+    int32_t i;
+    for (i = 0; i < size; i++) {
+        const int32_t x1 = ((int32_t)input1[i] - in1_zp) * scale; /* |x'| <= 255 * 2**22 < 2**31 */
+        const int32_t x2 = ((int32_t)input2[i] - in2_zp) * scale;
+        const int32_t raw = kws_requantize(x1, in1_multiplier, in1_shift, (int)rounding)
+                          + kws_requantize(x2, in2_multiplier, in2_shift, (int)rounding); /* < 510 * 2**22 */
+        const int64_t v = (int64_t)kws_requantize(raw, out_multiplier, out_shift, (int)rounding) + out_zp;
+        output[i] = (int8_t)kws_clamp(v, act_min, act_max);
+    }
+}
+
+void kws_add_f32(const float *input1, const float *input2, float *output, int32_t size,
+                 float act_min, float act_max)
+{
+    int32_t i;
+    for (i = 0; i < size; i++)
+        output[i] = kws_clamp_f32(input1[i] + input2[i], act_min, act_max);
+}

@@ -1,0 +1,19 @@
+/* kws_add.h -- add: elementwise sum of two same-shape tensors (docs/numerics.md section 4, "add"). */
+#ifndef KWS_ADD_H
+#define KWS_ADD_H
+#include <stdint.h>
+
+/** int8 (TFLite ADD): x_i' = (q_i - zp_i) * 2**left_shift; raw = requantize(x1', in1_multiplier, in1_shift)
+ * + requantize(x2', in2_multiplier, in2_shift); y = clamp(requantize(raw, out_multiplier, out_shift)
+ * + out_zp, act_min, act_max); every requantize in the model's rounding mode; all int32 by the attribute
+ * ranges (left_shift <= 22, in shifts <= 0). */
+void kws_add_s8(const int8_t *input1, const int8_t *input2, int8_t *output, int32_t size,
+                int32_t in1_zp, int32_t in2_zp, int32_t left_shift,
+                int32_t in1_multiplier, int32_t in1_shift, int32_t in2_multiplier, int32_t in2_shift,
+                int32_t out_multiplier, int32_t out_shift, int32_t out_zp,
+                int32_t act_min, int32_t act_max, int32_t rounding);
+
+/** float32: y = clamp_f(x1 + x2, act_min, act_max) (one float32 addition). */
+void kws_add_f32(const float *input1, const float *input2, float *output, int32_t size,
+                 float act_min, float act_max);
+#endif

@@ -1,0 +1,24 @@
+/* kws_conv.h -- conv1d / conv2d (docs/numerics.md section 4, "conv1d, conv2d").
+ * Layout: input (C, H, W), weight (O, C/groups, KH, KW), output (O, OH, OW), one sample, row-major.
+ * conv1d is this kernel with H = KH = 1 (stride_h = dil_h = 1, pad_top = 0), as the oracle does.
+ * No scratch memory: one accumulator per output element, terms in the spec's order (ci, kh, kw). */
+#ifndef KWS_CONV_H
+#define KWS_CONV_H
+#include <stdint.h>
+
+/** int8 conv (spec "conv1d, conv2d", int8): acc = bias[o] + sum (x - in_zp) * w over the valid taps (int32,
+ * exact by 3.4); y = clamp(requantize(acc, multiplier[o], shift[o], rounding) + out_zp, act_min, act_max). */
+void kws_conv2d_s8(const int8_t *input, const int8_t *weight, const int32_t *bias,
+                   const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                   int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
+                   int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
+                   int32_t pad_top, int32_t pad_left, int32_t groups, int32_t in_zp, int32_t out_zp,
+                   int32_t act_min, int32_t act_max, int32_t rounding);
+
+/** float32 conv (spec "conv1d, conv2d", float32): acc = bias[o]; for ci, kh, kw ascending (valid taps):
+ * acc = acc + x * w (no FMA); y = clamp_f(acc, act_min, act_max). */
+void kws_conv2d_f32(const float *input, const float *weight, const float *bias, float *output,
+                    int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
+                    int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
+                    int32_t pad_top, int32_t pad_left, int32_t groups, float act_min, float act_max);
+#endif

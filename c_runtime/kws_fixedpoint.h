@@ -1,0 +1,171 @@
+/* kws_fixedpoint.h -- the primitives of docs/numerics.md section 3, once, for every C kernel.
+ *
+ * Bit-identical to kwsnum/fixedpoint.py (the numba oracle). Kernels call these and never re-derive
+ * rounding inline. C99, no libm, no undefined behaviour:
+ *   - no signed overflow (every intermediate has a stated width; int32 x int32 products are formed in int64),
+ *   - no shift of a negative value (floor / round-away of negatives are written as -((-x + k) >> n)),
+ *   - no shift by >= the width of the type.
+ * Signed bitwise AND is not used either (the remainder of a floor division is computed arithmetically).
+ */
+#ifndef KWS_FIXEDPOINT_H
+#define KWS_FIXEDPOINT_H
+
+#include <stdint.h>
+#include <float.h>
+#include <math.h> /* INFINITY only (a constant); integer paths use no libm function */
+
+#define KWS_INFINITY_F32 ((float)INFINITY)
+
+/* The float32 kernels must evaluate float expressions in float (SSE, ARM VFP, ...), not in a wider
+ * type (x87): their bit-exactness against the oracle depends on it (docs/numerics.md section 5). */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0 && FLT_EVAL_METHOD != -1
+#error "kwsnum float32 kernels need FLT_EVAL_METHOD == 0 (e.g. gcc -msse2 -mfpmath=sse on x86-32)"
+#endif
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L
+#define KWS_INLINE static inline
+#else
+#define KWS_INLINE static
+#endif
+
+/* Rounding modes of requantization (the model's root attribute "rounding"). */
+#define KWS_ROUND_DOUBLE 0 /* gemmlowp SRDHM + RoundingDivideByPOT (TFLM default) */
+#define KWS_ROUND_SINGLE 1 /* TFLITE_SINGLE_ROUNDING / CMSIS-NN: one rounding, ties toward +inf */
+
+#define KWS_INT32_MIN (-2147483647 - 1)
+#define KWS_INT32_MAX 2147483647
+
+/** Saturate an int64 to the int32 range (3.2 saturate_int32). */
+KWS_INLINE int32_t kws_sat_i32(int64_t x)
+{
+    if (x > (int64_t)KWS_INT32_MAX) return KWS_INT32_MAX;
+    if (x < (int64_t)KWS_INT32_MIN) return KWS_INT32_MIN;
+    return (int32_t)x;
+}
+
+/** clamp(x, lo, hi) = min(max(x, lo), hi) on integers (section 1). */
+KWS_INLINE int64_t kws_clamp(int64_t x, int64_t lo, int64_t hi)
+{
+    if (x < lo) return lo;
+    if (x > hi) return hi;
+    return x;
+}
+
+/** float32 clamp_f (docs "linear"): lo if v < lo, hi if v > hi, else v. NaN passes through; this equals the
+ * oracle's Python/numba min(max(v, lo), hi). Never fminf/fmaxf (they drop NaN). */
+KWS_INLINE float kws_clamp_f32(float v, float lo, float hi)
+{
+    if (v < lo) return lo;
+    if (v > hi) return hi;
+    return v;
+}
+
+/** floor(x / 2**n) for 0 <= n <= 62, without shifting a negative value:
+ * for x < 0, floor(x / 2**n) = -floor((-x - 1) / 2**n) - 1 (and -x - 1 >= 0 never overflows). */
+KWS_INLINE int64_t kws_floor_shift(int64_t x, int n)
+{
+    if (x >= 0) return x >> n;
+    return -((-(x + 1)) >> n) - 1;
+}
+
+/** gemmlowp SaturatingRoundingDoublingHighMul (3.2): trunc((a*b + nudge) / 2**31), nudge = 2**30 if
+ * a*b >= 0 else 1 - 2**30, a*b in int64; INT32_MAX for a == b == INT32_MIN. */
+KWS_INLINE int32_t kws_srdhm(int32_t a, int32_t b)
+{
+    int64_t ab, t;
+    if (a == KWS_INT32_MIN && b == KWS_INT32_MIN) return KWS_INT32_MAX;
+    ab = (int64_t)a * (int64_t)b;                 /* |ab| <= 2**62 */
+    if (ab >= 0) {
+        t = ab + ((int64_t)1 << 30);
+        return (int32_t)(t >> 31);
+    }
+    t = ab + (1 - ((int64_t)1 << 30));             /* negative */
+    return (int32_t)(-((-t) >> 31));               /* truncating division of a negative value */
+}
+
+/** gemmlowp RoundingDivideByPOT (3.2): x / 2**exponent rounded half away from zero, 0 <= exponent <= 31.
+ * floor(x / 2**e) + (1 if remainder > ((2**e - 1) >> 1) + (x < 0)). */
+KWS_INLINE int32_t kws_rdbpot(int32_t x, int exponent)
+{
+    int64_t v = (int64_t)x;
+    int64_t q = kws_floor_shift(v, exponent);
+    int64_t r = v - q * ((int64_t)1 << exponent);  /* 0 <= r < 2**e, the Python x & mask */
+    int64_t threshold = ((((int64_t)1 << exponent) - 1) >> 1) + (x < 0 ? 1 : 0);
+    return (int32_t)(q + (r > threshold ? 1 : 0));
+}
+
+/** requantize(x, M, shift, mode) (3.2): x int32, multiplier M in [0, 2**31), shift in [-31, 30].
+ * KWS_ROUND_DOUBLE: RDBPOT(SRDHM(saturate_int32(x * 2**max(shift, 0)), M), max(-shift, 0)).
+ * KWS_ROUND_SINGLE: saturate_int32(floor((x*M + 2**(30 - shift)) / 2**(31 - shift))), x*M in int64. */
+KWS_INLINE int32_t kws_requantize(int32_t x, int32_t multiplier, int32_t shift, int mode)
+{
+    if (mode == KWS_ROUND_SINGLE) {
+        int total = 31 - (int)shift;                                /* 1 .. 62 */
+        int64_t p = (int64_t)x * (int64_t)multiplier;               /* |p| < 2**62 */
+        p += (int64_t)1 << (total - 1);                             /* < 2**62 + 2**61 */
+        return kws_sat_i32(kws_floor_shift(p, total));
+    } else {
+        int left = shift > 0 ? (int)shift : 0;
+        int right = shift < 0 ? (int)-shift : 0;
+        int32_t xl = kws_sat_i32((int64_t)x * ((int64_t)1 << left)); /* |x * 2**30| < 2**61 */
+        return kws_rdbpot(kws_srdhm(xl, multiplier), right);
+    }
+}
+
+/** div_round_away(n, d), d > 0 (3.3): (n + d/2) / d for n > 0 else -((-n + d/2) / d), truncating division
+ * on non-negative values only (TFLM average pooling). Equals round_away(n / d). */
+KWS_INLINE int64_t kws_div_round_away(int64_t num, int64_t den)
+{
+    int64_t half = den / 2;
+    if (num > 0) return (num + half) / den;
+    return -((-num + half) / den);
+}
+
+/** shift_round_away(x, n), 0 <= n <= 62 (3.3): round_away(x / 2**n), int64. */
+KWS_INLINE int64_t kws_shift_round_away(int64_t x, int n)
+{
+    int64_t half;
+    if (n == 0) return x;
+    half = (int64_t)1 << (n - 1);
+    if (x >= 0) return (x + half) >> n;
+    return -((-x + half) >> n);
+}
+
+/** isqrt(v) (3.3): floor(sqrt(v)), exact, bit by bit (the oracle's method); v < 2**62 in kwsnum. */
+KWS_INLINE uint64_t kws_isqrt(uint64_t v)
+{
+    uint64_t res = 0;
+    uint64_t bit = (uint64_t)1 << 62;
+    while (bit > v) bit >>= 2;
+    while (bit != 0) {
+        if (v >= res + bit) {
+            v -= res + bit;
+            res = (res >> 1) + bit;
+        } else {
+            res >>= 1;
+        }
+        bit >>= 2;
+    }
+    return res;
+}
+
+/** C roundf (3.3, "quantize"): v rounded to an integer, ties away from zero; NaN and +-inf pass through.
+ * Computed without libm and without any rounding step of its own, so there is no double rounding
+ * (the float32 formula floor(|v| + 0.5f) is wrong for 0.49999997f, where |v| + 0.5f rounds up to 1.0f):
+ * for |v| < 2**23, t = (float)(int32)|v| is the truncation (exact), f = |v| - t is exact (both share the
+ * ulp of |v| or finer, and the difference is a multiple of that ulp below 1), and t + 1 < 2**24 is exact;
+ * the tie test f >= 0.5f is a plain comparison. |v| >= 2**23 (or inf) is already an integer. The sign is
+ * restored by negation, so -0.3f gives -0.0f, as roundf does. */
+KWS_INLINE float kws_round_half_away_f32(float v)
+{
+    float a, t, f;
+    if (v != v || v == 0.0f) return v;         /* NaN, +-0 */
+    a = v < 0.0f ? -v : v;
+    if (!(a < 8388608.0f)) return v;           /* >= 2**23 or inf: already an integer */
+    t = (float)(int32_t)a;
+    f = a - t;
+    if (f >= 0.5f) t = t + 1.0f;
+    return v < 0.0f ? -t : t;
+}
+
+#endif /* KWS_FIXEDPOINT_H */

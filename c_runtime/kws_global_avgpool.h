@@ -1,0 +1,16 @@
+/* kws_global_avgpool.h -- global_avgpool (docs/numerics.md section 4, "global_avgpool").
+ * Input (C, S) with S = L or H*W (row-major spatial), output (C,) (the (C, 1[, 1]) tensor); one sample. */
+#ifndef KWS_GLOBAL_AVGPOOL_H
+#define KWS_GLOBAL_AVGPOOL_H
+#include <stdint.h>
+
+/** int8: acc = sum_s (q - in_zp) (int32: S * 255 < 2**31, checked);
+ * y = clamp(requantize(acc, multiplier, shift, rounding) + out_zp, act_min, act_max). */
+void kws_global_avgpool_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t count,
+                           int32_t in_zp, int32_t multiplier, int32_t shift, int32_t out_zp,
+                           int32_t act_min, int32_t act_max, int32_t rounding);
+
+/** float32: acc = +0.0f; for s ascending: acc = acc + x; y = acc / (float)count; clamp_f. */
+void kws_global_avgpool_f32(const float *input, float *output, int32_t channels, int32_t count,
+                            float act_min, float act_max);
+#endif

@@ -1,0 +1,68 @@
+/* kws_layernorm.c -- see kws_layernorm.h. Spec: docs/numerics.md section 4, "layernorm". */
+#include <math.h> /* sqrtf: float32 kernel only (correctly rounded by IEEE 754) */
+#include "kws_layernorm.h"
+#include "kws_fixedpoint.h"
+
+#define KWS_LN_F_BITS 8   /* fractional bits of the mean */
+#define KWS_LN_Z_BITS 16  /* fractional bits of the normalized value */
+#define KWS_LN_SD_BITS 8  /* extra fractional bits of the standard deviation */
+
+void kws_layernorm_s8(const int8_t *input, const int32_t *gamma, const int64_t *beta, int8_t *output,
+                      int32_t groups, int32_t size, int32_t in_zp, int32_t out_zp, int64_t eps_q,
+                      int32_t gamma_shift, int32_t act_min, int32_t act_max)
+{
+    const int64_t d = size;
+    const int64_t one_f = (int64_t)1 << KWS_LN_F_BITS;
+    const int64_t zmul = (int64_t)1 << (KWS_LN_SD_BITS + KWS_LN_Z_BITS);
+    const int oshift = KWS_LN_Z_BITS + (int)gamma_shift; /* <= 62 (checked at load) */
+    int32_t g, j;
+    for (g = 0; g < groups; g++) {
+        const int8_t *x = input + (int64_t)g * size;
+        int8_t *y = output + (int64_t)g * size;
+        int64_t s = 0, ss = 0, mean_f, var_f, v, sd;
+        for (j = 0; j < size; j++)
+            s += (int64_t)x[j] - in_zp;
+        mean_f = kws_div_round_away(s * one_f, d);
+        for (j = 0; j < size; j++) {
+            const int64_t c = ((int64_t)x[j] - in_zp) * one_f - mean_f;
+            ss += c * c;                                   /* < D * 2**32 <= 2**60 */
+        }
+        var_f = kws_div_round_away(ss, d);
+        v = var_f + eps_q;                                 /* < 2**41 */
+        sd = (int64_t)kws_isqrt((uint64_t)(v * ((int64_t)1 << (2 * KWS_LN_SD_BITS))));
+        for (j = 0; j < size; j++) {
+            const int64_t c = ((int64_t)x[j] - in_zp) * one_f - mean_f;
+            const int64_t z = sd != 0 ? kws_div_round_away(c * zmul, sd) : 0;
+            const int64_t acc = z * (int64_t)gamma[j] + beta[j]; /* bounded at load: < 2**63 */
+            const int64_t out = kws_shift_round_away(acc, oshift) + out_zp;
+            y[j] = (int8_t)kws_clamp(out, act_min, act_max);
+        }
+    }
+}
+
+void kws_layernorm_f32(const float *input, const float *gamma, const float *beta, float *output,
+                       int32_t groups, int32_t size, float eps, float act_min, float act_max)
+{
+    const float fd = (float)size;
+    int32_t g, j;
+    for (g = 0; g < groups; g++) {
+        const float *x = input + (int64_t)g * size;
+        float *y = output + (int64_t)g * size;
+        float s = 0.0f, ss = 0.0f, mean, var, rstd;
+        for (j = 0; j < size; j++)
+            s = s + x[j];
+        mean = s / fd;
+        for (j = 0; j < size; j++) {
+            const float t = x[j] - mean;
+            ss = ss + t * t;
+        }
+        var = ss / fd;
+        rstd = 1.0f / sqrtf(var + eps);
+        for (j = 0; j < size; j++) {
+            float t = (x[j] - mean) * rstd;
+            t = t * gamma[j];
+            t = t + beta[j];
+            y[j] = kws_clamp_f32(t, act_min, act_max);
+        }
+    }
+}

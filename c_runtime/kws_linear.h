@@ -1,0 +1,17 @@
+/* kws_linear.h -- linear / fully connected (docs/numerics.md section 4, "linear").
+ * input (F,), weight (O, F) (PyTorch layout), bias (O,), output (O,); one sample. */
+#ifndef KWS_LINEAR_H
+#define KWS_LINEAR_H
+#include <stdint.h>
+
+/** int8 linear: acc = bias[o] + sum_f (x[f] - in_zp) * w[o, f] (int32, exact by 3.4);
+ * y = clamp(requantize(acc, multiplier[o], shift[o], rounding) + out_zp, act_min, act_max). */
+void kws_linear_s8(const int8_t *input, const int8_t *weight, const int32_t *bias,
+                   const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                   int32_t in_features, int32_t out_features, int32_t in_zp, int32_t out_zp,
+                   int32_t act_min, int32_t act_max, int32_t rounding);
+
+/** float32 linear: acc = bias[o]; for f ascending: acc = acc + x[f] * w[o, f] (no FMA); clamp_f. */
+void kws_linear_f32(const float *input, const float *weight, const float *bias, float *output,
+                    int32_t in_features, int32_t out_features, float act_min, float act_max);
+#endif

@@ -1,0 +1,129 @@
+/* kws_pool.c -- see kws_pool.h. Spec: docs/numerics.md section 4, "Pooling". */
+#include "kws_pool.h"
+#include "kws_fixedpoint.h"
+
+void kws_avgpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                      int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                      int32_t pad_top, int32_t pad_left, int32_t count_include_pad, int32_t zp,
+                      int32_t act_min, int32_t act_max)
+{
+    const int32_t area = k_h * k_w;
+    int32_t c, oh, ow, i, j;
+    for (c = 0; c < channels; c++) {
+        const int8_t *xc = input + (int64_t)c * in_h * in_w;
+        int8_t *yc = output + (int64_t)c * out_h * out_w;
+        for (oh = 0; oh < out_h; oh++) {
+            const int32_t ih0 = oh * stride_h - pad_top;
+            for (ow = 0; ow < out_w; ow++) {
+                const int32_t iw0 = ow * stride_w - pad_left;
+                int32_t sum = 0, cnt = 0; /* |sum| <= 128 * KH * KW < 2**31 (checked at load) */
+                for (i = 0; i < k_h; i++) {
+                    const int32_t ih = ih0 + i;
+                    if (ih < 0 || ih >= in_h) continue;
+                    for (j = 0; j < k_w; j++) {
+                        const int32_t iw = iw0 + j;
+                        if (iw < 0 || iw >= in_w) continue;
+                        sum += xc[ih * in_w + iw];
+                        cnt++;
+                    }
+                }
+                if (count_include_pad) { /* padded taps are the real value 0, q = zp */
+                    sum += (area - cnt) * zp;
+                    cnt = area;
+                }
+                yc[oh * out_w + ow] = (int8_t)kws_clamp(kws_div_round_away(sum, cnt), act_min, act_max);
+            }
+        }
+    }
+}
+
+void kws_avgpool2d_f32(const float *input, float *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t pad_top, int32_t pad_left, int32_t count_include_pad, float act_min, float act_max)
+{
+    int32_t c, oh, ow, i, j;
+    for (c = 0; c < channels; c++) {
+        const float *xc = input + (int64_t)c * in_h * in_w;
+        float *yc = output + (int64_t)c * out_h * out_w;
+        for (oh = 0; oh < out_h; oh++) {
+            const int32_t ih0 = oh * stride_h - pad_top;
+            for (ow = 0; ow < out_w; ow++) {
+                const int32_t iw0 = ow * stride_w - pad_left;
+                float acc = 0.0f;
+                int32_t cnt = 0;
+                for (i = 0; i < k_h; i++) {
+                    const int32_t ih = ih0 + i;
+                    if (ih < 0 || ih >= in_h) continue;
+                    for (j = 0; j < k_w; j++) {
+                        const int32_t iw = iw0 + j;
+                        if (iw < 0 || iw >= in_w) continue;
+                        acc = acc + xc[ih * in_w + iw];
+                        cnt++;
+                    }
+                }
+                if (count_include_pad) cnt = k_h * k_w;
+                yc[oh * out_w + ow] = kws_clamp_f32(acc / (float)cnt, act_min, act_max);
+            }
+        }
+    }
+}
+
+void kws_maxpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                      int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                      int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                      int32_t act_min, int32_t act_max)
+{
+    int32_t c, oh, ow, i, j;
+    for (c = 0; c < channels; c++) {
+        const int8_t *xc = input + (int64_t)c * in_h * in_w;
+        int8_t *yc = output + (int64_t)c * out_h * out_w;
+        for (oh = 0; oh < out_h; oh++) {
+            const int32_t ih0 = oh * stride_h - pad_top;
+            for (ow = 0; ow < out_w; ow++) {
+                const int32_t iw0 = ow * stride_w - pad_left;
+                int32_t m = -128; /* every window has a valid tap (checked at load) */
+                for (i = 0; i < k_h; i++) {
+                    const int32_t ih = ih0 + i * dil_h;
+                    if (ih < 0 || ih >= in_h) continue;
+                    for (j = 0; j < k_w; j++) {
+                        const int32_t iw = iw0 + j * dil_w;
+                        if (iw < 0 || iw >= in_w) continue;
+                        if (xc[ih * in_w + iw] > m) m = xc[ih * in_w + iw];
+                    }
+                }
+                yc[oh * out_w + ow] = (int8_t)kws_clamp(m, act_min, act_max);
+            }
+        }
+    }
+}
+
+void kws_maxpool2d_f32(const float *input, float *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                       float act_min, float act_max)
+{
+    int32_t c, oh, ow, i, j;
+    for (c = 0; c < channels; c++) {
+        const float *xc = input + (int64_t)c * in_h * in_w;
+        float *yc = output + (int64_t)c * out_h * out_w;
+        for (oh = 0; oh < out_h; oh++) {
+            const int32_t ih0 = oh * stride_h - pad_top;
+            for (ow = 0; ow < out_w; ow++) {
+                const int32_t iw0 = ow * stride_w - pad_left;
+                float m = -KWS_INFINITY_F32;
+                for (i = 0; i < k_h; i++) {
+                    const int32_t ih = ih0 + i * dil_h;
+                    if (ih < 0 || ih >= in_h) continue;
+                    for (j = 0; j < k_w; j++) {
+                        const int32_t iw = iw0 + j * dil_w;
+                        float v;
+                        if (iw < 0 || iw >= in_w) continue;
+                        v = xc[ih * in_w + iw];
+                        if (v > m || v != v) m = v; /* NaN propagates, as PyTorch */
+                    }
+                }
+                yc[oh * out_w + ow] = kws_clamp_f32(m, act_min, act_max);
+            }
+        }
+    }
+}

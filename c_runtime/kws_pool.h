@@ -1,0 +1,34 @@
+/* kws_pool.h -- avgpool1d/2d, maxpool1d/2d (docs/numerics.md section 4, "Pooling").
+ * Layout: input (C, H, W), output (C, OH, OW), one sample; the 1d ops are these kernels with H = KH = 1,
+ * stride_h = dil_h = 1, pad_top = 0. No scratch memory. */
+#ifndef KWS_POOL_H
+#define KWS_POOL_H
+#include <stdint.h>
+
+/** int8 avgpool ("int8 avgpool"): sum of q over the valid taps (int32: 128 * KH * KW < 2**31, checked),
+ * cnt = number of valid taps; count_include_pad: sum += (KH*KW - cnt) * zp, cnt = KH*KW;
+ * y = clamp(div_round_away(sum, cnt), act_min, act_max). Input and output share (scale, zp). */
+void kws_avgpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                      int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                      int32_t pad_top, int32_t pad_left, int32_t count_include_pad, int32_t zp,
+                      int32_t act_min, int32_t act_max);
+
+/** float32 avgpool ("float32"): acc = +0.0f; valid taps kh outer, kw inner: acc = acc + x;
+ * y = acc / (float)cnt (cnt = KH*KW if count_include_pad else the valid taps); clamp_f. */
+void kws_avgpool2d_f32(const float *input, float *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t pad_top, int32_t pad_left, int32_t count_include_pad, float act_min, float act_max);
+
+/** int8 maxpool ("int8 maxpool"): max of q over the valid (dilated) taps, then clamp. */
+void kws_maxpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                      int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                      int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                      int32_t act_min, int32_t act_max);
+
+/** float32 maxpool: m = -inf; valid taps kh outer, kw inner: if (v > m || v != v) m = v (NaN propagates);
+ * then clamp_f. */
+void kws_maxpool2d_f32(const float *input, float *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                       float act_min, float act_max);
+#endif

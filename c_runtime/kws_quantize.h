@@ -1,0 +1,13 @@
+/* kws_quantize.h -- quantize / dequantize (docs/numerics.md section 4, "quantize, dequantize"). */
+#ifndef KWS_QUANTIZE_H
+#define KWS_QUANTIZE_H
+#include <stdint.h>
+
+/** quantize (float32 -> int8, the OUTPUT tensor's scale, zp): v = x / scale (one float32 division);
+ * NaN -> zp; else q = clamp(roundf(v) + zp, -128, 127) in floating point (double), then converted. */
+void kws_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float scale, int32_t zp);
+
+/** dequantize (int8 -> float32, the INPUT tensor's scale, zp): y = (float)(q - zp) * scale (one float32
+ * multiplication). */
+void kws_dequantize_s8_f32(const int8_t *input, float *output, int32_t size, float scale, int32_t zp);
+#endif

@@ -1,0 +1,11 @@
+/* kws_relu.h -- relu: a standalone clamp (docs/numerics.md section 4, "relu"). Elementwise, n elements. */
+#ifndef KWS_RELU_H
+#define KWS_RELU_H
+#include <stdint.h>
+
+/** int8: y = clamp(q, act_min, act_max). */
+void kws_relu_s8(const int8_t *input, int8_t *output, int32_t size, int32_t act_min, int32_t act_max);
+
+/** float32: y = clamp_f(x, act_min, act_max) (NaN passes through). */
+void kws_relu_f32(const float *input, float *output, int32_t size, float act_min, float act_max);
+#endif

@@ -1,0 +1,158 @@
+"""kwsnum.wav: 16-bit PCM mono only, one clear InputError (with the file name) per defect."""
+import struct
+import wave
+
+import numpy as np
+import pytest
+
+from kwsnum.errors import InputError
+from kwsnum.wav import read_wav, write_wav
+
+
+def riff(fmt_tag=1, channels=1, rate=16000, bits=16, data=b"", data_size=None, fmt_extra=b"",
+         chunks=("fmt", "data")):
+    """Raw WAV bytes with any header values."""
+    block = channels * max(bits // 8, 1)
+    fmt = struct.pack("<HHIIHH", fmt_tag, channels, rate, rate * block, block, bits) + fmt_extra
+    parts = []
+    for c in chunks:
+        if c == "fmt":
+            parts.append(b"fmt " + struct.pack("<I", len(fmt)) + fmt)
+        elif c == "data":
+            parts.append(b"data" + struct.pack("<I", len(data) if data_size is None else data_size) + data)
+    body = b"WAVE" + b"".join(parts)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def write_with_wave(path, channels=1, width=2, rate=16000, nframes=100):
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(b"\x01" * (channels * width * nframes))
+
+
+def expect_error(path, match, **kw):
+    with pytest.raises(InputError, match=match) as e:
+        read_wav(path, **kw)
+    assert e.value.file == str(path)
+    assert str(e.value).startswith(str(path) + ": ")
+    return e.value
+
+
+def test_round_trip(tmp_path):
+    x = np.random.default_rng(0).integers(-32768, 32768, 16000).astype(np.int16)
+    x[:2] = (-32768, 32767)
+    p = tmp_path / "a.wav"
+    write_wav(p, x, 16000)
+    y, rate = read_wav(p)
+    assert rate == 16000 and y.dtype == np.int16 and np.array_equal(x, y)
+    y, rate = read_wav(str(p), expected_rate=None)
+    assert rate == 16000 and np.array_equal(x, y)
+
+
+def test_write_accepts_int_in_range_and_other_rates(tmp_path):
+    p = tmp_path / "b.wav"
+    write_wav(p, np.array([0, 1, -1, 32767], np.int64), 8000)
+    y, rate = read_wav(p, expected_rate=8000)
+    assert rate == 8000 and y.tolist() == [0, 1, -1, 32767]
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.zeros((2, 10), np.int16), "1-D"),
+    (np.zeros(10, np.float32), "int16"),
+    (np.array([40000]), "int16"),
+])
+def test_write_refuses(tmp_path, bad, match):
+    with pytest.raises(InputError, match=match):
+        write_wav(tmp_path / "x.wav", bad, 16000)
+
+
+def test_missing_file(tmp_path):
+    expect_error(tmp_path / "nope.wav", "file not found")
+
+
+def test_directory(tmp_path):
+    expect_error(tmp_path, "is a directory")
+
+
+def test_zero_byte_file(tmp_path):
+    p = tmp_path / "empty.wav"
+    p.write_bytes(b"")
+    expect_error(p, r"empty file \(0 bytes\)")
+
+
+@pytest.mark.parametrize("content", [b"hello, this is text and not audio", b"ID3\x03\x00" + b"\x00" * 100,
+                                     b"RI", riff()[:4] + b"\x00\x00\x00\x00AVI LIST"])
+def test_not_a_wav(tmp_path, content):
+    p = tmp_path / "x.wav"
+    p.write_bytes(content)
+    expect_error(p, r"not a WAV file \(no RIFF/WAVE header\)")
+
+
+@pytest.mark.parametrize("tag, bits, extra, match", [
+    (3, 32, b"", "sample format is 32-bit IEEE float, expected 16-bit PCM mono"),
+    (6, 8, b"", "sample format is 8-bit A-law, expected 16-bit PCM mono"),
+    (7, 8, b"", "sample format is 8-bit mu-law, expected 16-bit PCM mono"),
+    (0xFFFE, 16, struct.pack("<HHI", 22, 16, 4) + struct.pack("<H", 1) + b"\x00" * 14,
+     r"16-bit WAVE_FORMAT_EXTENSIBLE \(PCM\), expected 16-bit PCM mono"),
+    (0xFFFE, 32, struct.pack("<HHI", 22, 32, 4) + struct.pack("<H", 3) + b"\x00" * 14,
+     r"32-bit WAVE_FORMAT_EXTENSIBLE \(IEEE float\)"),
+])
+def test_non_pcm_formats(tmp_path, tag, bits, extra, match):
+    p = tmp_path / "f.wav"
+    p.write_bytes(riff(fmt_tag=tag, bits=bits, data=b"\x00" * 64, fmt_extra=extra))
+    expect_error(p, match)
+
+
+@pytest.mark.parametrize("width, match", [(1, "8-bit unsigned PCM"), (3, "24-bit PCM"), (4, "32-bit PCM")])
+def test_wrong_sample_width(tmp_path, width, match):
+    p = tmp_path / "w.wav"
+    write_with_wave(p, width=width)
+    expect_error(p, f"sample format is {match}, expected 16-bit PCM mono")
+
+
+def test_stereo(tmp_path):
+    p = tmp_path / "s.wav"
+    write_with_wave(p, channels=2)
+    expect_error(p, r"2 channels, expected mono \(1 channel\)")
+
+
+def test_wrong_rate_never_resampled(tmp_path):
+    p = tmp_path / "r.wav"
+    write_wav(p, np.zeros(800, np.int16), 8000)
+    expect_error(p, "sample rate 8000 Hz, expected 16000 Hz; kwsnum does not resample")
+    expect_error(p, "sample rate 8000 Hz, expected 44100 Hz", expected_rate=44100)
+    assert read_wav(p, expected_rate=8000)[1] == 8000
+
+
+def test_no_samples(tmp_path):
+    p = tmp_path / "e.wav"
+    write_wav(p, np.zeros(0, np.int16), 16000)
+    expect_error(p, r"no samples \(empty data chunk\)")
+
+
+def test_truncated_data(tmp_path):
+    p = tmp_path / "t.wav"
+    write_wav(p, np.arange(1000, dtype=np.int16), 16000)
+    p.write_bytes(p.read_bytes()[:-500])
+    expect_error(p, "truncated data: header says 1000 samples, file holds 750")
+
+
+def test_truncated_data_raw_header(tmp_path):
+    p = tmp_path / "t2.wav"
+    p.write_bytes(riff(data=b"\x00" * 10, data_size=16000))
+    expect_error(p, "truncated data: header says 8000 samples, file holds 5")
+
+
+def test_truncated_header(tmp_path):
+    p = tmp_path / "h.wav"
+    p.write_bytes(riff()[:30])
+    e = expect_error(p, "truncated WAV header|malformed WAV file")
+    assert "\n" not in str(e)
+
+
+def test_missing_data_chunk(tmp_path):
+    p = tmp_path / "d.wav"
+    p.write_bytes(riff(chunks=("fmt",)))
+    expect_error(p, "malformed WAV file: fmt chunk and/or data chunk missing")
