@@ -25,22 +25,41 @@ def _load(path):
     return load(path)
 
 
+INPUT_TYPES = (".npy", ".wav")
+
+
 def _collect_inputs(paths):
-    """Expand INPUT arguments: .npy files, or folders (their .npy files, sorted)."""
+    """Expand INPUT arguments: .npy / .wav files, or folders (their .npy and .wav files, sorted)."""
     files = []
     for p in paths:
         if os.path.isdir(p):
-            found = sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".npy"))
+            found = sorted(os.path.join(p, f) for f in os.listdir(p) if f.lower().endswith(INPUT_TYPES))
             if not found:
-                raise InputError("folder holds no .npy files", file=p)
+                raise InputError("folder holds no .npy or .wav files", file=p)
             files += found
         elif not os.path.exists(p):
             raise InputError("no such file", file=p)
-        elif not p.endswith(".npy"):
-            raise InputError("inputs must be .npy files (or folders of them)", file=p)
+        elif not p.lower().endswith(INPUT_TYPES):
+            raise InputError("inputs must be .npy or .wav files (or folders of them)", file=p)
         else:
             files.append(p)
     return files
+
+
+def _read_input(path, model):
+    if path.lower().endswith(".wav"):
+        return _read_wav(path, model)
+    return _read_npy(path, model)
+
+
+def _read_wav(path, model):
+    from ..wav import read_wav
+    fe = model.frontend
+    if fe is None:
+        raise InputError("the model stores no audio frontend, so it cannot take .wav files; give features as .npy",
+                         file=path)
+    samples, _ = read_wav(path, expected_rate=fe.sample_rate)
+    return model.check_input(fe.compute(samples)[None])
 
 
 def _read_npy(path, model):
@@ -68,14 +87,15 @@ def cli():
               help="Write every layer's output tensor to DIR (one .npy per tensor, plus index.json).")
 @click.option("--top", default=1, show_default=True, help="How many classes to report per input.")
 def run(model, inputs, as_json, trace_dir, top):
-    """Run MODEL (an exported .h5) on INPUTS (.npy files or folders of them) with the oracle.
+    """Run MODEL (an exported .h5) on INPUTS with the oracle.
 
-    Each .npy holds one sample of the model's input shape or a batch of them.
+    INPUTS are .npy files (one sample of the model's input shape, or a batch), .wav clips (16-bit mono, through
+    the frontend stored in the model), or folders of them.
     """
     from ..interpreter import softmax
     m = _load(model)
     files = _collect_inputs(inputs)
-    batches = [(f, _read_npy(f, m)) for f in files]
+    batches = [(f, _read_input(f, m)) for f in files]
     x = np.concatenate([b for _, b in batches], axis=0)
     result = m.run(x, trace=bool(trace_dir))
     logits = result[m.outputs[0]] if trace_dir else result

@@ -41,6 +41,6 @@ class GraphBuilder:
     def shape(self, tensor):
         return self.tensors[tensor].shape
 
-    def build(self, outputs, labels=None, meta=None):
+    def build(self, outputs, labels=None, meta=None, frontend=None):
         return Model(list(self.tensors.values()), self.nodes, self.inputs, list(outputs), labels=labels,
-                     rounding=self.rounding, name=self.name, meta=meta)
+                     rounding=self.rounding, name=self.name, meta=meta, frontend=frontend)

@@ -57,6 +57,10 @@ def save(model, path):
             f.attrs["outputs"] = _str_list(model.outputs)
             if model.labels is not None:
                 f.create_dataset("labels", data=_str_list(model.labels))
+            if model.frontend is not None:
+                fg = f.create_group("frontend")
+                for k, v in model.frontend.to_attrs().items():
+                    fg.attrs[k] = v
             meta = f.create_group("meta")
             for k, v in model.meta.items():
                 meta.attrs[k] = str(v)
@@ -187,6 +191,12 @@ def _read(f):
     meta = {}
     if "meta" in f:
         meta = {k: _s(v) if isinstance(v, (bytes, str)) else str(v) for k, v in f["meta"].attrs.items()}
+    frontend = None
+    if "frontend" in f:
+        from .frontend import Frontend
+        if not isinstance(f["frontend"], h5py_group()):
+            raise ModelError("must be a group of attributes", where="/frontend")
+        frontend = Frontend.from_attrs(f["frontend"].attrs)
     for grp in ("tensors", "graph"):
         if grp not in f or not isinstance(f[grp], h5py_group()):
             raise ModelError(f"missing group /{grp}", where=root)
@@ -221,7 +231,8 @@ def _read(f):
                 raise ModelError(f"{k!r} must be a dataset", where=where)
             node.arrays[k] = d[()]
         nodes.append(node)
-    return Model(tensors, nodes, inputs, outputs, labels=labels, rounding=rounding, name=name, meta=meta)
+    return Model(tensors, nodes, inputs, outputs, labels=labels, rounding=rounding, name=name, meta=meta,
+                 frontend=frontend)
 
 
 def h5py_dataset():

@@ -64,7 +64,7 @@ class Model:
     """A kwsnum model: an ordered graph of nodes over named tensors."""
 
     def __init__(self, tensors, nodes, inputs, outputs, labels=None, rounding="double", name="model",
-                 meta=None, validate=True):
+                 meta=None, frontend=None, validate=True):
         self.tensors = {t.name: t for t in tensors}
         self.nodes = list(nodes)
         for i, n in enumerate(self.nodes):
@@ -75,6 +75,7 @@ class Model:
         self.rounding = rounding
         self.name = name
         self.meta = dict(meta or {})
+        self.frontend = frontend  # kwsnum.frontend.Frontend turning a clip into the input, or None
         self._plan = None
         if validate:
             self.validate()
@@ -125,6 +126,14 @@ class Model:
         for name in self.outputs:
             if name not in produced:
                 raise ModelError(f"model output {name!r} is never produced", where="/")
+        if self.frontend is not None:
+            try:
+                self.frontend.validate()
+            except ModelError as e:
+                raise ModelError(e.message, where="/frontend") from None
+            if tuple(self.frontend.output_shape) != tuple(self.input.shape) or self.input.format != "float32":
+                raise ModelError(f"the frontend produces {tuple(self.frontend.output_shape)} float32 features, but "
+                                 f"the model input is {tuple(self.input.shape)} {self.input.format}", where="/frontend")
         if self.labels is not None:
             out = self.tensors[self.outputs[0]]
             if len(self.labels) != out.size:

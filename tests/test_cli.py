@@ -85,7 +85,7 @@ def test_inspect_table_and_json(files):
     (lambda d: ("run", d / "m.h5", d / "wrong_shape.npy"), "wrong_shape.npy: input shape (3, 3) does not match"),
     (lambda d: ("run", d / "m.h5", d / "wrong_dtype.npy"), "does not match the model input format int8"),
     (lambda d: ("run", d / "m.h5", d / "garbage.npy"), "garbage.npy: not a readable .npy file"),
-    (lambda d: ("run", d / "m.h5", d / "m.h5"), "inputs must be .npy files"),
+    (lambda d: ("run", d / "m.h5", d / "m.h5"), "inputs must be .npy or .wav files"),
     (lambda d: ("inspect", d / "garbage.npy"), "not an HDF5 file"),
 ])
 def test_errors_are_one_line_with_exit_code_2(files, make_args, message):

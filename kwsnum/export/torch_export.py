@@ -382,7 +382,7 @@ def _parse_calibration(calibration):
 
 
 def from_torch(module, example_input, calibration_data, precision="int8", rounding="double",
-               calibration="minmax", labels=None, name=None):
+               calibration="minmax", labels=None, name=None, frontend=None):
     """Export ``module`` (a torch.nn.Module) to a :class:`kwsnum.Model`.
 
     example_input: a float batch (N, *input_shape) used to trace shapes (None: the first calibration
@@ -390,6 +390,8 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     ranges fix every int8 scale and zero point. precision: "int8" (quantize -> int8 graph ->
     dequantize, float32 in and out) or "float32". rounding: "double" | "single" (stored in the model).
     calibration: "minmax" or ("percentile", p). See docs/numerics.md, "Export from PyTorch".
+    frontend: a kwsnum.frontend.Frontend stored with the model, so that `kwsnum run model.h5 clip.wav` works;
+    its output shape must be the module's input shape.
     """
     torch = _torch()
     if precision not in ("int8", "float32"):
@@ -602,7 +604,7 @@ def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, nam
         out = out_layer.tensor
         if q8:
             out = b.add("dequantize", "dequantize", [out], format="float32")
-        return b.build([out], labels=labels)
+        return b.build([out], labels=labels, frontend=frontend)
     except ExportError:
         raise
     except ValueError as e:  # e.g. a multiplier out of range in quantize_multiplier

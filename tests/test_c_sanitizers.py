@@ -1,0 +1,167 @@
+"""Every C kernel under AddressSanitizer + UBSan, in a standalone program.
+
+ASan cannot be loaded into an unsanitized python by dlopen (its runtime must be first in the process), so the
+ctypes tests only have UBSan. Here a small C program is generated from the models' c_call descriptions (each
+tensor and constant array a global of its exact size, so ASan sees any out-of-bounds access), compiled with
+-fsanitize=address,undefined -fno-sanitize-recover=all together with c_runtime/*.c, run, and its hex dump of
+every tensor compared with the oracle. Both formats of every kernel are called at least once.
+"""
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+import c_runtime
+from kwsnum.builder import GraphBuilder
+from tests import c_build
+
+CTYPE = {"int8": "int8_t", "float32": "float", "int32": "int32_t", "int64": "int64_t"}
+
+
+def _lit(v, dtype):
+    if dtype in ("float32",):
+        f = float(np.float32(v))
+        if np.isnan(f):
+            return "NAN"
+        if np.isinf(f):
+            return "INFINITY" if f > 0 else "-INFINITY"
+        return f.hex() + "f"
+    if dtype == "int64":
+        return f"INT64_C({int(v)})"
+    v = int(v)
+    return f"({v + 1} - 1)" if v == -(2 ** 31) else str(v)
+
+
+def _array(name, a, const):
+    dt = str(a.dtype)
+    body = ", ".join(_lit(v, dt) for v in a.reshape(-1))
+    return f"static {'const ' if const else ''}{CTYPE[dt]} {name}[{max(a.size, 1)}] = {{{body}}};"
+
+
+def generate(models):
+    """C source running each (model, one input sample) once and dumping every tensor in hex."""
+    from kwsnum import ops
+    decl, body = [], []
+    for mi, (model, x) in enumerate(models):
+        tname = {t: f"m{mi}_t{i}" for i, t in enumerate(model.tensors)}
+        xs = x if isinstance(x, tuple) else (x,)
+        for name, spec in model.tensors.items():
+            if name in model.inputs:
+                v = np.asarray(xs[model.inputs.index(name)], dtype=spec.dtype)
+                decl.append(_array(tname[name], v, const=False))
+            else:
+                decl.append(f"static {CTYPE[spec.format]} {tname[name]}[{spec.size}];")
+        for ni, node in enumerate(model.nodes):
+            fname, spec = ops.get(node.op, node).c_call(node, model)
+            args = []
+            for kind, v in spec:
+                if kind == "in":
+                    args.append(tname[node.inputs[v]])
+                elif kind == "out":
+                    args.append(tname[node.outputs[0]])
+                elif kind == "array":
+                    an = f"m{mi}_n{ni}_{v}"
+                    decl.append(_array(an, np.asarray(node.arrays[v]), const=True))
+                    args.append(an)
+                elif kind == "scratch":
+                    sn = f"m{mi}_n{ni}_scratch"
+                    decl.append(f"static unsigned char {sn}[{max(int(v), 1)}];")
+                    args.append(sn)
+                elif kind == "i32":
+                    args.append(_lit(v, "int32"))
+                elif kind == "i64":
+                    args.append(_lit(v, "int64"))
+                elif kind == "f32":
+                    args.append(_lit(v, "float32"))
+                else:
+                    raise AssertionError(kind)
+            body.append(f"    {fname}({', '.join(args)});")
+        for name in model.tensors:
+            body.append(f'    dump("{mi} {name}", {tname[name]}, sizeof {tname[name]});')
+    return "\n".join([
+        "#include <stdio.h>", "#include <stdint.h>", "#include <math.h>", '#include "kws_runtime.h"',
+        "static void dump(const char *name, const void *p, size_t n)",
+        "{ const unsigned char *b = (const unsigned char *)p; size_t i;",
+        '  printf("%s ", name); for (i = 0; i < n; i++) printf("%02x", b[i]); printf("\\n"); }',
+        *decl, "int main(void)", "{", *body, "    return 0;", "}", ""])
+
+
+def small_models():
+    """Single-sample models that, with the exported ones, call every kernel in both formats."""
+    rng = np.random.default_rng(11)
+    out = []
+    for fmt in ("int8", "float32"):
+        b = GraphBuilder(rounding="single")
+        q = dict(scale=0.1, zero_point=-5) if fmt == "int8" else {}
+        x = b.input("x", (3, 7, 6), fmt, **q)
+        clamp = dict(act_min=-100, act_max=100) if fmt == "int8" else dict(act_min_f=-1.0, act_max_f=2.0)
+        r = b.add("relu", "r", [x], dict(clamp), **q)
+        a = b.add("avgpool2d", "ap", [r], dict(kernel=(3, 2), stride=(2, 1), padding=(1, 1, 1, 0),
+                                               count_include_pad=True, **clamp), **q)
+        m = b.add("maxpool2d", "mp", [a], dict(kernel=(2, 3), stride=(1, 2), dilation=(2, 1),
+                                               padding=(1, 0, 1, 1), **clamp), **q)
+        a1 = b.add("reshape", "rs", [m], dict(shape=(b.shape(m)[0], b.shape(m)[1] * b.shape(m)[2])), **q)
+        p1 = b.add("avgpool1d", "ap1", [a1], dict(kernel=(3,), stride=(2,), padding=(1, 1)), **q)
+        model = b.build([p1])
+        if fmt == "int8":
+            data = rng.integers(-128, 128, (3, 7, 6)).astype(np.int8)
+        else:
+            data = rng.standard_normal((3, 7, 6)).astype(np.float32)
+        out.append((model, data))
+    return out
+
+
+def exported_models():
+    torch = pytest.importorskip("torch")
+    from kwsnum.export import from_torch
+    from tests.test_c_models import make
+    models = []
+    for name, precision, rounding in [("dscnn", "int8", "double"), ("rawcnn", "int8", "single"),
+                                      ("resnet", "int8", "double"), ("dscnn", "float32", "double"),
+                                      ("rawcnn", "float32", "double"), ("resnet", "float32", "double")]:
+        module, calib, test = make(name)
+        with torch.no_grad():
+            model = from_torch(module, calib[:1], calib, precision=precision, rounding=rounding)
+        models.append((model, test.numpy()[0].astype(np.float32)))
+    return models
+
+
+def test_c_kernels_under_asan_and_ubsan(tmp_path):
+    cc = c_build.compiler()
+    if cc is None:
+        pytest.skip("no C compiler found")
+    models = small_models() + exported_models()
+    called = set()
+    from kwsnum import ops
+    for model, _ in models:
+        for node in model.nodes:
+            called.add(ops.get(node.op, node).c_call(node, model)[0])
+    expected = {f"kws_{k}_{f}" for k in ("conv2d", "linear", "avgpool2d", "maxpool2d", "global_avgpool", "relu",
+                                         "add", "layernorm") for f in ("s8", "f32")}
+    expected |= {"kws_quantize_f32_s8", "kws_dequantize_s8_f32", "kws_copy"}
+    assert expected <= called, expected - called
+    src = tmp_path / "kws_sanitize_main.c"
+    src.write_text(generate(models))
+    exe = tmp_path / "kws_sanitize"
+    flags = ["-std=c99", "-O1", "-g", "-fno-omit-frame-pointer", "-ffp-contract=off", "-fno-fast-math",
+             "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wno-overlength-strings",
+             "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+    r = subprocess.run([cc] + flags + ["-I", c_runtime.path()] + c_build.sources() + [str(src), "-o", str(exe), "-lm"],
+                       capture_output=True, text=True)
+    if r.returncode != 0 and "sanitize" in r.stderr and "error" in r.stderr and "kws_" not in r.stderr:
+        pytest.skip(f"this compiler cannot build with ASan: {r.stderr[:500]}")
+    assert r.returncode == 0, r.stderr[-4000:]
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0", UBSAN_OPTIONS="print_stacktrace=1")
+    r = subprocess.run([str(exe)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert "runtime error" not in r.stderr and "AddressSanitizer" not in r.stderr, r.stderr[-4000:]
+    dumped = {}
+    for line in r.stdout.splitlines():
+        mi, name, hexdata = line.split(" ")
+        dumped[(int(mi), name)] = bytes.fromhex(hexdata)
+    for mi, (model, x) in enumerate(models):
+        ref = model.run(x[None], trace=True)
+        got = {name: np.frombuffer(dumped[(mi, name)], dtype=spec.dtype).reshape((1,) + tuple(spec.shape))
+               for name, spec in model.tensors.items()}
+        c_build.assert_same(got, ref)
