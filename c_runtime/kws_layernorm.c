@@ -32,7 +32,7 @@ void kws_layernorm_s8(const int8_t *input, const int32_t *gamma, const int64_t *
         sd = (int64_t)kws_isqrt((uint64_t)(v * ((int64_t)1 << (2 * KWS_LN_SD_BITS))));
         for (j = 0; j < size; j++) {
             const int64_t c = ((int64_t)x[j] - in_zp) * one_f - mean_f;
-            const int64_t z = sd != 0 ? (c * zmul) / sd : 0;
+            const int64_t z = sd != 0 ? kws_div_round_away(c * zmul, sd) : 0;
             const int64_t acc = z * (int64_t)gamma[j] + beta[j]; /* bounded at load: < 2**63 */
             const int64_t out = kws_shift_round_away(acc, oshift) + out_zp;
             y[j] = (int8_t)kws_clamp(out, act_min, act_max);
