@@ -60,7 +60,7 @@ void kws_conv2d_f32(const float *input, const float *weight, const float *bias, 
                         for (kw = 0; kw < k_w; kw++) {
                             const int32_t iw = ow * stride_w - pad_left + kw * dil_w;
                             if (iw < 0 || iw >= in_w) continue;
-                            acc = (float)((double)acc + (double)xc[ih * in_w + iw] * wc[kh * k_w + kw]);
+                            acc = acc + xc[ih * in_w + iw] * wc[kh * k_w + kw];
                         }
                     }
                 }

@@ -7,7 +7,9 @@
   op's ``c_call(node, model)`` description, and returns the same trace dict as ``Model.run(x, trace=True)``.
 
 UBSan runs inside the Python process (the runtime library is linked with ``-static-libubsan``, or against
-libubsan.so which dlopen can load); a UB report terminates the process (``-fno-sanitize-recover=all``).
+libubsan.so which dlopen can load); a UB report terminates the process (``-fno-sanitize-recover=all``, exit
+status 1). pytest's fd capture swallows the report: rerun with ``-s`` (or ``--capture=sys``) to see it
+(UBSAN_OPTIONS set from Python is not read: the sanitizer reads the environment the process started with).
 ASan cannot be loaded by dlopen into an unsanitized python (it must come first in the process), so
 tests/test_c_sanitizers.py compiles a standalone program under ``-fsanitize=address,undefined`` instead.
 """
@@ -69,12 +71,18 @@ def compiler():
     return None
 
 
+def runtime_dir():
+    """c_runtime/, or $KWSNUM_C_RUNTIME_DIR (e.g. a perturbed copy, to prove the tests can fail without
+    touching the tree)."""
+    return os.environ.get("KWSNUM_C_RUNTIME_DIR") or c_runtime.path()
+
+
 def sources():
-    return sorted(glob.glob(os.path.join(c_runtime.path(), "*.c")))
+    return sorted(glob.glob(os.path.join(runtime_dir(), "*.c")))
 
 
 def headers():
-    return sorted(glob.glob(os.path.join(c_runtime.path(), "*.h")))
+    return sorted(glob.glob(os.path.join(runtime_dir(), "*.h")))
 
 
 def _digest(files, extra):
@@ -111,7 +119,7 @@ def build_shared():
         out = os.path.join(build_dir(), f"libkws_{key}.so")
         if not os.path.exists(out):
             tmp = out + f".{os.getpid()}.tmp"
-            r = subprocess.run([cc] + flags + ["-I", c_runtime.path()] + sources() + [shim, "-o", tmp, "-lm"],
+            r = subprocess.run([cc] + flags + ["-I", runtime_dir()] + sources() + [shim, "-o", tmp, "-lm"],
                                capture_output=True, text=True)
             if r.returncode != 0:
                 errors.append((flags, r.stderr))

@@ -1,5 +1,7 @@
 """Whole models in C == oracle on every tensor: DS-CNN (width 16, (1, 49, 10)), RawCNN (in_len 4000) and the
 residual CNN (add path), exported from PyTorch in int8 (both rounding modes) and float32."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -29,12 +31,18 @@ def make(name, seed=0):
     return m, calib, test
 
 
+@functools.lru_cache(maxsize=None)
+def exported(name, precision, rounding):
+    """(kwsnum model, float32 test batch), exported once per session (shared with test_c_sanitizers.py)."""
+    module, calib, test = make(name)
+    model = from_torch(module, calib[:1], calib, precision=precision, rounding=rounding)
+    return model, test.numpy().astype(np.float32)
+
+
 @pytest.mark.parametrize("precision, rounding", [("int8", "double"), ("int8", "single"), ("float32", "double")])
 @pytest.mark.parametrize("name", list(CASES))
 def test_c_whole_model_equals_oracle(name, precision, rounding):
-    module, calib, test = make(name)
-    model = from_torch(module, calib[:1], calib, precision=precision, rounding=rounding)
-    x = test.numpy().astype(np.float32)
+    model, x = exported(name, precision, rounding)
     ref = model.run(x, trace=True)
     got = run_c(model, x)
     assert_same(got, ref)

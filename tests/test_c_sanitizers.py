@@ -12,7 +12,6 @@ import subprocess
 import numpy as np
 import pytest
 
-import c_runtime
 from kwsnum.builder import GraphBuilder
 from tests import c_build
 
@@ -113,18 +112,12 @@ def small_models():
 
 
 def exported_models():
-    torch = pytest.importorskip("torch")
-    from kwsnum.export import from_torch
-    from tests.test_c_models import make
-    models = []
-    for name, precision, rounding in [("dscnn", "int8", "double"), ("rawcnn", "int8", "single"),
-                                      ("resnet", "int8", "double"), ("dscnn", "float32", "double"),
-                                      ("rawcnn", "float32", "double"), ("resnet", "float32", "double")]:
-        module, calib, test = make(name)
-        with torch.no_grad():
-            model = from_torch(module, calib[:1], calib, precision=precision, rounding=rounding)
-        models.append((model, test.numpy()[0].astype(np.float32)))
-    return models
+    pytest.importorskip("torch")
+    from tests.test_c_models import exported
+    return [(lambda m, x: (m, x[0]))(*exported(name, precision, rounding))
+            for name, precision, rounding in [("dscnn", "int8", "double"), ("rawcnn", "int8", "single"),
+                                              ("resnet", "int8", "double"), ("dscnn", "float32", "double"),
+                                              ("rawcnn", "float32", "double"), ("resnet", "float32", "double")]]
 
 
 def test_c_kernels_under_asan_and_ubsan(tmp_path):
@@ -147,7 +140,7 @@ def test_c_kernels_under_asan_and_ubsan(tmp_path):
     flags = ["-std=c99", "-O1", "-g", "-fno-omit-frame-pointer", "-ffp-contract=off", "-fno-fast-math",
              "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wno-overlength-strings",
              "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
-    r = subprocess.run([cc] + flags + ["-I", c_runtime.path()] + c_build.sources() + [str(src), "-o", str(exe), "-lm"],
+    r = subprocess.run([cc] + flags + ["-I", c_build.runtime_dir()] + c_build.sources() + [str(src), "-o", str(exe), "-lm"],
                        capture_output=True, text=True)
     if r.returncode != 0 and "sanitize" in r.stderr and "error" in r.stderr and "kws_" not in r.stderr:
         pytest.skip(f"this compiler cannot build with ASan: {r.stderr[:500]}")

@@ -88,3 +88,16 @@ def test_cli_wav_errors(tmp_path):
     assert r.returncode == 2 and "stores no audio frontend" in r.stderr and "Traceback" not in r.stderr
     r = kw("run", tmp_path / "m.h5", tmp_path / "c8k.wav")
     assert r.returncode == 2 and "c8k.wav" in r.stderr and "8000" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_from_torch_stores_the_frontend(tmp_path):
+    import torch
+    from kwsnum.export import from_torch
+    net = torch.nn.Sequential(torch.nn.Conv1d(1, 4, 8, stride=8), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool1d(1),
+                              torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
+    fe = Frontend.raw(clip_samples=256)
+    m = from_torch(net, None, torch.randn(8, 1, 256) * 0.3, frontend=fe, labels=["a", "b", "c"])
+    kwsnum.save(m, tmp_path / "m.h5")
+    assert kwsnum.load(tmp_path / "m.h5").frontend == fe
+    with pytest.raises(kwsnum.ExportError, match="/frontend"):
+        from_torch(net, None, torch.randn(8, 1, 256), frontend=Frontend.raw(clip_samples=300))

@@ -453,7 +453,7 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
             wanted = [L.out for L in layers if L.kind not in ("reshape",)]
             ranges = _calibrate(torch, gm, wanted, calib, pct)
         model = _build(layers, out_layer, shape_of, ranges, precision, rounding, labels,
-                       name or type(module).__name__)
+                       name or type(module).__name__, frontend)
     finally:
         module.train(was_training)
     import json
@@ -470,7 +470,7 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
 
 
 # ---------------------------------------------------------------------------------------------------
-def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, name):
+def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, name, frontend=None):
     b = GraphBuilder(name=name, rounding=rounding)
     q8 = precision == "int8"
 
