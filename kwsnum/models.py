@@ -156,3 +156,27 @@ def randomize_(module, seed=0, data=None):
 
 
 __all__ = ["DSCNN", "RawCNN", "ResBlockNet", "randomize_"]
+
+
+class KwsMfcc(nn.Module):
+    """A small 1-D CNN on MFCCs laid out (n_mfcc, frames) (``Frontend.mfcc(n_mels=40, n_mfcc=40,
+    hop_length=160, center=True, layout="coeff_major", channel_axis=False)`` -> (40, 101)):
+    Conv1d(n_mfcc, C0, 3, padding=1) + BN + ReLU + MaxPool1d(2), Conv1d(C0, C1, 3, padding=1) + BN + ReLU,
+    AdaptiveAvgPool1d(1), Flatten, Linear(C1, n_classes)."""
+
+    def __init__(self, n_classes=12, n_mfcc=40, channels=(32, 64)):
+        super().__init__()
+        c0, c1 = (int(c) for c in channels)
+        self.in_shape = (int(n_mfcc), 101)
+        self.features = nn.Sequential(
+            nn.Conv1d(int(n_mfcc), c0, 3, padding=1), nn.BatchNorm1d(c0), nn.ReLU(), nn.MaxPool1d(2),
+            nn.Conv1d(c0, c1, 3, padding=1), nn.BatchNorm1d(c1), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(c1, n_classes)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.pool(self.features(x))))
+
+
+__all__.append("KwsMfcc")
