@@ -45,7 +45,8 @@ def summary(model):
         layers=rows,
         total_params=sum(r["params"] for r in rows), total_macs=sum(r["macs"] for r in rows),
         weight_bytes=sum(r["weight_bytes"] for r in rows), peak_activation_bytes=peak_activation_bytes(model),
-        meta=model.meta)
+        meta=model.meta,
+        frontend=model.frontend.describe() if model.frontend is not None else None)
 
 
 def _shape(s):
@@ -76,6 +77,8 @@ def format_table(info):
     out.append("")
     out.append(f"parameters {info['total_params']:,}   MACs {info['total_macs']:,}   weight bytes "
                f"{info['weight_bytes']:,}   peak activation bytes {info['peak_activation_bytes']:,}")
+    if info.get("frontend"):
+        out.append(f"frontend: {info['frontend']}")
     lab = info["labels"]
     if lab:
         out.append(f"labels ({len(lab)}): {', '.join(lab)}")

@@ -36,6 +36,8 @@ def test_frontend_round_trip_and_run_on_a_clip(tmp_path):
     kwsnum.save(m, tmp_path / "m.h5")
     m2 = kwsnum.load(tmp_path / "m.h5")
     assert m2.frontend == m.frontend
+    from kwsnum.report import summary
+    assert summary(m2)["frontend"] == m.frontend.describe()
     clip = (np.random.default_rng(1).standard_normal(300) * 8000).astype(np.int16)
     feats = m2.frontend.compute(clip)
     assert feats.shape == (1, 256) and np.array_equal(feats[0], clip[:256] / np.float32(32768))
