@@ -163,6 +163,11 @@ def inspect(model, as_json):
         click.echo(format_table(info))
 
 
+from ..codegen.cli import codegen_command  # noqa: E402  (no torch; numpy/click only)
+
+cli.add_command(codegen_command, "codegen")
+
+
 def main(argv=None):
     try:
         cli.main(args=argv, prog_name="kwsnum", standalone_mode=False)

@@ -217,6 +217,23 @@ def _shift_batch(torch, x, max_shift, fill, gen, axis):
     return out.movedim(-1, axis)
 
 
+def schedule_progress(step, total_steps, elapsed, budget):
+    """Fraction of the schedule done: the larger of steps / planned steps and elapsed / time budget, so
+    that the learning rate anneals fully whichever of the two ends training."""
+    p = step / max(total_steps, 1)
+    if budget:
+        p = max(p, elapsed / budget)
+    return min(p, 1.0)
+
+
+def lr_at(base, schedule, progress):
+    """cosine: base * (1 + cos(pi p)) / 2; step: base * 0.1 ** k for k = 0, 1, 2 over thirds of the schedule."""
+    import math
+    if schedule == "cosine":
+        return base * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return base * 0.1 ** min(2, int(3 * progress))
+
+
 def _predict(torch, net, X, batch=256):
     net.eval()
     out = []
@@ -282,6 +299,7 @@ def run(a, argv):
     q = a.quiet
     if a.threads:
         torch.set_num_threads(int(a.threads))
+    n_threads = torch.get_num_threads()
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
     gen = torch.Generator().manual_seed(a.seed)
@@ -332,10 +350,6 @@ def run(a, argv):
     n_batches = max(1, len(Xtr) // a.batch_size) if len(Xtr) >= a.batch_size else 1
     total_steps = a.epochs * n_batches
     opt = torch.optim.Adam(net.parameters(), lr=a.lr, weight_decay=a.weight_decay)
-    if a.lr_schedule == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
-    else:
-        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, total_steps // 3), gamma=0.1)
     loss_fn = torch.nn.CrossEntropyLoss()
     budget = None if a.max_minutes is None else 60.0 * a.max_minutes
     best = dict(val_acc=-1.0, epoch=0, state=None)
@@ -345,6 +359,7 @@ def run(a, argv):
     val_acc = float("nan")
     t_train = time.time()
     Xtr_t, ytr_t = torch.from_numpy(Xtr), torch.from_numpy(ytr)
+    step = 0
     for epoch in range(1, a.epochs + 1):
         net.train()
         perm = torch.from_numpy(rng.permutation(len(Xtr)))
@@ -360,8 +375,10 @@ def run(a, argv):
             opt.zero_grad()
             loss.backward()
             opt.step()
-            sched.step()
-            tot_loss += float(loss) * len(idx)
+            step += 1
+            for grp in opt.param_groups:
+                grp["lr"] = lr_at(a.lr, a.lr_schedule, schedule_progress(step, total_steps, time.time() - t_train, budget))
+            tot_loss += float(loss.detach()) * len(idx)
             tot_ok += int((out.argmax(1) == yb).sum())
             seen += len(idx)
             elapsed = time.time() - t_train
@@ -447,7 +464,7 @@ def run(a, argv):
         training=dict(epochs_planned=a.epochs, epochs_run=len(history), stopped_by_budget=stopped_by_budget,
                       max_minutes=a.max_minutes, batch_size=a.batch_size, lr=a.lr, lr_schedule=a.lr_schedule,
                       weight_decay=a.weight_decay, optimizer="Adam", seed=a.seed,
-                      threads=torch.get_num_threads(),
+                      threads=n_threads,
                       augmentation=f"feature-level random time shift of +-{max_shift} "
                                    f"{'samples' if fe.kind == 'raw' else 'frames'} "
                                    f"(+-{a.max_shift_ms:g} ms), vacated positions filled with the features of silence",

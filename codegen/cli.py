@@ -1,0 +1,53 @@
+"""``kwsnum codegen MODEL -o OUT [--name NAME] [--build] [--verify X.npy]`` (registered by cli/main.py as
+``cli.add_command(codegen_command, "codegen")``).
+
+Errors are :class:`kwsnum.errors.KwsnumError` (cli/main.py prints one line and exits with code 2); a
+verification that finds a mismatch prints it and exits with code 1. Nothing here imports torch.
+"""
+import sys
+
+import click
+import numpy as np
+
+from kwsnum.errors import InputError
+
+
+@click.command("codegen")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder to create for the C project (must not exist unless --force).")
+@click.option("--name", default=None, help="Name of the generated API (<name>_invoke, <name>.h); sanitized into "
+                                           "a C identifier. Default: the model name.")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@click.option("--build", "do_build", is_flag=True, help="Compile the project's host harness with the system cc.")
+@click.option("--verify", "verify_path", type=click.Path(dir_okay=False),
+              help="Build, run the harness on the inputs in this .npy file and compare every output element "
+                   "with the oracle (exit code 1 on a mismatch).")
+def codegen_command(model, out_dir, name, force, do_build, verify_path):
+    """Generate a standalone C99 project for MODEL (an exported .h5): static arena, const weights, the kwsnum C
+    runtime, a Makefile, a CMakeLists.txt and a host harness."""
+    from kwsnum import load
+    from .emit import build, generate, verify
+    m = load(model)
+    x = None
+    if verify_path:
+        try:
+            raw = np.load(verify_path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise InputError(f"not a readable .npy file ({e})", file=verify_path) from None
+        try:
+            x = m.check_input(raw)
+        except InputError as e:
+            raise e.with_file(verify_path) from None
+    project = generate(m, out_dir, name, overwrite=force)
+    click.echo(f"{project.path}: {project.name}_invoke")
+    click.echo(f"arena bytes: {project.arena_bytes}")
+    click.echo(f"weight bytes: {project.weight_bytes}")
+    if do_build or x is not None:
+        exe = build(project.path)
+        click.echo(f"built: {exe}")
+    if x is not None:
+        result = verify(m, project.path, x)
+        click.echo(str(result))
+        if not result.ok:
+            sys.exit(1)

@@ -1,0 +1,166 @@
+"""kwsnum.train: the training / export / evaluation pipeline on a tiny synthetic dataset.
+
+No accuracy targets: 1-2 epochs on ~100 clips train nothing useful. The tests check that every
+output exists and is consistent with the others, and that a degenerate model is flagged and fails."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import kwsnum  # noqa: E402
+from kwsnum import train  # noqa: E402
+from kwsnum.data import LABELS, load_arrays, load_split  # noqa: E402
+
+HAVE_TOOLS = shutil.which("espeak-ng") is not None and shutil.which("sox") is not None
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    if not HAVE_TOOLS:
+        pytest.skip("espeak-ng and sox are not installed")
+    out = tmp_path_factory.mktemp("sc_tiny") / "sc"
+    # 10 speakers -> 8 train / 1 validation / 1 test; each says each keyword once
+    subprocess.run([sys.executable, "-m", "kwsnum.data.synth", str(out), "--per-word", "10",
+                    "--n-speakers", "10", "--n-unknown-words", "3", "--quiet", "--jobs", "2"],
+                   check=True, timeout=120)
+    return out
+
+
+RUNS = {"ds_cnn": ["--width", "16", "--epochs", "2"],
+        "kws_raw": ["--width", "16", "--epochs", "2"]}
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_data, tmp_path_factory):
+    res = {}
+    for name, extra in RUNS.items():
+        out = tmp_path_factory.mktemp(f"train_{name}")
+        argv = [str(tiny_data), "--model", name, "--out", str(out), "--batch-size", "16",
+                "--max-minutes", "0.5", "--threads", "1", "--quiet"] + extra
+        rc = train.main(argv)
+        res[name] = (rc, out, json.load(open(out / "report.json")))
+    return res
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_outputs_exist_and_agree(runs, tiny_data, name):
+    rc, out, rep = runs[name]
+    # exit code and status agree; a degenerate model never passes
+    assert rc in (0, train.EXIT_DEGENERATE)
+    assert (rc == train.EXIT_DEGENERATE) == rep["degenerate"] == (rep["status"] == "DEGENERATE")
+    if rep["degenerate"]:
+        assert rep["degenerate_reasons"]
+        assert "DEGENERATE" in (out / "report.md").read_text()
+    for key in ("checkpoint", "h5_float32", "h5_int8", "report_json", "report_md"):
+        assert os.path.isfile(rep["files"][key]), key
+    for key in ("float_torch", "float32_h5", "int8_h5"):
+        assert os.path.isfile(rep["files"][f"confusion_{key}_csv"])
+        png = rep["files"].get(f"confusion_{key}_png")
+        assert png is None or open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+    # the report's numbers
+    n_test = rep["data"]["counts"]["test"]
+    assert rep["model"] == name and rep["labels"] == LABELS
+    assert 1 <= rep["training"]["epochs_run"] <= rep["training"]["epochs_planned"]
+    assert 0.0 <= rep["training"]["best_val_acc"] <= 1.0
+    for key, res in rep["test"].items():
+        assert res["n"] == n_test
+        for f in ("accuracy", "macro_f1"):
+            assert 0.0 <= res[f] <= 1.0
+        for m in res["per_class"]:
+            for f in ("precision", "recall", "f1"):
+                assert 0.0 <= m[f] <= 1.0
+        cm = np.asarray(res["confusion"])
+        assert cm.shape == (12, 12) and cm.sum() == n_test
+        assert np.trace(cm) / n_test == pytest.approx(res["accuracy"])
+        assert sum(res["predicted_distribution"].values()) == n_test
+        assert list(cm.sum(0)) == [res["predicted_distribution"][lab] for lab in LABELS]
+        assert res["degenerate"] == train.degeneracy(cm)[0]
+    for v in rep["agreement_with_float_torch"].values():
+        assert 0.0 <= v <= 1.0
+
+    # the .h5 files load, carry the frontend and the labels; the int8 oracle runs on the test features
+    m8 = kwsnum.load(rep["files"]["h5_int8"])
+    m32 = kwsnum.load(rep["files"]["h5_float32"])
+    assert m8.labels == LABELS and m32.labels == LABELS
+    assert m8.frontend == m32.frontend
+    assert m8.frontend.to_attrs() == rep["frontend"]["attrs"]
+    clips, y = load_arrays(load_split(tiny_data, "test", balance_unknown=True))
+    X = m8.frontend.compute_batch(clips)
+    assert X.shape == (n_test,) + tuple(rep["frontend"]["shape"])
+    logits8 = m8.run(X)
+    assert logits8.shape == (n_test, 12) and np.isfinite(logits8).all()
+    acc8 = float((logits8.argmax(1) == y).mean())
+    assert acc8 == pytest.approx(rep["test"]["int8_h5"]["accuracy"])
+
+    # the float checkpoint rebuilds the network; its predictions are the report's float_torch ones
+    ck = torch.load(rep["files"]["checkpoint"], weights_only=False)
+    assert ck["model"] == name and ck["labels"] == LABELS
+    net = train.build_model(name, ck["args"])
+    net.load_state_dict(ck["state_dict"])
+    net.eval()
+    with torch.no_grad():
+        logits = net(torch.from_numpy(X)).numpy()
+    assert float((logits.argmax(1) == y).mean()) == pytest.approx(rep["test"]["float_torch"]["accuracy"])
+    # float32 oracle vs torch: same arithmetic up to float32 reordering
+    np.testing.assert_allclose(m32.run(X), logits, rtol=1e-3, atol=1e-3)
+
+
+def test_degeneracy_flag():
+    n = 12
+    y = np.repeat(np.arange(n), 5)
+    one = train.confusion_matrix(y, np.full_like(y, 3), n)
+    assert train.degeneracy(one)[0]
+    few = train.confusion_matrix(y, y % 5, n)                    # 5 of 12 classes predicted
+    assert train.degeneracy(few)[0]
+    half = train.confusion_matrix(y, y % 6, n)                   # 6 of 12: not degenerate
+    assert not train.degeneracy(half)[0]
+    assert not train.degeneracy(train.confusion_matrix(y, y, n))[0]
+    assert train.degeneracy(np.zeros((n, n), int))[0]
+    res = train.evaluate_predictions(y, np.full_like(y, 0), LABELS)
+    assert res["degenerate"] and res["accuracy"] == pytest.approx(1 / 12)
+    assert res["predicted_distribution"]["silence"] == len(y)
+    pc = {m["label"]: m for m in res["per_class"]}
+    assert pc["silence"]["precision"] == pytest.approx(1 / 12) and pc["silence"]["recall"] == 1.0
+    assert pc["yes"]["f1"] == 0.0 and not pc["yes"]["precision_defined"]
+
+
+def test_shift_batch():
+    x = torch.arange(2 * 1 * 3 * 8, dtype=torch.float32).reshape(2, 1, 3, 8)
+    fill = torch.full((1, 1, 3, 8), -1.0)
+    g = torch.Generator().manual_seed(0)
+    y = train._shift_batch(torch, x, 3, fill, g, -1)
+    assert y.shape == x.shape
+    for i in range(2):
+        row = y[i, 0, 0]
+        kept = row[row >= 0]
+        # a shifted window of the original row, the rest filled
+        assert len(kept) >= 5 and torch.all(kept[1:] - kept[:-1] == 1)
+        assert torch.all(row[row < 0] == -1)
+    assert torch.equal(train._shift_batch(torch, x, 0, fill, g, -1), x)
+
+
+def test_kws_mfcc_model_exports():
+    from kwsnum.export import from_torch
+    from kwsnum.models import KwsMfcc, randomize_
+    fe = train.make_frontend("kws_mfcc", "mfcc")
+    assert fe.output_shape == (40, 101)
+    net = KwsMfcc()
+    x = torch.randn(8, *fe.output_shape)
+    assert net(x).shape == (8, 12)
+    randomize_(net, seed=1, data=x)
+    m = from_torch(net, x[:1], x, precision="int8", labels=LABELS, frontend=fe)
+    out = m.run(x.numpy())
+    assert out.shape == (8, 12) and np.isfinite(out).all()
+
+
+def test_bad_model_frontend_pair(tmp_path, capsys):
+    assert train.main([str(tmp_path), "--model", "ds_cnn", "--frontend", "raw", "--out", str(tmp_path / "o")]) == 2
+    assert "ds_cnn takes logmel or mfcc" in capsys.readouterr().err
+    assert train.main([str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
