@@ -80,21 +80,34 @@ def cli():
 
 
 @cli.command()
-@click.argument("model", type=click.Path(dir_okay=False))
-@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.option("--trace", "trace_dir", type=click.Path(file_okay=False),
               help="Write every layer's output tensor to DIR (one .npy per tensor, plus index.json).")
 @click.option("--top", default=1, show_default=True, help="How many classes to report per input.")
-def run(model, inputs, as_json, trace_dir, top):
-    """Run MODEL (an exported .h5) on INPUTS with the oracle.
+def run(paths, as_json, trace_dir, top):
+    """Run a model with the oracle: kwsnum run [MODEL.h5] [INPUT...]
 
-    INPUTS are .npy files (one sample of the model's input shape, or a batch), .wav clips (16-bit mono, through
-    the frontend stored in the model), or folders of them.
+    MODEL is an exported .h5 (default: the bundled DS-CNN). INPUTs are .npy files (one sample of the model's
+    input shape, or a batch), .wav clips (16-bit mono, through the frontend stored in the model), or folders of
+    them. With no INPUT, the bundled model classifies its bundled clips and prints the expected label too.
     """
     from ..interpreter import softmax
+    from .. import default
+    paths = list(paths)
+    if paths and paths[0].lower().endswith((".h5", ".hdf5")):
+        model = paths.pop(0)
+    else:
+        model = default.model_path()
+    expected = {}
+    if not paths:
+        if model != default.model_path():
+            raise InputError("give INPUT files (.npy or .wav) to run the model on")
+        for path, label in default.clips():
+            paths.append(path)
+            expected[path] = label
     m = _load(model)
-    files = _collect_inputs(inputs)
+    files = _collect_inputs(paths)
     batches = [(f, _read_input(f, m)) for f in files]
     x = np.concatenate([b for _, b in batches], axis=0)
     result = m.run(x, trace=bool(trace_dir))
@@ -107,9 +120,12 @@ def run(model, inputs, as_json, trace_dir, top):
         for j in range(len(b)):
             s = scores[k] if scores is not None else flat[k].astype(np.float64)
             order = np.argsort(-s, kind="stable")[:max(1, top)]
-            records.append(dict(input=f, index=j, predictions=[
+            rec = dict(input=f, index=j, predictions=[
                 dict(label=labels[c], class_index=int(c), score=float(s[c])) for c in order],
-                output=flat[k].tolist()))
+                output=flat[k].tolist())
+            if f in expected:
+                rec["expected"] = expected[f]
+            records.append(rec)
             k += 1
     if trace_dir:
         _write_trace(m, result, trace_dir)
@@ -119,8 +135,13 @@ def run(model, inputs, as_json, trace_dir, top):
     multi = any(len(b) > 1 for _, b in batches)
     for r in records:
         name = f"{r['input']}[{r['index']}]" if multi else r["input"]
+        if expected:
+            name = f"{os.path.basename(name)}\texpected {r['expected']}"
         preds = "  ".join(f"{p['label']} {p['score']:.3f}" for p in r["predictions"])
         click.echo(f"{name}\t{preds}")
+    if expected:
+        hits = sum(r["predictions"][0]["label"] == r["expected"] for r in records)
+        click.echo(f"{hits}/{len(records)} bundled clips classified as expected by {os.path.basename(model)}", err=True)
     if trace_dir:
         click.echo(f"trace: {len(m.tensors)} tensors written to {trace_dir}", err=True)
 

@@ -321,7 +321,7 @@ def run(a, argv):
             raise ValueError(f"{a.data_dir}: the {split} split is empty")
         clips, y = load_arrays(items)
         splits[split] = (clips, np.asarray(y, np.int64))
-    log(f"data: " + ", ".join(f"{k} {len(v[1])}" for k, v in splits.items()) + f" clips ({time.time() - t0:.1f} s)", q)
+    log("data: " + ", ".join(f"{k} {len(v[1])}" for k, v in splits.items()) + f" clips ({time.time() - t0:.1f} s)", q)
     if fe.kind != "raw":
         fe = fit_normalisation(fe, splits["train"][0])
     feats = {}
@@ -343,7 +343,6 @@ def run(a, argv):
 
     # ---- training
     ax = time_axis(fe)
-    T = fe.output_shape[ax]
     step_s = 1.0 / fe.sample_rate if fe.kind == "raw" else fe.hop_length / fe.sample_rate
     max_shift = int(round(a.max_shift_ms / 1000.0 / step_s))
     fill = torch.from_numpy(silence_feat)[None]

@@ -80,19 +80,21 @@ def test_inspect_table_and_json(files):
 
 @pytest.mark.parametrize("make_args, message", [
     (lambda d: ("run", d / "missing.h5", d / "batch.npy"), "missing.h5: no such file"),
-    (lambda d: ("run", d / "batch.npy", d / "batch.npy"), "batch.npy: not an HDF5 file"),
+    (lambda d: ("run", d / "fake.h5", d / "batch.npy"), "fake.h5: not an HDF5 file"),
     (lambda d: ("run", d / "m.h5", d / "nothere.npy"), "nothere.npy: no such file"),
     (lambda d: ("run", d / "m.h5", d / "wrong_shape.npy"), "wrong_shape.npy: input shape (3, 3) does not match"),
     (lambda d: ("run", d / "m.h5", d / "wrong_dtype.npy"), "does not match the model input format int8"),
     (lambda d: ("run", d / "m.h5", d / "garbage.npy"), "garbage.npy: not a readable .npy file"),
     (lambda d: ("run", d / "m.h5", d / "m.h5"), "inputs must be .npy or .wav files"),
     (lambda d: ("inspect", d / "garbage.npy"), "not an HDF5 file"),
+    (lambda d: ("run", d / "m.h5"), "give INPUT files"),
 ])
 def test_errors_are_one_line_with_exit_code_2(files, make_args, message):
     d, m, x = files
     np.save(d / "wrong_shape.npy", np.zeros((3, 3), np.int8))
     np.save(d / "wrong_dtype.npy", np.zeros(m.input.shape, np.float32))
     (d / "garbage.npy").write_bytes(b"not numpy at all")
+    (d / "fake.h5").write_bytes(b"not hdf5 at all")
     r = kw(*make_args(d))
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert r.stderr.startswith("kwsnum: error: "), r.stderr
@@ -101,7 +103,7 @@ def test_errors_are_one_line_with_exit_code_2(files, make_args, message):
 
 
 def test_usage_error_exit_code_2(files):
-    r = kw("run")
+    r = kw("run", "--top", "many")
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
