@@ -16,7 +16,7 @@ from tests.ops.test_relu import relu_models
 from tests.ops.test_reshape import reshape_models
 from tests.ops.test_add import add_models, add_graphs, run_node
 from tests.ops.test_quantize import quantize_models, assert_exact
-from tests.ops.test_layernorm import layernorm_models, int8_case, RngChooser
+from tests.ops.test_layernorm import layernorm_models, bulk_int8_cases
 
 
 def three_way(model, x):
@@ -103,14 +103,7 @@ def test_c_layernorm(fmt, data):
 
 def test_c_layernorm_int8_bulk():
     """The layernorm test module's seeded bulk configurations (zoom / ties / full-range modes), oracle == C."""
-    rng = np.random.default_rng(20240611)
-    ch = RngChooser(rng)
-    for _ in range(100):
-        rank = ch.integers(1, 3)
-        axes = ch.integers(1, min(2, rank))
-        shape = tuple(ch.integers(1, 6 if rank == 3 else 40) for _ in range(rank))
-        model, x = int8_case(ch, ch.integers(0, 2 ** 32 - 1), shape, axes, ch.integers(1, 3),
-                             ch.choice(["double", "single"]), full_range=ch.choice([True, True, False]))
+    for model, x in bulk_int8_cases(100):
         assert_same(run_c(model, x), model.run(x, trace=True))
 
 

@@ -13,23 +13,10 @@ import numpy as np
 import pytest
 
 from kwsnum.builder import GraphBuilder
+from kwsnum.codegen.emit import lit as _lit  # the generator's exact C literals
 from tests import c_build
 
 CTYPE = {"int8": "int8_t", "float32": "float", "int32": "int32_t", "int64": "int64_t"}
-
-
-def _lit(v, dtype):
-    if dtype in ("float32",):
-        f = float(np.float32(v))
-        if np.isnan(f):
-            return "NAN"
-        if np.isinf(f):
-            return "INFINITY" if f > 0 else "-INFINITY"
-        return f.hex() + "f"
-    if dtype == "int64":
-        return f"INT64_C({int(v)})"
-    v = int(v)
-    return f"({v + 1} - 1)" if v == -(2 ** 31) else str(v)
 
 
 def _array(name, a, const):

@@ -196,17 +196,21 @@ def test_layernorm_int8_oracle_equals_torch(case):
     check_model(model, x)
 
 
-def test_layernorm_int8_oracle_equals_torch_bulk():
-    """300 seeded configurations spread evenly over the parameter modes and data kinds (Hypothesis explores
-    small cases first; the rounding corner cases need many elements and the "zoom"/"ties" modes)."""
-    rng = np.random.default_rng(20240611)
-    ch = RngChooser(rng)
-    for _ in range(300):
+def bulk_int8_cases(n, seed=20240611):
+    """n seeded int8 layernorm models with data, spread evenly over the parameter modes and data kinds
+    (Hypothesis explores small cases first; the rounding corner cases need many elements and the
+    "zoom"/"ties" modes). Shared with the C three-way test."""
+    ch = RngChooser(np.random.default_rng(seed))
+    for _ in range(n):
         rank = ch.integers(1, 3)
         axes = ch.integers(1, min(2, rank))
         shape = tuple(ch.integers(1, 6 if rank == 3 else 40) for _ in range(rank))
-        model, x = int8_case(ch, ch.integers(0, 2 ** 32 - 1), shape, axes, ch.integers(1, 3),
-                             ch.choice(["double", "single"]), full_range=ch.choice([True, True, False]))
+        yield int8_case(ch, ch.integers(0, 2 ** 32 - 1), shape, axes, ch.integers(1, 3),
+                        ch.choice(["double", "single"]), full_range=ch.choice([True, True, False]))
+
+
+def test_layernorm_int8_oracle_equals_torch_bulk():
+    for model, x in bulk_int8_cases(300):
         check_model(model, x)
 
 
