@@ -1,4 +1,4 @@
-"""The ``kwsnum`` command line: run, inspect.
+"""The ``kwsnum`` command line: run, inspect, verify (and codegen, from codegen/cli.py).
 
 Every user error prints one line ``kwsnum: error: ...`` and exits with code 2; no traceback
 (set KWSNUM_DEBUG=1 to see one). Nothing here imports torch.
@@ -182,6 +182,119 @@ def inspect(model, as_json):
         click.echo(json.dumps(info, indent=1))
     else:
         click.echo(format_table(info))
+
+
+def _dataset(paths, model, split, limit):
+    """[(source name, loader)] for DATA: a Speech Commands-style folder (one split, through kwsnum.data), or
+    .npy / .wav files and folders. Each loader returns a (n, *input shape) batch. Also the expected label per
+    sample (or None) when the data says it."""
+    sc = [p for p in paths if os.path.isdir(p) and any(os.path.exists(os.path.join(p, f)) for f in
+                                                        ("testing_list.txt", "validation_list.txt"))]
+    items = []
+    if sc:
+        if len(paths) != 1:
+            raise InputError("give one Speech Commands-style folder, or files and plain folders")
+        from ..data import LABELS, load_audio, load_split
+        fe = model.frontend
+        if fe is None:
+            raise InputError("the model stores no audio frontend, so it cannot take a folder of .wav clips",
+                             file=model.path if hasattr(model, "path") else None)
+        split_items = load_split(paths[0], split, balance_unknown=True)
+        for it in split_items:
+            label = LABELS[it.label]
+            name = it.path if it.path is not None else f"<{label} from background noise>"
+            items.append((name, label, lambda it=it: model.check_input(fe.compute(load_audio(it))[None])))
+    else:
+        labels = set(model.labels or ())
+        for f in _collect_inputs(paths):
+            folder = os.path.basename(os.path.dirname(os.path.abspath(f)))
+            items.append((f, folder if folder in labels else None, lambda f=f: _read_input(f, model)))
+    if limit is not None and 0 < limit < len(items):
+        keep = np.unique(np.linspace(0, len(items) - 1, limit).round().astype(int))
+        items = [items[i] for i in keep]
+    return items
+
+
+@cli.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("data", nargs=-1, required=True, type=click.Path())
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "validation", "test"]),
+              help="Which split of a Speech Commands-style folder to use.")
+@click.option("--limit", type=int, default=None, help="Use N inputs spread evenly over DATA.")
+@click.option("--trace", is_flag=True, help="Compare every layer's output in every pair (C through its trace "
+                                            "build) and name the first layer where two implementations differ.")
+@click.option("--no-torch", is_flag=True, help="Leave out the PyTorch reference (no torch needed).")
+@click.option("--no-c", is_flag=True, help="Leave out the generated C.")
+@click.option("--keep-c", type=click.Path(file_okay=False), default=None,
+              help="Generate the C project into this folder (replaced) and keep it.")
+@click.option("--batch", type=int, default=64, show_default=True, help="Samples per batch.")
+def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch):
+    """Three-way gate: the PyTorch reference, the oracle and the generated C on every input of DATA.
+
+    DATA: a Speech Commands-style folder (its --split, read through the model's stored frontend), or .npy /
+    .wav files and folders of them. Prints each pair's agreement (integers exact, oracle vs C bit-exact,
+    PyTorch float vs oracle float32 within the tolerance of docs/numerics.md), the distribution of predicted
+    classes and, for labelled data, the accuracy. Exit code 1 on any disagreement.
+    """
+    from ..verify import Gate
+    m = _load(model)
+    items = _dataset(list(data), m, split, limit)
+    if not items:
+        raise InputError("DATA holds no inputs")
+    if not no_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise InputError("the PyTorch reference needs torch (pip install 'kwsnum[torch]'), or pass --no-torch") \
+                from None
+    fmt = m.tensors[m.outputs[0]].format
+    click.echo(f"kwsnum verify: {model}: {len(m.nodes)} layers, input {m.input.format} "
+               f"{tuple(m.input.shape)}, output {fmt} {tuple(m.output.shape)}; {len(items)} input files", err=True)
+    with Gate(m, use_torch=not no_torch, use_c=not no_c, trace=trace, c_dir=keep_c) as gate:
+        bs = max(1, min(batch, gate.batch_size(batch)))
+        names, expected = [], []
+        with click.progressbar(length=len(items), label="verifying", file=sys.stderr) as bar:
+            for i in range(0, len(items), bs):
+                chunk = items[i:i + bs]
+                xs = [load() for _, _, load in chunk]
+                for (name, label, _), xb in zip(chunk, xs):
+                    names += [name] * len(xb)
+                    expected += [label] * len(xb)
+                gate.add(np.concatenate(xs, axis=0))
+                bar.update(len(chunk))
+        res = gate.result()
+    _print_gate(m, res, names, expected)
+    if not res.ok:
+        sys.exit(1)
+
+
+def _print_gate(m, res, names, expected):
+    click.echo(f"{res.n} samples through {', '.join(res.impls)}")
+    width = max((len(p.title()) for p in res.pairs), default=0)
+    for p in res.pairs:
+        word = "bit-exact" if p.rule == "exact" else "agree"
+        rule = "" if p.rule == "exact" else f"; {p.rule_text()}"
+        click.echo(f"  {p.title():<{width}} : {p.n_agree}/{p.n} {word}  ({p.compared}{rule})")
+        if not p.ok:
+            click.echo(f"    first disagreeing sample: {p.first_sample} ({names[p.first_sample]})")
+            layer = p.first_layer
+            if layer is not None:
+                click.echo(f"    first differing {layer.describe((p.a, p.b))}")
+            elif p.compared == "outputs":
+                click.echo("    (rerun with --trace to name the first layer where they differ)")
+    labels = m.labels or [str(i) for i in range(m.output.size)]
+    counts = np.bincount(res.predicted, minlength=len(labels))
+    dist = ", ".join(f"{labels[c]} {n}" for c, n in enumerate(counts) if n)
+    n_cls = int(np.count_nonzero(counts))
+    click.echo(f"predicted classes (oracle, {n_cls}/{len(labels)} classes): {dist}")
+    if res.n and n_cls == 1:
+        click.echo("warning: every input is predicted as one class (a degenerate model, or unrepresentative data)")
+    known = [(int(p), e) for p, e in zip(res.predicted, expected) if e is not None and e in labels]
+    if known:
+        hits = sum(labels[p] == e for p, e in known)
+        click.echo(f"accuracy against the data's labels (oracle): {100 * hits / len(known):.1f} % "
+                   f"({hits}/{len(known)})")
+    click.echo("PASS: every pair agrees" if res.ok else "FAIL: the implementations disagree (see above)")
 
 
 from ..codegen.cli import codegen_command  # noqa: E402  (no torch; numpy/click only)

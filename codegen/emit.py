@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kwsnum.compare import same_values
 from kwsnum.errors import KwsnumError, ModelError, InputError
 
 from .planner import is_alias, plan_model
@@ -75,11 +76,13 @@ def _runtime_names():
 
 def _clashes_with_runtime(name):
     """Would a project named ``name`` define an identifier or file the runtime also has? The generator
-    defines name, name_{weights,arena,labels,invoke,main}, name_n<i>_*, and NAME_{H,WEIGHTS_H,ALIGNED,
-    NUM_CLASSES,HAS_LABELS,ARENA_BYTES,WEIGHT_BYTES,INPUT_*,OUTPUT_*}."""
+    defines name, name_{weights,arena,labels,invoke,main,main_trace,trace}, name_n<i>_*, and NAME_{H,WEIGHTS_H,
+    ALIGNED,NUM_CLASSES,HAS_LABELS,ARENA_BYTES,WEIGHT_BYTES,TRACE,TRACE_LAYER,NUM_LAYERS,INPUT_*,OUTPUT_*}."""
     up = name.upper()
-    exact = {name} | {f"{name}_{s}" for s in ("weights", "arena", "labels", "invoke", "main")} | \
-        {f"{up}_{s}" for s in ("H", "WEIGHTS_H", "ALIGNED", "NUM_CLASSES", "HAS_LABELS", "ARENA_BYTES", "WEIGHT_BYTES")}
+    exact = {name} | {f"{name}_{s}" for s in ("weights", "arena", "labels", "invoke", "main", "main_trace",
+                                              "trace")} | \
+        {f"{up}_{s}" for s in ("H", "WEIGHTS_H", "ALIGNED", "NUM_CLASSES", "HAS_LABELS", "ARENA_BYTES",
+                               "WEIGHT_BYTES", "TRACE", "TRACE_LAYER", "NUM_LAYERS")}
     for r in _runtime_names():
         if r in exact or r.startswith((f"{up}_INPUT_", f"{up}_OUTPUT_")) or \
                 re.match(re.escape(name) + r"_n\d", r):
@@ -277,8 +280,13 @@ def _write_all(model, d, name, plan, steps):
          f" *   row-major), output receives {NAME}_OUTPUT_SIZE {out_t} values. Returns 0, or -1 if a pointer is",
          " *   NULL. Uses one static arena: not reentrant (one call at a time). No initialization is needed.",
          " *   int8 tensors are affine: real = SCALE * (q - ZERO_POINT).",
+         " *",
+         f" * Trace build (every file compiled with -D{NAME}_TRACE): after each layer, {name}_invoke calls",
+         f" *   void {name}_trace(int layer, const void *data, size_t bytes);",
+         f" *   with the layer's output (layer = its node index, 0 .. {NAME}_NUM_LAYERS - 1), which the application",
+         f" *   defines. The host harness's trace build ({name}_main_trace) writes them to a file.",
          " */",
-         f"#ifndef {NAME}_H", f"#define {NAME}_H", "#include <stdint.h>", "",
+         f"#ifndef {NAME}_H", f"#define {NAME}_H", "#include <stddef.h>", "#include <stdint.h>", "",
          "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
     for io, spec in (("INPUT", inp), ("OUTPUT", outp)):
         h += [f"#define {NAME}_{io}_RANK {len(spec.shape)}",
@@ -295,11 +303,16 @@ def _write_all(model, d, name, plan, steps):
     h += [f"#define {NAME}_NUM_CLASSES {outp.size}",
           f"#define {NAME}_HAS_LABELS {1 if model.labels is not None else 0}",
           f"#define {NAME}_ARENA_BYTES {plan.arena_bytes}",
-          f"#define {NAME}_WEIGHT_BYTES {weight_bytes}", "",
+          f"#define {NAME}_WEIGHT_BYTES {weight_bytes}",
+          f"#define {NAME}_NUM_LAYERS {len(model.nodes)}", "",
           f"/** Class names, {NAME}_NUM_CLASSES of them (class indices as text when the model stores no labels). */",
           f"extern const char *const {name}_labels[{NAME}_NUM_CLASSES];", "",
           f"/** Run the model on one sample (see the top of this file). */",
           f"int {name}_invoke(const {in_t} *input, {out_t} *output);", "",
+          f"#ifdef {NAME}_TRACE",
+          f"/** Trace build only: called after each layer with its output (defined by the application). */",
+          f"void {name}_trace(int layer, const void *data, size_t bytes);",
+          "#endif", "",
           "#ifdef __cplusplus", "}", "#endif", "#endif", ""]
     _write(d, f"{name}.h", "\n".join(h), files)
 
@@ -314,9 +327,13 @@ def _write_all(model, d, name, plan, steps):
         out = _shape_str(model.tensors[node.outputs[0]])
         body.append(f"    /* layer {node.index} {c_comment(node.name)}: {c_comment(node.op, 24)}, "
                     f"in {c_comment(ins, 120)} -> out {c_comment(out, 60)} */")
+        out_spec = model.tensors[node.outputs[0]]
+        trace = f"    {NAME}_TRACE_LAYER({node.index}, {name}_arena.bytes + {plan.tensor_offset[node.outputs[0]]}, " \
+                f"{out_spec.nbytes});"
         if fname is None:
             body.append(f"    /* (alias: the output shares the input's bytes at offset "
                         f"{plan.tensor_offset[node.outputs[0]]}; no code) */")
+            body.append(trace)
             continue
         cargs = []
         for kind, v in args:
@@ -339,6 +356,7 @@ def _write_all(model, d, name, plan, steps):
             else:
                 raise CodegenError(f"unknown c_call argument kind {kind!r}", where=node.where)
         body.append(f"    {fname}({', '.join(cargs)});")
+        body.append(trace)
     in_off, out_off = plan.tensor_offset[model.inputs[0]], plan.tensor_offset[model.outputs[0]]
     c = [f"/* {name}.c -- generated by kwsnum from model {c_comment(model.name, 60)} "
          f"({len(model.nodes)} nodes, rounding {c_comment(model.rounding, 12)}). */",
@@ -347,6 +365,9 @@ def _write_all(model, d, name, plan, steps):
          "#if defined(__GNUC__) || defined(__clang__)",
          f"#define {NAME}_ALIGNED __attribute__((aligned(16)))", "#else",
          f"#define {NAME}_ALIGNED", "#endif", "",
+         f"#ifdef {NAME}_TRACE",
+         f"#define {NAME}_TRACE_LAYER(layer, data, bytes) {name}_trace((layer), (data), (bytes))", "#else",
+         f"#define {NAME}_TRACE_LAYER(layer, data, bytes) ((void)0)", "#endif", "",
          f"/* The activation arena ({plan.arena_bytes} bytes, offsets from the greedy planner, all multiples of 16).",
          " * The union gives C99-portable alignment for every scalar type; GCC/clang also align it to 16. */",
          "static union {", f"    uint8_t bytes[{max(plan.arena_bytes, 1)}];",
@@ -373,7 +394,11 @@ def _write_all(model, d, name, plan, steps):
           f"all: {exe}", "",
           f"{exe}: $(OBJS) main.o", "\t$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(OBJS) main.o $(LDLIBS)", "",
           "%.o: %.c $(wildcard *.h)", "\t$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -I. -c $< -o $@", "",
-          "clean:", f"\trm -f $(OBJS) main.o {exe}", "", ".PHONY: all clean", ""]
+          f"# trace build: {exe}_trace INPUT OUTPUT TRACE also writes every layer's output to TRACE",
+          f"trace: {exe}_trace", "",
+          f"{exe}_trace: $(SRCS) main.c $(wildcard *.h)",
+          f"\t$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -D{NAME}_TRACE -I. -o $@ $(SRCS) main.c $(LDLIBS)", "",
+          "clean:", f"\trm -f $(OBJS) main.o {exe} {exe}_trace", "", ".PHONY: all trace clean", ""]
     _write(d, "Makefile", "\n".join(mk), files)
     cm = ["# CMakeLists.txt -- generated by kwsnum", "cmake_minimum_required(VERSION 3.10)",
           f"project({name} C)", "set(CMAKE_C_STANDARD 99)", "set(CMAKE_C_STANDARD_REQUIRED ON)",
@@ -384,7 +409,12 @@ def _write_all(model, d, name, plan, steps):
           (f"target_link_libraries({name} PUBLIC m)" if libm else ""),
           f"add_executable({exe} main.c)",
           f"target_compile_options({exe} PRIVATE -O2 -Wall -Wextra -Wpedantic -ffp-contract=off -fno-strict-aliasing)",
-          f"target_link_libraries({exe} PRIVATE {name})", ""]
+          f"target_link_libraries({exe} PRIVATE {name})",
+          f"add_executable({exe}_trace main.c {' '.join(srcs)})",
+          f"target_compile_definitions({exe}_trace PRIVATE {NAME}_TRACE)",
+          f"target_compile_options({exe}_trace PRIVATE -O2 -Wall -Wextra -Wpedantic -ffp-contract=off "
+          f"-fno-strict-aliasing)",
+          (f"target_link_libraries({exe}_trace PRIVATE m)" if libm else ""), ""]
     _write(d, "CMakeLists.txt", "\n".join(cm), files)
     return Project(d, name, plan.arena_bytes, weight_bytes, plan.activation_bytes, files, plan)
 
@@ -394,7 +424,9 @@ def _harness(name, NAME, in_t, out_t, inp):
     return f"""/* main.c -- host harness generated by kwsnum: {name}_main INPUT OUTPUT
  * INPUT: N samples as raw little-endian {in_t} (N * {NAME}_INPUT_BYTES bytes), or a .npy v1.0 file of dtype
  * {descr} and shape (N, {NAME}_INPUT_SHAPE...) or ({NAME}_INPUT_SHAPE...). OUTPUT: N outputs, raw little-endian
- * {out_t} (N * {NAME}_OUTPUT_BYTES bytes). Exit status 0 on success, 1 on any error (message on stderr). */
+ * {out_t} (N * {NAME}_OUTPUT_BYTES bytes). Exit status 0 on success, 1 on any error (message on stderr).
+ * Built with -D{NAME}_TRACE ({name}_main_trace INPUT OUTPUT TRACE), it also writes, for each sample, every
+ * layer's output in layer order as raw little-endian bytes to TRACE. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,6 +437,23 @@ static int fail(const char *msg)
     fprintf(stderr, "{name}_main: %s\\n", msg);
     return 1;
 }}
+
+#ifdef {NAME}_TRACE
+#define ARGC 4
+#define USAGE "usage: {name}_main_trace INPUT(.bin|.npy) OUTPUT.bin TRACE.bin"
+static FILE *trace_file = NULL;
+static int trace_failed = 0;
+
+void {name}_trace(int layer, const void *data, size_t bytes)
+{{
+    (void)layer;
+    if (trace_file != NULL && fwrite(data, 1, bytes, trace_file) != bytes)
+        trace_failed = 1;
+}}
+#else
+#define ARGC 3
+#define USAGE "usage: {name}_main INPUT(.bin|.npy) OUTPUT.bin"
+#endif
 
 /* Parses a .npy v1.0 header at the start of buf (len bytes); returns the data offset, or -1. */
 static long npy_header(const unsigned char *buf, long len)
@@ -457,8 +506,8 @@ int main(int argc, char **argv)
     static {in_t} x[{NAME}_INPUT_SIZE];
     static {out_t} y[{NAME}_OUTPUT_SIZE];
     const unsigned int one = 1;
-    if (argc != 3)
-        return fail("usage: {name}_main INPUT(.bin|.npy) OUTPUT.bin");
+    if (argc != ARGC)
+        return fail(USAGE);
     if (*(const unsigned char *)&one != 1)
         return fail("this harness needs a little-endian host");
     f = fopen(argv[1], "rb");
@@ -492,6 +541,14 @@ int main(int argc, char **argv)
         free(buf);
         return fail("cannot open the output file");
     }}
+#ifdef {NAME}_TRACE
+    trace_file = fopen(argv[3], "wb");
+    if (trace_file == NULL) {{
+        fclose(f);
+        free(buf);
+        return fail("cannot open the trace file");
+    }}
+#endif
     for (i = 0; i < n; i++) {{
         memcpy(x, buf + off + i * {NAME}_INPUT_BYTES, {NAME}_INPUT_BYTES);
         if ({name}_invoke(x, y) != 0 || fwrite(y, 1, {NAME}_OUTPUT_BYTES, f) != {NAME}_OUTPUT_BYTES) {{
@@ -501,6 +558,10 @@ int main(int argc, char **argv)
         }}
     }}
     free(buf);
+#ifdef {NAME}_TRACE
+    if (fclose(trace_file) != 0 || trace_failed)
+        return fail("cannot write the trace file");
+#endif
     if (fclose(f) != 0)
         return fail("cannot write the output file");
     return 0;
@@ -527,10 +588,11 @@ def _project_name(project_dir):
     return m.group(1)
 
 
-def build(project_dir, werror=False, use_make=None, cc=None):
-    """Compile the project's harness ``<name>_main`` with the system C compiler (``make`` when available and
-    ``use_make`` is not False, else a direct compiler call with the same flags). Returns the executable path;
-    raises CodegenError with the compiler's output on failure."""
+def build(project_dir, werror=False, use_make=None, cc=None, trace=False):
+    """Compile the project's harness ``<name>_main`` (``trace``: ``<name>_main_trace``, built with
+    ``-D<NAME>_TRACE``) with the system C compiler (``make`` when available and ``use_make`` is not False, else a
+    direct compiler call with the same flags). Returns the executable path; raises CodegenError with the
+    compiler's output on failure."""
     project_dir = os.path.abspath(project_dir)
     name = _project_name(project_dir)
     cc = cc or _compiler()
@@ -543,16 +605,18 @@ def build(project_dir, werror=False, use_make=None, cc=None):
     ldlibs = re.search(r"^LDLIBS \?= ?(.*)$", mk, re.M).group(1).split()
     if use_make is None:
         use_make = shutil.which("make") is not None
+    exe = f"{name}_main_trace" if trace else f"{name}_main"
     if use_make:
-        cmd = ["make", "-s", "-C", project_dir, f"CC={cc}", f"EXTRA_CFLAGS={' '.join(extra)}"]
+        cmd = ["make", "-s", "-C", project_dir, f"CC={cc}", f"EXTRA_CFLAGS={' '.join(extra)}", exe]
     else:
-        cmd = [cc] + CFLAGS + extra + ["-I", project_dir] + \
+        defs = [f"-D{name.upper()}_TRACE"] if trace else []
+        cmd = [cc] + CFLAGS + extra + defs + ["-I", project_dir] + \
               [os.path.join(project_dir, s) for s in srcs + ["main.c"]] + \
-              ["-o", os.path.join(project_dir, f"{name}_main")] + ldlibs
+              ["-o", os.path.join(project_dir, exe)] + ldlibs
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise CodegenError(f"the C build failed:\n{r.stdout}{r.stderr}".rstrip(), file=project_dir)
-    return os.path.join(project_dir, f"{name}_main")
+    return os.path.join(project_dir, exe)
 
 
 @dataclass
@@ -573,33 +637,49 @@ class VerifyResult:
                 f"oracle {o!r}")
 
 
-def same_values(a, b):
-    """Element-wise equality of C and oracle outputs: int8 ==; float32 bit for bit except that NaN == NaN
-    and -0.0 == 0.0 (docs/numerics.md section 5)."""
-    if a.dtype.kind == "f":
-        return (a == b) | (np.isnan(a) & np.isnan(b))
-    return a == b
-
-
-def run_harness(model, project_dir, x):
-    """The outputs of the built harness on inputs x (N, *input shape) or one sample: (N, *output shape)."""
+def run_harness(model, project_dir, x, trace=False):
+    """Run the built harness on inputs x (N, *input shape) or one sample. Returns (x as checked, outputs of
+    shape (N, *output shape)); with ``trace`` (the trace build, see :func:`build`), (x, values) where values
+    maps the input and every node's output tensor name to its (N, *shape) array, like ``model.run(x, trace=True)``."""
     project_dir = os.path.abspath(project_dir)
     name = _project_name(project_dir)
-    exe = os.path.join(project_dir, f"{name}_main")
+    exe = os.path.join(project_dir, f"{name}_main_trace" if trace else f"{name}_main")
     if not os.path.exists(exe):
-        raise CodegenError("the project is not built (run build first)", file=project_dir)
+        raise CodegenError(f"the project is not built (run build{'(trace=True)' if trace else ''} first)",
+                           file=project_dir)
     x = model.check_input(x)
+    spec = model.output
     with tempfile.TemporaryDirectory(prefix="kwsnum_verify_") as t:
-        xin, yout = os.path.join(t, "x.npy"), os.path.join(t, "y.bin")
+        xin, yout, tout = (os.path.join(t, f) for f in ("x.npy", "y.bin", "trace.bin"))
         np.save(xin, x)
-        r = subprocess.run([exe, xin, yout], capture_output=True, text=True)
+        r = subprocess.run([exe, xin, yout] + ([tout] if trace else []), capture_output=True, text=True)
         if r.returncode != 0:
             raise CodegenError(f"the harness failed (exit {r.returncode}): {r.stderr.strip()}", file=exe)
-        spec = model.output
         y = np.fromfile(yout, dtype=spec.dtype.newbyteorder("<"))
+        raw = np.fromfile(tout, dtype=np.uint8) if trace else None
     if y.size != len(x) * spec.size:
         raise CodegenError(f"the harness wrote {y.size} values, expected {len(x) * spec.size}", file=exe)
-    return x, y.astype(spec.dtype).reshape((len(x),) + tuple(spec.shape))
+    y = y.astype(spec.dtype).reshape((len(x),) + tuple(spec.shape))
+    if not trace:
+        return x, y
+    return x, _split_trace(model, x, raw, exe)
+
+
+def _split_trace(model, x, raw, exe):
+    """The trace file's bytes (per sample: every node's output in node order) as {tensor name: (N, *shape)}."""
+    specs = [model.tensors[n.outputs[0]] for n in model.nodes]
+    per_sample = sum(s.nbytes for s in specs)
+    if raw.size != len(x) * per_sample:
+        raise CodegenError(f"the trace holds {raw.size} bytes, expected {len(x) * per_sample}", file=exe)
+    raw = raw.reshape(len(x), per_sample)
+    values = {model.inputs[0]: x}
+    off = 0
+    for node, s in zip(model.nodes, specs):
+        chunk = np.ascontiguousarray(raw[:, off:off + s.nbytes])
+        values[node.outputs[0]] = chunk.view(s.dtype.newbyteorder("<")).astype(s.dtype).reshape(
+            (len(x),) + tuple(s.shape))
+        off += s.nbytes
+    return values
 
 
 def verify(model, project_dir, x):

@@ -7,14 +7,14 @@ torch reference: exactly for int8, within docs/numerics.md's float tolerance for
 import numpy as np
 from hypothesis import strategies as st
 
+# docs/numerics.md section 5: |oracle - torch| <= FLOAT_RTOL * max(1, max|torch|)
+from kwsnum.compare import FLOAT_RTOL
 from kwsnum.quant import quantize_multiplier
 from kwsnum.torchref import run_reference
 
 ROUNDINGS = st.sampled_from(["double", "single"])
 FORMATS = st.sampled_from(["int8", "float32"])
 
-# docs/numerics.md, "float32 tolerance": |oracle - torch| <= FLOAT_RTOL * max(1, max|torch|)
-FLOAT_RTOL = 1e-4
 
 
 @st.composite
