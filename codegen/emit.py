@@ -588,17 +588,17 @@ def _project_name(project_dir):
     return m.group(1)
 
 
-def build(project_dir, werror=False, use_make=None, cc=None, trace=False):
+def build(project_dir, werror=False, use_make=None, cc=None, trace=False, extra_cflags=()):
     """Compile the project's harness ``<name>_main`` (``trace``: ``<name>_main_trace``, built with
     ``-D<NAME>_TRACE``) with the system C compiler (``make`` when available and ``use_make`` is not False, else a
     direct compiler call with the same flags). Returns the executable path; raises CodegenError with the
-    compiler's output on failure."""
+    compiler's output on failure. ``extra_cflags`` are added to every compile and link (e.g. sanitizers)."""
     project_dir = os.path.abspath(project_dir)
     name = _project_name(project_dir)
     cc = cc or _compiler()
     if cc is None:
         raise CodegenError("no C compiler found (set CC)")
-    extra = ["-Werror"] if werror else []
+    extra = (["-Werror"] if werror else []) + list(extra_cflags)
     with open(os.path.join(project_dir, "Makefile")) as fh:
         mk = fh.read()
     srcs = re.search(r"^SRCS = (.*)$", mk, re.M).group(1).split()

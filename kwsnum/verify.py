@@ -71,9 +71,10 @@ class GateResult:
 
 class Gate:
     """Runs the implementations on batches and accumulates their agreement. ``use_torch`` needs torch;
-    ``use_c`` needs a C compiler; ``trace`` compares every tensor (C through its trace build)."""
+    ``use_c`` needs a C compiler; ``trace`` compares every tensor (C through its trace build); ``cflags`` are
+    extra C compiler flags (e.g. ``-fsanitize=address,undefined``)."""
 
-    def __init__(self, model, use_torch=True, use_c=True, trace=False, c_dir=None, cc=None):
+    def __init__(self, model, use_torch=True, use_c=True, trace=False, c_dir=None, cc=None, cflags=()):
         self.model = model
         self.trace = bool(trace)
         self.impls = tuple(i for i in IMPLS if (i != "torch" or use_torch) and (i != "c" or use_c))
@@ -91,7 +92,7 @@ class Gate:
                 c_dir = f"{self._tmp}/c"
             project = generate(model, c_dir, name="kws_verify", overwrite=True)
             self.c_dir = project.path
-            build(project.path, werror=False, cc=cc, trace=self.trace)
+            build(project.path, werror=False, cc=cc, trace=self.trace, extra_cflags=cflags)
         if "torch" in self.impls:
             from . import torchref
             torchref._torch()          # fail early if torch is missing
