@@ -45,8 +45,15 @@ def summary(model):
         layers=rows,
         total_params=sum(r["params"] for r in rows), total_macs=sum(r["macs"] for r in rows),
         weight_bytes=sum(r["weight_bytes"] for r in rows), peak_activation_bytes=peak_activation_bytes(model),
+        c_arena_bytes=_c_arena_bytes(model),
         meta=model.meta,
         frontend=model.frontend.describe() if model.frontend is not None else None)
+
+
+def _c_arena_bytes(model):
+    """The static arena of the generated C (kwsnum.codegen's planner: what ``kwsnum codegen`` allocates)."""
+    from .codegen.planner import plan_model
+    return plan_model(model).arena_bytes
 
 
 def _shape(s):
@@ -76,7 +83,8 @@ def format_table(info):
     out += [fmt_row(l) for l in lines]
     out.append("")
     out.append(f"parameters {info['total_params']:,}   MACs {info['total_macs']:,}   weight bytes "
-               f"{info['weight_bytes']:,}   peak activation bytes {info['peak_activation_bytes']:,}")
+               f"{info['weight_bytes']:,}   peak activation bytes {info['peak_activation_bytes']:,} (oracle order)   "
+               f"C arena bytes {info['c_arena_bytes']:,}")
     if info.get("frontend"):
         out.append(f"frontend: {info['frontend']}")
     lab = info["labels"]

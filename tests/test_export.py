@@ -133,6 +133,51 @@ def test_same_padding_conv2d_and_valid():
     assert np.allclose(fm.run(x.numpy()), torch_out(m, x), rtol=1e-5, atol=1e-5)
 
 
+class FPad(nn.Module):
+    def __init__(self, pad, value=0.0):
+        super().__init__()
+        self.pad, self.value = pad, value
+        self.c = nn.Conv1d(2, 3, 3, padding=1)
+
+    def forward(self, x):
+        return self.c(F.pad(x, self.pad, value=self.value))
+
+
+def test_zero_pad_folds_into_the_conv():
+    """TF 'same' with stride (asymmetric pads) as PyTorch writes it: ZeroPad2d / ConstantPad / F.pad + conv."""
+    torch.manual_seed(3)
+    m = Seq(nn.ZeroPad2d((1, 1, 4, 5)), nn.Conv2d(1, 4, (10, 4), stride=2, bias=False), nn.BatchNorm2d(4),
+            nn.ReLU(), nn.ConstantPad2d((0, 1, 2, 0), 0.0), nn.Conv2d(4, 4, 3, padding=1, groups=4))
+    x = data((1, 49, 10))
+    randomize_(m, 0, x)
+    fm = from_torch(m, x[:1], None, precision="float32")
+    assert [n.attrs["padding"] for n in fm.nodes if n.op == "conv2d"] == [(4, 5, 1, 1), (3, 1, 1, 2)]
+    assert fm.output.shape == tuple(torch_out(m, x[:1]).shape[1:])
+    assert np.allclose(fm.run(x.numpy()), torch_out(m, x), rtol=1e-4, atol=1e-4)
+    qm = from_torch(m, x[:1], x)
+    check_model(qm, x.numpy())
+    q, f = qm.run(x.numpy()).ravel(), torch_out(m, x).ravel()
+    assert np.corrcoef(q, f)[0, 1] > 0.98                  # int8 pads with the zero point: real 0
+    f1 = FPad((2, 0))
+    x1 = data((2, 11))
+    fm1 = from_torch(f1, x1[:1], None, precision="float32")
+    assert fm1.nodes[0].attrs["padding"] == (3, 1)
+    assert np.allclose(fm1.run(x1.numpy()), torch_out(f1, x1), rtol=1e-5, atol=1e-5)
+    check_model(from_torch(f1, x1[:1], x1), x1.numpy())
+
+
+@pytest.mark.parametrize("module, shape, pattern", [
+    (Seq(nn.ZeroPad1d(1), nn.ReLU()), (1, 8), r"zero pad.*directly before a Conv"),
+    (Seq(nn.ConstantPad1d(1, 0.5), nn.Conv1d(1, 2, 3)), (1, 8), r"value=0.5"),
+    (FPad((1, 1), value=1.0), (2, 8), r"constant zero padding"),
+    (Seq(nn.ZeroPad2d(1), nn.Conv1d(6, 2, 3)), (6, 8), r"pads 2 dims"),
+])
+def test_zero_pad_errors(module, shape, pattern):
+    x = data(shape, n=4)
+    with pytest.raises(ExportError, match=pattern):
+        from_torch(module, x[:1], x)
+
+
 # ------------------------------------------------------------------ ReLU fusion
 def test_relu_fusion_dscnn():
     module, calib, test = make(DSCNN, seed=5, width=16, n_blocks=2)

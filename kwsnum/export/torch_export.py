@@ -22,10 +22,11 @@ CALIB_CHUNK = 64
 
 SUPPORTED = (
     "modules: Conv1d, Conv2d (padding_mode='zeros'), Linear, BatchNorm1d/2d (folded into the preceding "
-    "conv/linear), ReLU, ReLU6, AvgPool1d/2d (ceil_mode=False, no divisor_override), MaxPool1d/2d (ceil_mode=False), "
+    "conv/linear), ZeroPad1d/2d and ConstantPad1d/2d(value 0) directly before a conv (folded into its padding), "
+    "ReLU, ReLU6, AvgPool1d/2d (ceil_mode=False, no divisor_override), MaxPool1d/2d (ceil_mode=False), "
     "AdaptiveAvgPool1d/2d(1), Flatten, LayerNorm (last 1 or 2 dims), Dropout, Identity; "
     "functions: operator.add / torch.add / x + y (two tensors), F.relu / torch.relu / .relu(), F.relu6, "
-    "F.dropout, torch.flatten / .flatten / .view / .reshape, .size() / .shape (for view arguments)"
+    "F.dropout, F.pad (constant 0, before a conv), torch.flatten / .flatten / .view / .reshape, .size() / .shape (for view arguments)"
 )
 
 
@@ -140,12 +141,27 @@ def _classify(torch, gm):
     n_inputs = 0
     out_layer = None
 
-    def tin(n, i=0):
+    padded = {}    # fx node of a zero pad -> its torch pad tuple (folded into the conv that consumes it)
+
+    def tin(n, i=0, allow_pad=False):
         """The layer producing tensor argument i of node n."""
         a = n.args[i] if i < len(n.args) else None
         if not isinstance(a, torch.fx.Node) or a not in value:
             raise _fail(n, _what(n), f"argument {i} is not a tensor produced by a supported layer")
+        if a in padded and not allow_pad:
+            raise _fail(n, _what(n), "it consumes a zero pad: ZeroPad / ConstantPad(value 0) / F.pad are "
+                                     "supported only directly before a Conv1d/Conv2d (folded into its padding)")
         return value[a]
+
+    def zero_pad(n, pad, what):
+        pad = tuple(int(p) for p in pad)
+        if len(pad) not in (2, 4) or min(pad) < 0:
+            raise _fail(n, what, f"pad {pad}: only non-negative (left, right) or (left, right, top, bottom) "
+                                 f"zero pads are supported")
+        if users(n) != 1:
+            raise _fail(n, what, "a zero pad must have exactly one user, the conv it is folded into")
+        value[n] = tin(n)
+        padded[n] = pad
 
     def _what(n):
         if n.op == "call_module":
@@ -208,10 +224,23 @@ def _classify(torch, gm):
                             pads.append((total // 2, total - total // 2))
                 else:
                     pads = [(p, p) for p in _tup(m.padding, rank)]
+                a = n.args[0] if n.args else None
+                if a in padded:   # fold a preceding zero pad: torch order is last dim first
+                    extra = padded[a]
+                    if len(extra) != 2 * rank:
+                        raise _fail(n, what, f"the zero pad before it pads {len(extra) // 2} dims, the conv has "
+                                             f"{rank} spatial dims")
+                    per_dim = [(extra[2 * j], extra[2 * j + 1]) for j in range(rank)][::-1]
+                    pads = [(p0 + e0, p1 + e1) for (p0, p1), (e0, e1) in zip(pads, per_dim)]
                 w = _np64(m.weight)
                 b = _np64(m.bias) if m.bias is not None else np.zeros(w.shape[0])
-                new(f"conv{rank}d", n, [tin(n)], weight=w, bias=b, stride=_tup(m.stride, rank), dilation=dil,
+                new(f"conv{rank}d", n, [tin(n, allow_pad=True)], weight=w, bias=b, stride=_tup(m.stride, rank),
+                    dilation=dil,
                     padding=tuple(p for pair in pads for p in pair), groups=int(m.groups))
+            elif type(m) in (nn.ZeroPad1d, nn.ZeroPad2d, nn.ConstantPad1d, nn.ConstantPad2d):
+                if float(m.value) != 0.0:
+                    raise _fail(n, what, f"value={m.value} (only zero padding is supported)")
+                zero_pad(n, m.padding, what)
             elif type(m) is nn.Linear:
                 w = _np64(m.weight)
                 b = _np64(m.bias) if m.bias is not None else np.zeros(w.shape[0])
@@ -301,6 +330,13 @@ def _classify(torch, gm):
             elif (k == "function" and t in (torch.flatten, torch.reshape)) or \
                     (k == "method" and t in ("view", "reshape", "flatten")):
                 new("reshape", n, [tin(n)])
+            elif k == "function" and t is F.pad:
+                pad = n.args[1] if len(n.args) > 1 else n.kwargs.get("pad")
+                mode = n.args[2] if len(n.args) > 2 else n.kwargs.get("mode", "constant")
+                val = n.args[3] if len(n.args) > 3 else n.kwargs.get("value", None)
+                if mode != "constant" or (val not in (None, 0, 0.0)) or not isinstance(pad, (tuple, list)):
+                    raise _fail(n, what, "only constant zero padding with a fixed pad tuple is supported")
+                zero_pad(n, pad, what)
             elif k == "method" and t in ("contiguous",):
                 value[n] = tin(n)
             else:
