@@ -168,4 +168,90 @@ KWS_INLINE float kws_round_half_away_f32(float v)
     return v < 0.0f ? -t : t;
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Q-format fixed point: rounding and overflow modes (docs/numerics.md, "Q-format fixed point: rounding and
+ * overflow modes"); CMSIS-NN q7/q15, NNoM, hls4ml ap_fixed style. Bit-identical to kwsnum/fixedpoint.py
+ * (shift_round, overflow, qcast). A separate enumeration from KWS_ROUND_DOUBLE / KWS_ROUND_SINGLE.
+ * The default pair is KWS_ROUND_RND + KWS_OVERFLOW_SAT (KWS_QROUND_DEFAULT, KWS_OVERFLOW_DEFAULT).
+ */
+#define KWS_ROUND_TRN 0         /* floor (toward -inf)                      */
+#define KWS_ROUND_TRN_ZERO 1    /* toward zero                              */
+#define KWS_ROUND_RND 2         /* nearest, ties toward +inf (half up)      */
+#define KWS_ROUND_RND_ZERO 3    /* nearest, ties toward zero                */
+#define KWS_ROUND_RND_INF 4     /* nearest, ties away from zero             */
+#define KWS_ROUND_RND_MIN_INF 5 /* nearest, ties toward -inf                */
+#define KWS_ROUND_RND_CONV 6    /* nearest, ties to even                    */
+#define KWS_OVERFLOW_WRAP 0     /* keep the low `bits` bits (two's complement) */
+#define KWS_OVERFLOW_SAT 1      /* clamp to [-2**(b-1), 2**(b-1) - 1]          */
+#define KWS_OVERFLOW_SAT_SYM 2  /* clamp to [-(2**(b-1) - 1), 2**(b-1) - 1]    */
+#define KWS_OVERFLOW_SAT_ZERO 3 /* out of [-2**(b-1), 2**(b-1) - 1] -> 0       */
+#define KWS_QROUND_DEFAULT KWS_ROUND_RND
+#define KWS_OVERFLOW_DEFAULT KWS_OVERFLOW_SAT
+
+#define KWS_INT64_MAX ((int64_t)0x7FFFFFFFFFFFFFFF)
+#define KWS_INT64_MIN (-KWS_INT64_MAX - 1)
+
+/** shift_round(x, shift, mode): x * 2**-shift for int64 x. shift in [0, 62]: floor q = floor(x / 2**shift)
+ * and remainder r = x - q * 2**shift in [0, 2**shift) (r from the uint64 bit pattern, q by kws_floor_shift),
+ * then q + 1 when the mode says so (see the spec); shift in [-62, -1]: exact x * 2**-shift saturated to the
+ * int64 range. An unknown mode rounds as KWS_ROUND_TRN (loaders validate modes). */
+KWS_INLINE int64_t kws_shift_round(int64_t x, int shift, int mode)
+{
+    int64_t q;
+    uint64_t r, half;
+    int up;
+    if (shift <= 0) {
+        int64_t limit;
+        if (shift == 0) return x;
+        limit = KWS_INT64_MAX >> (-shift);                    /* 2**(63-k) - 1 */
+        if (x > limit) return KWS_INT64_MAX;
+        if (x < -limit - 1) return KWS_INT64_MIN;
+        return x * ((int64_t)1 << (-shift));                   /* fits: no overflow */
+    }
+    q = kws_floor_shift(x, shift);
+    r = (uint64_t)x & (((uint64_t)1 << shift) - 1u);           /* floor remainder (two's complement bits) */
+    half = (uint64_t)1 << (shift - 1);
+    switch (mode) {
+    case KWS_ROUND_TRN_ZERO:    up = r != 0u && x < 0; break;
+    case KWS_ROUND_RND:         up = r >= half; break;
+    case KWS_ROUND_RND_ZERO:    up = r > half || (r == half && x < 0); break;
+    case KWS_ROUND_RND_INF:     up = r > half || (r == half && x >= 0); break;
+    case KWS_ROUND_RND_MIN_INF: up = r > half; break;
+    case KWS_ROUND_RND_CONV:    up = r > half || (r == half && ((uint64_t)q & 1u) != 0u); break;
+    default:                    up = 0; break;                 /* KWS_ROUND_TRN */
+    }
+    return up ? q + 1 : q;                                     /* q < 2**62 */
+}
+
+/** overflow(x, bits, mode): int64 x to a `bits`-bit two's complement integer, bits in [2, 63]. WRAP keeps
+ * the low `bits` bits (uint64 arithmetic); SAT / SAT_SYM clamp; SAT_ZERO gives 0 out of range. An unknown
+ * mode saturates as KWS_OVERFLOW_SAT. */
+KWS_INLINE int64_t kws_overflow(int64_t x, int bits, int mode)
+{
+    uint64_t uhalf = (uint64_t)1 << (bits - 1);
+    int64_t hi = (int64_t)(uhalf - 1u);
+    int64_t lo = -hi - 1;
+    if (mode == KWS_OVERFLOW_WRAP) {
+        uint64_t u = (uint64_t)x & ((uhalf - 1u) | uhalf);     /* x mod 2**bits */
+        if (u < uhalf) return (int64_t)u;
+        return (int64_t)(u - uhalf) - (int64_t)uhalf;           /* u - 2**bits; uhalf <= 2**62 */
+    }
+    if (mode == KWS_OVERFLOW_SAT_SYM) lo = -hi;
+    if (x > hi) return mode == KWS_OVERFLOW_SAT_ZERO ? 0 : hi;
+    if (x < lo) return mode == KWS_OVERFLOW_SAT_ZERO ? 0 : lo;
+    return x;
+}
+
+/** qcast(x, shift, rmode, bits, omode) = overflow(x * 2**-shift rounded by rmode, bits, omode), exact:
+ * kws_overflow(kws_shift_round(...)) except that a left shift with WRAP keeps the low bits of the exact
+ * product (uint64 multiplication) instead of saturating it to int64 first. */
+KWS_INLINE int64_t kws_qcast(int64_t x, int shift, int rmode, int bits, int omode)
+{
+    if (shift < 0 && omode == KWS_OVERFLOW_WRAP) {
+        uint64_t v = (uint64_t)x << (-shift);                   /* mod 2**64; wrapped again to bits <= 63 */
+        return kws_overflow((int64_t)(v & 0x7FFFFFFFFFFFFFFFu), bits, omode);
+    }
+    return kws_overflow(kws_shift_round(x, shift, rmode), bits, omode);
+}
+
 #endif /* KWS_FIXEDPOINT_H */

@@ -146,3 +146,123 @@ def round_half_away_f32(v):
     if v < 0:
         return -a
     return a
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Q-format fixed point: rounding and overflow modes (docs/numerics.md, "Q-format fixed point: rounding and
+# overflow modes"). CMSIS-NN q7/q15, NNoM and hls4ml ap_fixed<W, I, Q, O> style. A separate enumeration from
+# the requantization modes ROUND_DOUBLE / ROUND_SINGLE above (never pass those here: 0 / 1 mean TRN / TRN_ZERO).
+#
+# shift_round(x, shift, mode): x * 2**-shift, x int64; shift in [0, 62] rounds per mode, shift in [-62, -1]
+#                              is an exact left shift saturated to the int64 range.
+# overflow(x, bits, mode):     x int64 to a `bits`-bit two's complement integer, bits in [2, 63].
+# qcast(x, shift, rmode, bits, omode): overflow(exact-rounded x * 2**-shift, bits, omode); equals
+#                              overflow(shift_round(x, shift, rmode), bits, omode) except that a left shift
+#                              beyond int64 wraps (omode WRAP) instead of saturating.
+ROUND_TRN = 0          # floor: toward -infinity (arithmetic shift)                  ap_fixed AP_TRN
+ROUND_TRN_ZERO = 1     # toward zero (truncation)                                     AP_TRN_ZERO
+ROUND_RND = 2          # nearest, ties toward +infinity (half up; CMSIS-NN, NNoM)       AP_RND
+ROUND_RND_ZERO = 3     # nearest, ties toward zero                                    AP_RND_ZERO
+ROUND_RND_INF = 4      # nearest, ties away from zero                                 AP_RND_INF
+ROUND_RND_MIN_INF = 5  # nearest, ties toward -infinity                               AP_RND_MIN_INF
+ROUND_RND_CONV = 6     # nearest, ties to even (convergent)                           AP_RND_CONV
+QROUNDING_MODES = {"TRN": ROUND_TRN, "TRN_ZERO": ROUND_TRN_ZERO, "RND": ROUND_RND, "RND_ZERO": ROUND_RND_ZERO,
+                   "RND_INF": ROUND_RND_INF, "RND_MIN_INF": ROUND_RND_MIN_INF, "RND_CONV": ROUND_RND_CONV}
+
+OVERFLOW_WRAP = 0      # two's complement wrap-around (keep the low `bits` bits)       AP_WRAP
+OVERFLOW_SAT = 1       # saturate to [-2**(bits-1), 2**(bits-1) - 1]                  AP_SAT
+OVERFLOW_SAT_SYM = 2   # saturate to [-(2**(bits-1) - 1), 2**(bits-1) - 1]            AP_SAT_SYM
+OVERFLOW_SAT_ZERO = 3  # out of [-2**(bits-1), 2**(bits-1) - 1] -> 0                  AP_SAT_ZERO
+OVERFLOW_MODES = {"WRAP": OVERFLOW_WRAP, "SAT": OVERFLOW_SAT, "SAT_SYM": OVERFLOW_SAT_SYM,
+                  "SAT_ZERO": OVERFLOW_SAT_ZERO}
+
+QROUND_DEFAULT = ROUND_RND        # the default pair: RND + SAT (CMSIS-NN q7/q15, NNoM)
+OVERFLOW_DEFAULT = OVERFLOW_SAT
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+
+
+@njit(cache=True)
+def shift_round(x, shift, mode):
+    """x * 2**-shift for int64 x. shift in [0, 62]: rounded by ``mode`` (ROUND_*); shift in [-62, -1]: the
+    exact product x * 2**-shift, saturated to [INT64_MIN, INT64_MAX] (no rounding). Never overflows."""
+    x = np.int64(x)
+    if shift <= 0:
+        if shift == 0:
+            return x
+        k = np.int64(-shift)
+        limit = np.int64(9223372036854775807) >> k          # 2**(63-k) - 1
+        if x > limit:
+            return np.int64(9223372036854775807)
+        if x < -limit - np.int64(1):
+            return np.int64(-9223372036854775807 - 1)
+        return x * (np.int64(1) << k)
+    n = np.int64(shift)
+    q = x >> n                                               # floor(x / 2**n)
+    r = x & ((np.int64(1) << n) - np.int64(1))               # x - q * 2**n, in [0, 2**n)
+    half = np.int64(1) << (n - np.int64(1))
+    if mode == 0:      # TRN
+        up = False
+    elif mode == 1:    # TRN_ZERO
+        up = r != 0 and x < 0
+    elif mode == 2:    # RND
+        up = r >= half
+    elif mode == 3:    # RND_ZERO
+        up = r > half or (r == half and x < 0)
+    elif mode == 4:    # RND_INF
+        up = r > half or (r == half and x >= 0)
+    elif mode == 5:    # RND_MIN_INF
+        up = r > half
+    elif mode == 6:    # RND_CONV
+        up = r > half or (r == half and (q & np.int64(1)) == 1)
+    else:
+        raise ValueError("shift_round: unknown rounding mode")
+    if up:
+        return q + np.int64(1)                               # q < 2**62: no overflow
+    return q
+
+
+@njit(cache=True)
+def overflow(x, bits, mode):
+    """int64 x to a ``bits``-bit two's complement integer (bits in [2, 63]) by ``mode`` (OVERFLOW_*)."""
+    x = np.int64(x)
+    half = np.int64(1) << np.int64(bits - 1)                 # 2**(bits-1)
+    hi = half - np.int64(1)
+    lo = -half
+    if mode == 0:      # WRAP: the low `bits` bits, as a signed value
+        u = x & (half + hi)                                  # mask 2**bits - 1, in [0, 2**bits)
+        if u < half:
+            return u
+        return (u - half) - half
+    if mode == 1:      # SAT
+        if x > hi:
+            return hi
+        if x < lo:
+            return lo
+        return x
+    if mode == 2:      # SAT_SYM
+        if x > hi:
+            return hi
+        if x < -hi:
+            return -hi
+        return x
+    if mode == 3:      # SAT_ZERO
+        if x > hi or x < lo:
+            return np.int64(0)
+        return x
+    raise ValueError("overflow: unknown overflow mode")
+
+
+@njit(cache=True)
+def qcast(x, shift, rmode, bits, omode):
+    """overflow(x * 2**-shift rounded by rmode, bits, omode), exactly, for int64 x and shift in [-62, 62]:
+    as overflow(shift_round(...)), except that with WRAP a left shift keeps the low bits of the exact product
+    (a 64-bit wrap, which the final wrap to ``bits`` <= 63 cannot tell from the exact value)."""
+    if shift < 0 and omode == 0:
+        k = np.int64(-shift)
+        # the low 63 bits of x * 2**k (all a wrap to bits <= 63 reads): keep the bits of x that stay below
+        # bit 63, then shift (no signed overflow)
+        m = np.int64(x) & ((np.int64(1) << (np.int64(63) - k)) - np.int64(1))
+        return overflow(m << k, bits, omode)
+    return overflow(shift_round(x, shift, rmode), bits, omode)
