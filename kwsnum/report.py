@@ -13,7 +13,7 @@ def layer_table(model):
             input_shapes=[list(t.shape) for t in ins], output_shape=list(out.shape),
             input_formats=[t.describe() for t in ins], output_format=out.describe(),
             params=op.param_count(node), macs=op.macs(node, model), weight_bytes=op.weight_bytes(node),
-            summary=op.summary(node)))
+            accumulator=op.accumulator(node, model), summary=op.summary(node)))
     return rows
 
 
@@ -56,12 +56,20 @@ def _c_arena_bytes(model):
     return plan_model(model).arena_bytes
 
 
+def _headroom(acc):
+    """'12b of int32': bits the worst-case accumulator could still grow before overflowing."""
+    if not acc:
+        return ""
+    return f"{acc['headroom']}b of int{acc['bits']}"
+
+
 def _shape(s):
     return "x".join(str(d) for d in s) if s else "scalar"
 
 
 def format_table(info):
-    head = ["#", "layer", "op", "input", "output", "format", "params", "MACs", "weight B", "parameters"]
+    head = ["#", "layer", "op", "input", "output", "format", "params", "MACs", "weight B", "acc headroom",
+            "parameters"]
     lines = []
     for r in info["layers"]:
         fmt_in = ",".join(dict.fromkeys(f.split("(")[0] for f in r["input_formats"]))
@@ -69,9 +77,9 @@ def format_table(info):
         fmt = fmt_out if fmt_in == fmt_out else f"{fmt_in}->{fmt_out}"
         lines.append([str(r["index"]), r["name"], r["op"], " + ".join(_shape(s) for s in r["input_shapes"]),
                       _shape(r["output_shape"]), fmt, f"{r['params']:,}", f"{r['macs']:,}",
-                      f"{r['weight_bytes']:,}", r["summary"]])
+                      f"{r['weight_bytes']:,}", _headroom(r.get("accumulator")), r["summary"]])
     widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(head)]
-    right = {0, 6, 7, 8}
+    right = {0, 6, 7, 8, 9}
 
     def fmt_row(cells):
         return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()

@@ -133,6 +133,25 @@ def test_same_padding_conv2d_and_valid():
     assert np.allclose(fm.run(x.numpy()), torch_out(m, x), rtol=1e-5, atol=1e-5)
 
 
+def test_accumulator_overflow_is_refused_naming_the_layer():
+    """A fan-in so large that the worst-case int32 accumulator could overflow: the exporter refuses and names
+    the layer (docs/numerics.md 3.4); a fan-in just inside the bound exports, and inspect shows its headroom."""
+    from kwsnum.report import summary
+    for k, ok in ((140000, False), (60000, True)):
+        m = nn.Sequential(nn.Linear(k, 2))
+        with torch.no_grad():
+            m[0].weight.fill_(0.01)
+            m[0].bias.zero_()
+        x = torch.randn(8, k)
+        if ok:
+            q = from_torch(m, x[:1], x)
+            acc = [r["accumulator"] for r in summary(q)["layers"] if r["op"] == "linear"][0]
+            assert acc["bits"] == 32 and 0 <= acc["headroom"] <= 2 and acc["worst"] < 2 ** 31
+        else:
+            with pytest.raises(ExportError, match=r"layer '_0'.*int32 accumulator could overflow"):
+                from_torch(m, x[:1], x)
+
+
 class FPad(nn.Module):
     def __init__(self, pad, value=0.0):
         super().__init__()

@@ -424,14 +424,19 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     example_input: a float batch (N, *input_shape) used to trace shapes (None: the first calibration
     samples). calibration_data: a float batch (M, *input_shape) (tensor or array); its activation
     ranges fix every int8 scale and zero point. precision: "int8" (quantize -> int8 graph ->
-    dequantize, float32 in and out) or "float32". rounding: "double" | "single" (stored in the model).
+    dequantize, float32 in and out), "float32", or "float16" / "bfloat16" (the float32 graph with every
+    tensor and float array stored in 16 bits, float32 arithmetic, cast nodes at the float32 input and output;
+    docs/numerics.md section 7). rounding: "double" | "single" (stored in the model).
     calibration: "minmax" or ("percentile", p). See docs/numerics.md, "Export from PyTorch".
     frontend: a kwsnum.frontend.Frontend stored with the model, so that `kwsnum run model.h5 clip.wav` works;
     its output shape must be the module's input shape.
     """
     torch = _torch()
-    if precision not in ("int8", "float32"):
-        raise ExportError(f"precision must be 'int8' or 'float32', got {precision!r}")
+    if precision not in ("int8", "float32", "float16", "bfloat16"):
+        raise ExportError(f"precision must be 'int8', 'float32', 'float16' or 'bfloat16', got {precision!r}")
+    storage = precision if precision in ("float16", "bfloat16") else None
+    if storage:
+        precision = "float32"
     from ..fixedpoint import ROUNDING_MODES
     if rounding not in ROUNDING_MODES:
         raise ExportError(f"rounding must be one of {', '.join(ROUNDING_MODES)}, got {rounding!r}")
@@ -502,6 +507,9 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     if precision == "int8":
         meta.update(calibration=calib_name, calibration_samples=str(int(calib.shape[0])))
     model.meta.update(meta)
+    if storage:
+        from ..precision import to_storage_float
+        model = to_storage_float(model, storage, keep_io_float32=True)
     return model
 
 
@@ -646,4 +654,9 @@ def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, nam
     except ValueError as e:  # e.g. a multiplier out of range in quantize_multiplier
         raise ExportError(f"quantization failed: {e}") from e
     except ModelError as e:
-        raise ExportError(f"the exported model is invalid: {e}") from e
+        import re
+        m = re.match(r"/graph/(\d+)", e.where or "")
+        layer = ""
+        if m and int(m.group(1)) < len(b.nodes):
+            layer = f"layer {b.nodes[int(m.group(1))].name!r}: "
+        raise ExportError(f"the exported model is invalid: {layer}{e}") from e

@@ -8,6 +8,17 @@ An op module defines one or more :class:`Op` subclasses and registers them in
 import numpy as np
 
 from ..errors import ModelError
+from ..model import STORAGE_FLOATS, Node, TensorSpec
+
+C_SUFFIX = {"float16": "_f16", "bfloat16": "_bf16"}
+
+
+def schema_format(fmt, op=None):
+    """The format whose schema (attributes, array dtypes, kernels) a node of format ``fmt`` uses: a storage
+    float (float16 / bfloat16) runs through the float32 kernel when the op supports it."""
+    if fmt in STORAGE_FLOATS and (op is None or op.storage_floats):
+        return "float32"
+    return fmt
 
 
 class Attr:
@@ -82,6 +93,9 @@ class Op:
     name = ""
     n_inputs = 1
     formats = ("int8", "float32")
+    # float16 / bfloat16 nodes run through the float32 kernel (the storage adapter below): every input widened
+    # exactly, float32 arithmetic, every output rounded once. Ops that convert formats set this False.
+    storage_floats = True
     attrs = {}
     arrays = {}
 
@@ -90,7 +104,15 @@ class Op:
         """The format a node computes in: by default, that of its first input."""
         return model.tensors[node.inputs[0]].format
 
+    def _adapted(self, fmt):
+        return fmt in STORAGE_FLOATS and self.storage_floats and "float32" in self.formats
+
+    def supports(self, fmt):
+        return fmt in self.formats or self._adapted(fmt)
+
     def fill_defaults(self, node, fmt=None):
+        if fmt is not None and self._adapted(fmt):
+            fmt = "float32"
         for name, spec in self.attrs.items():
             if spec.formats is not None and fmt is not None and fmt not in spec.formats:
                 continue
@@ -102,9 +124,12 @@ class Op:
             raise node.error(f"takes {self.n_inputs} input(s), got {len(node.inputs)}")
         if len(node.outputs) != 1:
             raise node.error(f"produces 1 output, got {len(node.outputs)}")
-        fmt = self.node_format(node, model)
-        if fmt not in self.formats:
-            raise node.error(f"format {fmt} is not supported (supported: {', '.join(self.formats)})")
+        node_fmt = self.node_format(node, model)
+        if not self.supports(node_fmt):
+            sup = list(self.formats) + (list(STORAGE_FLOATS) if self.storage_floats and "float32" in self.formats
+                                        else [])
+            raise node.error(f"format {node_fmt} is not supported (supported: {', '.join(sup)})")
+        fmt = "float32" if self._adapted(node_fmt) else node_fmt    # the schema's format
         unknown = sorted(set(node.attrs) - set(self.attrs))
         if unknown:
             raise node.error(f"unknown attribute(s) {', '.join(map(repr, unknown))} (known: {', '.join(self.attrs)})")
@@ -128,8 +153,10 @@ class Op:
                     continue
                 raise node.error(f"missing dataset {name!r}")
             a = np.asarray(node.arrays[name])
+            if node_fmt != fmt and dt == np.float32:
+                dt = np.dtype(np.uint16)          # stored as the node's 16-bit float bit patterns
             if a.dtype != dt:
-                raise node.error(f"dataset {name!r} has dtype {a.dtype}, expected {dt} for {fmt}")
+                raise node.error(f"dataset {name!r} has dtype {a.dtype}, expected {dt} for {node_fmt}")
             node.arrays[name] = a
         in_specs = [model.tensors[t] for t in node.inputs]
         self.check(node, model, in_specs, fmt)
@@ -139,7 +166,7 @@ class Op:
             if tuple(shp) != declared:
                 raise node.error(f"output {t!r} has shape {declared}, but the op computes {tuple(shp)}")
         out = model.tensors[node.outputs[0]]
-        want = self.output_format(node, model, fmt)
+        want = self.output_format(node, model, node_fmt)
         if out.format != want:
             raise node.error(f"output {out.name!r} has format {out.format}, expected {want}")
         if fmt == "int8" and "act_min" in self.attrs:
@@ -160,7 +187,52 @@ class Op:
     def output_shapes(self, node, in_shapes):
         raise NotImplementedError
 
-    # ------------------------------------------------------------ execution
+    # ------------------------------------------------------------ format-aware entry points
+    # The interpreter, the torch reference runner and the code generator call these; they call the op's own
+    # prepare/run, torch_ref and c_call, through the storage adapter for float16 / bfloat16 nodes.
+    def storage_format(self, node, model):
+        """float16 / bfloat16 if this node runs through the storage adapter, else None."""
+        fmt = self.node_format(node, model)
+        return fmt if self._adapted(fmt) else None
+
+    def plan(self, node, model, rounding):
+        sf = self.storage_format(node, model)
+        if sf is None:
+            return (None, None, self.prepare(node, model, rounding))
+        n32, m32 = float32_view(node, model)
+        return ([model.tensors[t].format for t in node.inputs], [model.tensors[t].format for t in node.outputs],
+                self.prepare(n32, m32, rounding))
+
+    def execute(self, planned, inputs):
+        from ..float16 import narrow, widen
+        in_fmts, out_fmts, prep = planned
+        if in_fmts is None:
+            return self.run(prep, inputs)
+        outs = self.run(prep, [widen(x, f) for x, f in zip(inputs, in_fmts)])
+        return [narrow(o, f) for o, f in zip(outs, out_fmts)]
+
+    def reference(self, node, model, inputs):
+        sf = self.storage_format(node, model)
+        if sf is None:
+            return self.torch_ref(node, model, inputs)
+        from ..torchref import narrow, widen
+        n32, m32 = float32_view(node, model)
+        outs = self.torch_ref(n32, m32, [widen(x, model.tensors[t].format) for x, t in zip(inputs, node.inputs)])
+        return [narrow(o, model.tensors[t].format) for o, t in zip(outs, node.outputs)]
+
+    def c_function(self, node, model):
+        """:meth:`c_call` of the node; a float16 / bfloat16 node calls the ``_f16`` / ``_bf16`` twin of the
+        float32 kernel with the same arguments (tensors and arrays as uint16_t bit patterns)."""
+        sf = self.storage_format(node, model)
+        if sf is None:
+            return self.c_call(node, model)
+        n32, m32 = float32_view(node, model)
+        fname, args = self.c_call(n32, m32)
+        if not fname.endswith("_f32"):
+            raise node.error(f"the C kernel {fname} has no {sf} twin")
+        return fname[:-4] + C_SUFFIX[sf], args
+
+    # ------------------------------------------------------------ execution (the op's own format)
     def prepare(self, node, model, rounding):
         """Everything the kernel needs, computed once per plan: returns an opaque object for run()."""
         raise NotImplementedError
@@ -199,10 +271,41 @@ class Op:
     def weight_bytes(self, node):
         return int(sum(np.asarray(a).nbytes for a in node.arrays.values()))
 
+    def accumulator(self, node, model):
+        """None, or accumulator_report(...) for an op that accumulates in integers (``kwsnum inspect``)."""
+        return None
+
     def summary(self, node):
         """Short text of the op parameters for ``kwsnum inspect``."""
         keys = [k for k in node.attrs if k not in ("act_min", "act_max")]
         return ", ".join(f"{k}={_fmt(node.attrs[k])}" for k in keys)
+
+
+class _ModelView:
+    """A model seen with some tensor specs replaced (everything else delegated)."""
+
+    def __init__(self, model, tensors):
+        self._model = model
+        self.tensors = tensors
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
+def float32_view(node, model):
+    """(node, model) as the float32 kernel sees a float16 / bfloat16 node: its float arrays widened exactly to
+    float32 and its input and output tensors declared float32 (shapes unchanged)."""
+    from ..float16 import widen
+    sf = {model.tensors[t].format for t in node.inputs} | {model.tensors[t].format for t in node.outputs}
+    fmt = next(iter(sorted(sf & set(STORAGE_FLOATS))), None)
+    arrays = {k: (widen(a, fmt) if np.asarray(a).dtype == np.uint16 else a) for k, a in node.arrays.items()}
+    n32 = Node(node.op, node.name, list(node.inputs), list(node.outputs), dict(node.attrs), arrays, node.index)
+    tensors = dict(model.tensors)
+    for t in list(node.inputs) + list(node.outputs):
+        spec = tensors[t]
+        if spec.format in STORAGE_FLOATS:
+            tensors[t] = TensorSpec(spec.name, spec.shape, "float32")
+    return n32, _ModelView(model, tensors)
 
 
 def _fmt(v):
@@ -229,18 +332,34 @@ def require(cond, node, message):
         raise node.error(message)
 
 
-def check_int8_accumulation(node, weight, bias, multiplier, shift):
+def int8_accumulator_bound(weight, bias, in_zp):
+    """Worst |accumulator| of an op accumulating bias + sum (q_in - zp_in) * w over int8 inputs q_in in
+    [-128, 127] (docs/numerics.md 3.4): max over output channels of |bias| + sum|w| * max|q_in - zp_in|."""
+    O = weight.shape[0]
+    span = max(127 - int(in_zp), int(in_zp) + 128)
+    bound = np.abs(bias.astype(np.int64)) + np.abs(weight.astype(np.int64)).reshape(O, -1).sum(axis=1) * span
+    return int(bound.max(initial=0))
+
+
+def accumulator_report(worst, bits=32):
+    """dict(worst=..., bits=..., headroom=...) for ``kwsnum inspect``: headroom is how many more bits the
+    worst case could grow before it overflows a signed ``bits``-bit accumulator."""
+    used = int(worst).bit_length()
+    return dict(worst=int(worst), bits=int(bits), headroom=int(bits - 1 - used))
+
+
+def check_int8_accumulation(node, weight, bias, multiplier, shift, in_zp):
     """The int8 checks shared by every op that accumulates (q_in - zp_in) * w into int32 and requantizes
     per output channel (docs/numerics.md 3.2 and 3.4): shifts in [-31, 30], multipliers >= 0, symmetric
-    weights, and |bias| + 255 * sum|w| < 2**31 for every output channel."""
+    weights, and the worst accumulator (:func:`int8_accumulator_bound`) below 2**31."""
     require(np.all((shift >= -31) & (shift <= 30)), node, "shift values must be in [-31, 30]")
     require(np.all(multiplier >= 0), node, "multiplier values must be >= 0")
     require(np.all(weight != -128), node, "int8 weights must be in [-127, 127] (symmetric)")
-    O = weight.shape[0]
-    bound = np.abs(bias.astype(np.int64)) + np.abs(weight.astype(np.int64)).reshape(O, -1).sum(axis=1) * 255
-    worst = int(bound.max(initial=0))
-    require(worst < 2 ** 31, node, f"int32 accumulator could overflow (worst case {worst}); the weights are too large")
+    worst = int8_accumulator_bound(weight, bias, in_zp)
+    require(worst < 2 ** 31, node, f"the int32 accumulator could overflow: worst case |acc| = {worst} "
+                                   f"(>= 2**31) from the weights and the int8 input range; reduce the fan-in "
+                                   f"or the weight magnitudes of this layer")
 
 
 __all__ = ["Attr", "Arr", "Op", "ModelError", "out_tensor", "in_tensor", "qparams", "require",
-           "check_int8_accumulation"]
+           "check_int8_accumulation", "int8_accumulator_bound", "accumulator_report", "schema_format", "float32_view", "STORAGE_FLOATS"]

@@ -8,7 +8,8 @@ from numba import njit, prange
 
 from ..fixedpoint import requantize, clamp
 from ..torchref import requantize as t_requantize
-from .base import Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check_int8_accumulation
+from .base import (Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check_int8_accumulation,
+                   int8_accumulator_bound, accumulator_report)
 
 
 @njit(cache=True)
@@ -136,12 +137,19 @@ class Conv2d(Op):
                         f"{k} shape {node.arrays[k].shape} does not match out_channels={O}")
         if fmt == "int8":
             a = node.arrays
-            check_int8_accumulation(node, w, a["bias"], a["multiplier"], a["shift"])
+            check_int8_accumulation(node, w, a["bias"], a["multiplier"], a["shift"], in_specs[0].zero_point)
         kh, kw = (1, w.shape[2]) if self.rank == 1 else w.shape[2:]
         _, H, W = x
         (sh_, sw_), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
         require(H + pt + pb >= dh * (kh - 1) + 1 and W + pl + pr >= dw * (kw - 1) + 1, node,
                 f"kernel {tuple(w.shape[2:])} with dilation is larger than the padded input {tuple(in_specs[0].shape[1:])}")
+
+    def accumulator(self, node, model):
+        x = in_tensor(model, node)
+        if x.format != "int8":
+            return None
+        return accumulator_report(int8_accumulator_bound(node.arrays["weight"], node.arrays["bias"],
+                                                         x.zero_point))
 
     def output_shapes(self, node, in_shapes):
         C, H, W = self.as4d(in_shapes[0])

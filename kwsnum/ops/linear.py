@@ -9,7 +9,8 @@ from numba import njit, prange
 
 from ..fixedpoint import requantize, clamp
 from ..torchref import requantize as t_requantize
-from .base import Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check_int8_accumulation
+from .base import (Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check_int8_accumulation,
+                   int8_accumulator_bound, accumulator_report)
 
 
 @njit(cache=True, parallel=True)
@@ -67,7 +68,14 @@ class Linear(Op):
                         f"{k} shape {node.arrays[k].shape} does not match out_features={O}")
         if fmt == "int8":
             a = node.arrays
-            check_int8_accumulation(node, w, a["bias"], a["multiplier"], a["shift"])
+            check_int8_accumulation(node, w, a["bias"], a["multiplier"], a["shift"], in_specs[0].zero_point)
+
+    def accumulator(self, node, model):
+        x = in_tensor(model, node)
+        if x.format != "int8":
+            return None
+        return accumulator_report(int8_accumulator_bound(node.arrays["weight"], node.arrays["bias"],
+                                                         x.zero_point))
 
     def output_shapes(self, node, in_shapes):
         return [(node.arrays["weight"].shape[0],)]

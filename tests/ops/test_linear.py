@@ -93,10 +93,16 @@ def test_linear_accumulator_near_int32_limit():
 
 
 def test_linear_rejects_overflowing_accumulator():
-    F = 66400  # 66400 * 127 * 255 > 2**31
-    with pytest.raises(ModelError, match="accumulator"):
-        _int8_linear(F=F, weight=np.full((1, F), 127, np.int8), bias=np.zeros(1, np.int32),
-                     mult=np.array([1 << 30], np.int32), shift=np.array([-20], np.int32))
+    """The bound is |bias| + sum|w| * max|q - zp_in| (docs/numerics.md 3.4), sharp at 2**31."""
+    def build(F, zi, bias=0):
+        return _int8_linear(F=F, weight=np.full((1, F), 127, np.int8), bias=np.array([bias], np.int32),
+                            mult=np.array([1 << 30], np.int32), shift=np.array([-20], np.int32), zi=zi)
+    build(66311, -128)                     # 66311 * 127 * 255 = 2147481735 < 2**31
+    with pytest.raises(ModelError, match="accumulator could overflow"):
+        build(66312, -128)                 # 2147514120 >= 2**31
+    with pytest.raises(ModelError, match="accumulator could overflow"):
+        build(66311, -128, bias=1913)      # + |bias| crosses 2**31
+    build(66400, 1)                        # zp 1: max|q - zp| = 129, far inside
 
 
 def test_linear_rejects_bad_shapes():
