@@ -134,7 +134,7 @@ def scratch_sizes(model):
     for i, node in enumerate(model.nodes):
         if is_alias(node):
             continue
-        _, args = ops.get(node.op, node).c_call(node, model)
+        _, args = ops.get(node.op, node).c_function(node, model)
         n = sum(int(v) for kind, v in args if kind == "scratch")
         if sum(1 for kind, _ in args if kind == "scratch") > 1:
             raise ModelError("a C call with more than one scratch buffer is not supported", where=node.where)

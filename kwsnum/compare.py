@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 FLOAT_RTOL = 1e-4   # docs/numerics.md section 5: |o - r| <= FLOAT_RTOL * max(1, max |r|)
+# float16 / bfloat16 tensors (section 7): the same rule with 4 units of roundoff of the 16-bit format
+STORAGE_RTOL = {"float16": 2.0 ** -9, "bfloat16": 2.0 ** -6}
 
 EXACT = "exact"
 TOLERANCE = "tolerance"
@@ -26,26 +28,40 @@ def same_values(a, b):
     return a == b
 
 
-def within_tolerance(a, ref):
-    """Element-wise ``|a - ref| <= FLOAT_RTOL * max(1, max |ref|)``, the max taken per sample (axis 0 is the
+def storage_values(a, fmt):
+    """Values of a float16 / bfloat16 tensor given as uint16 bit patterns, as float64 (numpy's own float16;
+    bfloat16 by placing the bits in the top half of a float32). Other formats unchanged."""
+    a = np.asarray(a)
+    if fmt == "float16":
+        return a.astype(np.uint16).view(np.float16).astype(np.float64)
+    if fmt == "bfloat16":
+        return (a.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+    return a
+
+
+def within_tolerance(a, ref, rtol=FLOAT_RTOL):
+    """Element-wise ``|a - ref| <= rtol * max(1, max |ref|)``, the max taken per sample (axis 0 is the
     batch). NaN agrees only with NaN, an infinity only with the same infinity."""
     a = np.asarray(a, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
     n = ref.shape[0] if ref.ndim else 1
     finite = np.where(np.isfinite(ref), np.abs(ref), 0.0).reshape(n, -1)
-    bound = FLOAT_RTOL * np.maximum(1.0, finite.max(axis=1, initial=0.0))
+    bound = rtol * np.maximum(1.0, finite.max(axis=1, initial=0.0))
     bound = bound.reshape((n,) + (1,) * (ref.ndim - 1)) if ref.ndim else bound[0]
     with np.errstate(invalid="ignore"):
         close = np.abs(a - ref) <= bound
     return close | same_values(a, ref)
 
 
-def agreement(a, b, rule):
-    """Element-wise agreement of ``a`` with the reference ``b`` under ``rule`` (EXACT, or TOLERANCE, which
-    applies to float tensors only: integer tensors are always exact)."""
+def agreement(a, b, rule, fmt=None):
+    """Element-wise agreement of ``a`` with the reference ``b`` under ``rule``: EXACT (float16 / bfloat16 bit
+    patterns compared as bits), or TOLERANCE, which applies to float tensors only (integer tensors are always
+    exact; float16 / bfloat16 tensors, given their ``fmt``, compare as values within STORAGE_RTOL)."""
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
         raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
+    if rule == TOLERANCE and fmt in STORAGE_RTOL:
+        return within_tolerance(storage_values(a, fmt), storage_values(b, fmt), STORAGE_RTOL[fmt])
     if rule == TOLERANCE and b.dtype.kind == "f":
         return within_tolerance(a, b)
     return same_values(a, b)
@@ -95,7 +111,7 @@ def layer_diffs(model, trace_a, trace_b, rule=EXACT, masks=False):
     out = []
     for pos, layer, op, t in _order(model):
         a, b = np.asarray(trace_a[t]), np.asarray(trace_b[t])
-        ok = agreement(a, b, rule)
+        ok = agreement(a, b, rule, model.tensors[t].format)
         n_diff = int(ok.size - np.count_nonzero(ok))
         max_abs, first = 0.0, None
         if n_diff:
@@ -117,5 +133,6 @@ def first_difference(model, trace_a, trace_b, rule=EXACT):
     return None
 
 
-__all__ = ["FLOAT_RTOL", "EXACT", "TOLERANCE", "same_values", "within_tolerance", "agreement", "per_sample",
+__all__ = ["FLOAT_RTOL", "STORAGE_RTOL", "EXACT", "TOLERANCE", "same_values", "storage_values",
+           "within_tolerance", "agreement", "per_sample",
            "LayerDiff", "layer_diffs", "first_difference"]

@@ -188,3 +188,24 @@ def f32_to_bf16_array(x):
     for i in range(flat.size):
         out[i] = np.uint16(f32_bits_to_bf16_bits(_f32_as_bits(flat[i])))
     return out.reshape(x.shape)
+
+
+# ------------------------------------------------------------------ by format name (docs/numerics.md section 7)
+def widen(bits, fmt):
+    """Stored values of a tensor of format ``fmt`` ("float16" / "bfloat16": uint16 bit patterns) as float32
+    (exact). Other formats are returned unchanged."""
+    if fmt == "float16":
+        return f16_to_f32_array(np.ascontiguousarray(bits, dtype=np.uint16))
+    if fmt == "bfloat16":
+        return bf16_to_f32_array(np.ascontiguousarray(bits, dtype=np.uint16))
+    return bits
+
+
+def narrow(x, fmt):
+    """float32 values rounded once (RNE, section 7) to the storage of format ``fmt`` ("float16" / "bfloat16":
+    uint16 bit patterns). Other formats are returned unchanged."""
+    if fmt == "float16":
+        return f32_to_f16_array(np.ascontiguousarray(x, dtype=np.float32))
+    if fmt == "bfloat16":
+        return f32_to_bf16_array(np.ascontiguousarray(x, dtype=np.float32))
+    return x

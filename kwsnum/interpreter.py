@@ -22,14 +22,14 @@ class Plan:
         for i, node in enumerate(model.nodes):
             op = ops.get(node.op, node)
             free = [t for t in node.inputs if last_use.get(t) == i and t not in keep]
-            self.steps.append((op, node, op.prepare(node, model, mode), free))
+            self.steps.append((op, node, op.plan(node, model, mode), free))
 
     def run(self, x, trace=False):
         model = self.model
         x = model.check_input(x)
         values = {model.inputs[0]: x}
         for op, node, prep, free in self.steps:
-            outs = op.run(prep, [values[t] for t in node.inputs])
+            outs = op.execute(prep, [values[t] for t in node.inputs])
             for t, o in zip(node.outputs, outs):
                 values[t] = o
             if not trace:

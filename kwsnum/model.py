@@ -9,7 +9,10 @@ import numpy as np
 
 from .errors import ModelError, InputError
 
-FORMATS = ("int8", "float32")
+FORMATS = ("int8", "float32", "float16", "bfloat16")
+STORAGE_FLOATS = ("float16", "bfloat16")   # 16-bit storage, float32 arithmetic (docs/numerics.md section 7)
+STORAGE_DTYPE = {"int8": np.dtype(np.int8), "float32": np.dtype(np.float32),
+                 "float16": np.dtype(np.uint16), "bfloat16": np.dtype(np.uint16)}   # 16-bit floats as bit patterns
 MAX_DIM = 1 << 24          # no single dimension beyond this
 MAX_ELEMENTS = 1 << 28     # no tensor beyond this many elements (per sample)
 
@@ -19,13 +22,14 @@ class TensorSpec:
     """An activation tensor. ``shape`` excludes the batch dimension."""
     name: str
     shape: tuple
-    format: str                      # "int8" (affine) | "float32"
+    format: str                      # "int8" (affine) | "float32" | "float16" | "bfloat16" (see FORMATS)
     scale: float = None              # int8 only (float32 value)
     zero_point: int = None           # int8 only
 
     @property
     def dtype(self):
-        return np.dtype(self.format)
+        """The numpy dtype of stored values (float16 / bfloat16: uint16 bit patterns)."""
+        return STORAGE_DTYPE[self.format]
 
     @property
     def size(self):
@@ -173,9 +177,9 @@ class Model:
             if x.dtype.kind not in "fiu":
                 raise InputError(f"input dtype {x.dtype} is not numeric; the model takes float32")
             x = x.astype(np.float32)
-        else:
-            if x.dtype != np.int8:
-                raise InputError(f"input dtype {x.dtype} does not match the model input format int8")
+        elif x.dtype != spec.dtype:
+            raise InputError(f"input dtype {x.dtype} does not match the model input format {spec.format} "
+                             f"(stored as {spec.dtype})")
         return np.ascontiguousarray(x)
 
     def __repr__(self):

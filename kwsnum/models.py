@@ -13,19 +13,37 @@ def _conv_out(n, k, s, p_total):
     return (n + p_total - k) // s + 1
 
 
+def _tf_same(n, k, s):
+    """TensorFlow 'same' padding (before, after) of one dim: out = ceil(n / s)."""
+    total = max((-(-n // s) - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
 class DSCNN(nn.Module):
     """Conv2d(1, W, (10, 4), stride 2, padding (5, 2), no bias) + BN + ReLU, then ``n_blocks`` x
     [depthwise 3x3 (stride 2 in the first block), padding 1, + BN + ReLU; pointwise 1x1 + BN + ReLU],
-    AdaptiveAvgPool2d(1), Flatten, Dropout(0.2), Linear(W, n_classes)."""
+    AdaptiveAvgPool2d(1), Flatten, Dropout(0.2), Linear(W, n_classes) (``variant="tiny-kws"``).
 
-    def __init__(self, n_classes=12, width=64, n_blocks=4, in_shape=(1, 49, 10), dropout=0.2):
+    ``variant="mlperf"``: the MLPerf Tiny KWS reference (TensorFlow, 'same' padding): the first conv pads as TF
+    does for stride 2 (for 49 x 10: 4 top, 5 bottom, 1 left, 1 right, written as a ZeroPad2d that the exporter
+    folds into the conv), no stride in the blocks (25 x 5 feature maps throughout)."""
+
+    def __init__(self, n_classes=12, width=64, n_blocks=4, in_shape=(1, 49, 10), dropout=0.2, variant="tiny-kws"):
         super().__init__()
+        if variant not in ("tiny-kws", "mlperf"):
+            raise ValueError(f"variant must be 'tiny-kws' or 'mlperf', got {variant!r}")
         self.in_shape = tuple(in_shape)
+        self.variant = variant
         w = int(width)
-        layers = [nn.Conv2d(in_shape[0], w, (10, 4), stride=2, padding=(5, 2), bias=False),
-                  nn.BatchNorm2d(w), nn.ReLU()]
+        if variant == "mlperf":
+            (t, bo), (le, r) = _tf_same(in_shape[1], 10, 2), _tf_same(in_shape[2], 4, 2)
+            layers = [nn.ZeroPad2d((le, r, t, bo)), nn.Conv2d(in_shape[0], w, (10, 4), stride=2, bias=False)]
+        else:
+            layers = [nn.Conv2d(in_shape[0], w, (10, 4), stride=2, padding=(5, 2), bias=False)]
+        layers += [nn.BatchNorm2d(w), nn.ReLU()]
+        first_stride = 2 if variant == "tiny-kws" else 1
         for i in range(n_blocks):
-            layers += [nn.Conv2d(w, w, 3, stride=2 if i == 0 else 1, padding=1, groups=w, bias=False),
+            layers += [nn.Conv2d(w, w, 3, stride=first_stride if i == 0 else 1, padding=1, groups=w, bias=False),
                        nn.BatchNorm2d(w), nn.ReLU(),
                        nn.Conv2d(w, w, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()]
         self.features = nn.Sequential(*layers)

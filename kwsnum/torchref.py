@@ -81,6 +81,26 @@ def requantize(acc, multiplier, shift, rounding, axis=1):
     return round_half_away_pow2(high, right)
 
 
+def widen(x, fmt):
+    """Stored values of a float16 / bfloat16 tensor (bit patterns in an int64 tensor) as float32, with torch's
+    own 16-bit float types (independent of kwsnum.float16). Other formats unchanged."""
+    torch = _torch()
+    if fmt not in ("float16", "bfloat16"):
+        return x
+    x = x.to(torch.int64)
+    signed = torch.where(x >= 32768, x - 65536, x).to(torch.int16)
+    return signed.view(torch.float16 if fmt == "float16" else torch.bfloat16).to(torch.float32)
+
+
+def narrow(x, fmt):
+    """float32 values rounded to float16 / bfloat16 by torch, as bit patterns in an int64 tensor."""
+    torch = _torch()
+    if fmt not in ("float16", "bfloat16"):
+        return x
+    h = x.to(torch.float32).to(torch.float16 if fmt == "float16" else torch.bfloat16)
+    return h.view(torch.int16).to(torch.int64) & 0xFFFF
+
+
 def to_torch(a):
     torch = _torch()
     a = np.asarray(a)
@@ -97,7 +117,7 @@ def run_reference(model, x, trace=False):
     with torch.no_grad():
         for node in model.nodes:
             op = ops.get(node.op, node)
-            outs = op.torch_ref(node, model, [values[t] for t in node.inputs])
+            outs = op.reference(node, model, [values[t] for t in node.inputs])
             for t, o in zip(node.outputs, outs):
                 spec = model.tensors[t]
                 o = o.detach().cpu().numpy()

@@ -134,7 +134,7 @@ class Gate:
         self._predicted.append(np.asarray(vals["oracle"][out]).reshape(len(x), -1).argmax(axis=1))
         for p in self.pairs:
             ta, tb = vals[p.a], vals[p.b]
-            ok_out = per_sample(agreement(ta[out], tb[out], p.rule))
+            ok_out = per_sample(agreement(ta[out], tb[out], p.rule, m.tensors[out].format))
             if p.compared == "every tensor":
                 diffs = layer_diffs(m, ta, tb, p.rule, masks=True)
                 bad = np.zeros(len(x), bool)

@@ -154,7 +154,7 @@ def call_node(model, node, inputs, op=None):
     """Run one node on ONE sample in C. inputs: per-sample arrays (no batch dim). Returns the output array."""
     from kwsnum import ops
     op = op or ops.get(node.op, node)
-    fname, spec = op.c_call(node, model)
+    fname, spec = op.c_function(node, model)
     out_spec = model.tensors[node.outputs[0]]
     out = np.zeros(tuple(out_spec.shape), dtype=out_spec.dtype)
     keep, args = [], []

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 # docs/numerics.md section 5: |oracle - torch| <= FLOAT_RTOL * max(1, max|torch|)
-from kwsnum.compare import FLOAT_RTOL
+from kwsnum.compare import FLOAT_RTOL, STORAGE_RTOL, TOLERANCE, agreement
 from kwsnum.quant import quantize_multiplier
 from kwsnum.torchref import run_reference
 
@@ -87,7 +87,11 @@ def check_model(model, x):
         a, b = got[name], ref[name]
         assert a.shape == b.shape, (name, a.shape, b.shape)
         assert a.dtype == b.dtype, (name, a.dtype, b.dtype)
-        if a.dtype.kind == "f":
+        fmt = model.tensors[name].format
+        if fmt in STORAGE_RTOL:       # float16 / bfloat16 bit patterns: values within the 16-bit tolerance
+            ok = agreement(a, b, TOLERANCE, fmt)
+            assert ok.all(), (name, fmt, int((~ok).sum()), a[~ok][:4], b[~ok][:4])
+        elif a.dtype.kind == "f":
             tol = FLOAT_RTOL * max(1.0, float(np.max(np.abs(b), initial=0.0)))
             assert np.all(np.abs(a.astype(np.float64) - b) <= tol), \
                 (name, float(np.max(np.abs(a.astype(np.float64) - b))), tol)

@@ -39,7 +39,7 @@ def generate(models):
             else:
                 decl.append(f"static {CTYPE[spec.format]} {tname[name]}[{spec.size}];")
         for ni, node in enumerate(model.nodes):
-            fname, spec = ops.get(node.op, node).c_call(node, model)
+            fname, spec = ops.get(node.op, node).c_function(node, model)
             args = []
             for kind, v in spec:
                 if kind == "in":
@@ -116,7 +116,7 @@ def test_c_kernels_under_asan_and_ubsan(tmp_path):
     from kwsnum import ops
     for model, _ in models:
         for node in model.nodes:
-            called.add(ops.get(node.op, node).c_call(node, model)[0])
+            called.add(ops.get(node.op, node).c_function(node, model)[0])
     expected = {f"kws_{k}_{f}" for k in ("conv2d", "linear", "avgpool2d", "maxpool2d", "global_avgpool", "relu",
                                          "add", "layernorm") for f in ("s8", "f32")}
     expected |= {"kws_quantize_f32_s8", "kws_dequantize_s8_f32", "kws_copy"}

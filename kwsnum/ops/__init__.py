@@ -39,7 +39,8 @@ def _load():
     from . import add             # add
     from . import quantize        # quantize (float32 -> int8), dequantize (int8 -> float32)
     from . import layernorm       # layernorm over the last k dims
-    for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm):
+    from . import cast            # cast between float32, float16, bfloat16
+    for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast):
         for op in mod.OPS:
             register(op)
     _loaded = True

@@ -1,6 +1,10 @@
 """quantize (float32 -> int8, the OUTPUT tensor's scale and zero point) and dequantize (int8 -> float32,
 the INPUT tensor's scale and zero point). Elementwise, any shape.
 
+Bridges to the 16-bit storage floats (docs/numerics.md section 7): quantize also takes a float16 / bfloat16
+input (widened exactly to float32 first), dequantize also produces a float16 / bfloat16 output (the float32
+value rounded once, RNE).
+
 quantize:   v = x / float32(scale) (one IEEE float32 division), r = roundf(v) (ties away from zero),
             q = clamp(r + zp, -128, 127) in floating point (so huge values and infinities saturate),
             NaN -> zp.
@@ -11,7 +15,11 @@ import numpy as np
 from numba import njit, prange
 
 from ..fixedpoint import round_half_away_f32
-from .base import Op, in_tensor, out_tensor, qparams
+from ..float16 import narrow, widen
+from ..model import STORAGE_FLOATS
+from .base import C_SUFFIX, Op, in_tensor, out_tensor, qparams
+
+FLOATS = ("float32",) + STORAGE_FLOATS
 
 
 @njit(cache=True, parallel=True)
@@ -41,7 +49,8 @@ def dequantize_int8_f32(x, scale, zp, out):
 
 class Quantize(Op):
     name = "quantize"
-    formats = ("float32",)      # the node format is its input's; the output is int8
+    formats = FLOATS            # the node format is its input's; the output is int8
+    storage_floats = False      # the 16-bit input is widened here, not by the storage adapter
 
     def output_format(self, node, model, fmt):
         return "int8"
@@ -51,18 +60,19 @@ class Quantize(Op):
 
     def prepare(self, node, model, rounding):
         s, z = qparams(out_tensor(model, node))
-        return dict(scale=np.float32(s), zp=np.int64(z))
+        return dict(scale=np.float32(s), zp=np.int64(z), fmt=in_tensor(model, node).format)
 
     def run(self, p, inputs):
-        x = np.ascontiguousarray(inputs[0], dtype=np.float32)
+        x = np.ascontiguousarray(widen(inputs[0], p["fmt"]), dtype=np.float32)
         out = np.empty(x.shape, dtype=np.int8)
         quantize_f32_int8(x.reshape(-1), p["scale"], p["zp"], out.reshape(-1))
         return [out]
 
     def torch_ref(self, node, model, inputs):
         import torch
+        from ..torchref import widen as torch_widen
         s, z = qparams(out_tensor(model, node))
-        x = inputs[0].to(torch.float32)
+        x = torch_widen(inputs[0], in_tensor(model, node).format).to(torch.float32)
         v = x / torch.full_like(x, np.float32(s))          # elementwise IEEE float32 division
         # roundf written differently from the oracle: torch.round (ties to even, exact) corrected at ties,
         # all in float32 (|v| < 2**23 wherever a tie is possible, so trunc(v) + sign(v) is exact)
@@ -74,9 +84,11 @@ class Quantize(Op):
         return [q.to(torch.int64)]
 
     def c_call(self, node, model):
-        """C: kws_quantize_f32_s8 (c_runtime/kws_quantize.h), the OUTPUT tensor's scale (float32) and zp."""
+        """C: kws_quantize_{f32,f16,bf16}_s8 (c_runtime/kws_quantize.h), the OUTPUT tensor's scale (float32)
+        and zp."""
         s, z = qparams(out_tensor(model, node))
-        return "kws_quantize_f32_s8", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
+        fin = C_SUFFIX.get(in_tensor(model, node).format, "_f32")
+        return f"kws_quantize{fin}_s8", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
                                        ("f32", float(np.float32(s))), ("i32", z)]
 
     def summary(self, node):
@@ -85,34 +97,39 @@ class Quantize(Op):
 
 class Dequantize(Op):
     name = "dequantize"
-    formats = ("int8",)         # the node format is its input's; the output is float32
+    formats = ("int8",)         # the node format is its input's; the output is float32, float16 or bfloat16
 
     def output_format(self, node, model, fmt):
-        return "float32"
+        out = out_tensor(model, node).format
+        return out if out in FLOATS else "float32"
 
     def output_shapes(self, node, in_shapes):
         return [tuple(in_shapes[0])]
 
     def prepare(self, node, model, rounding):
         s, z = qparams(in_tensor(model, node))
-        return dict(scale=np.float32(s), zp=np.int64(z))
+        return dict(scale=np.float32(s), zp=np.int64(z), fmt=out_tensor(model, node).format)
 
     def run(self, p, inputs):
         x = np.ascontiguousarray(inputs[0])
         out = np.empty(x.shape, dtype=np.float32)
         dequantize_int8_f32(x.reshape(-1), p["scale"], p["zp"], out.reshape(-1))
-        return [out]
+        return [narrow(out, p["fmt"])]
 
     def torch_ref(self, node, model, inputs):
         import torch
         s, z = qparams(in_tensor(model, node))
+        from ..torchref import narrow as torch_narrow
         d = (inputs[0].to(torch.int64) - z).to(torch.float32)
-        return [d * torch.full_like(d, np.float32(s))]     # elementwise IEEE float32 multiplication
+        y = d * torch.full_like(d, np.float32(s))          # elementwise IEEE float32 multiplication
+        return [torch_narrow(y, out_tensor(model, node).format)]
 
     def c_call(self, node, model):
-        """C: kws_dequantize_s8_f32 (c_runtime/kws_quantize.h), the INPUT tensor's scale (float32) and zp."""
+        """C: kws_dequantize_s8_{f32,f16,bf16} (c_runtime/kws_quantize.h), the INPUT tensor's scale (float32)
+        and zp."""
         s, z = qparams(in_tensor(model, node))
-        return "kws_dequantize_s8_f32", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
+        fout = C_SUFFIX.get(out_tensor(model, node).format, "_f32")
+        return f"kws_dequantize_s8{fout}", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
                                          ("f32", float(np.float32(s))), ("i32", z)]
 
     def summary(self, node):

@@ -15,6 +15,9 @@ class Reshape(Op):
         "shape": Attr("ints", min=1),
     }
 
+    formats = ("int8", "float32", "float16", "bfloat16")
+    storage_floats = False      # a byte copy: every format as it is
+
     def check(self, node, model, in_specs, fmt):
         shape = node.attrs["shape"]
         require(len(shape) >= 1, node, "attribute 'shape' must have at least one dimension")

@@ -1,0 +1,97 @@
+"""C footprint of every zoo model: arena bytes, weight bytes, code size and instructions per inference.
+
+    python bench/c_footprint.py [--models ds_cnn_mlperf,kws_raw] [--precision int8] [--no-callgrind]
+
+For each model of kwsnum.zoo (random trained-looking weights: the footprint does not depend on the values;
+the instruction count barely does): export, `kwsnum codegen`, build with the generated Makefile (-O2), then
+- arena bytes and weight bytes as the generated header states them;
+- code bytes: `size` text of the model's .o and the runtime .o files it links (the weights object excluded;
+  text includes read-only data, so the model .o's text holds the arena offsets and labels too);
+- instructions per inference from `valgrind --tool=callgrind` on the host harness (x86-64, -O2): the harness is
+  run on 1 and on 3 samples and the difference is halved, so start-up and file I/O cancel. Instructions are
+  stable on a noisy machine; seconds are not. Skipped when valgrind is missing.
+Prints a table; asserts nothing.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+
+from kwsnum import zoo
+from kwsnum.codegen import build, generate
+from kwsnum.export import from_torch
+from kwsnum.models import randomize_
+from kwsnum.report import summary
+
+
+def text_bytes(objs):
+    r = subprocess.run(["size", "-d"] + objs, capture_output=True, text=True, check=True)
+    total = 0
+    for line in r.stdout.splitlines()[1:]:
+        total += int(line.split()[0])
+    return total
+
+
+def callgrind_instructions(exe, x, tmp):
+    counts = []
+    for n in (1, 3):
+        xin, yout = os.path.join(tmp, f"x{n}.npy"), os.path.join(tmp, f"y{n}.bin")
+        np.save(xin, x[:n])
+        out = os.path.join(tmp, f"callgrind.{n}.out")
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", exe, xin, yout],
+                       check=True, capture_output=True)
+        with open(out) as fh:
+            m = re.search(r"^(?:summary|totals):\s*(\d+)", fh.read(), re.M)
+        counts.append(int(m.group(1)))
+    return (counts[1] - counts[0]) // 2
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", default=",".join(zoo.ZOO))
+    ap.add_argument("--precision", default="int8", choices=["int8", "float32"])
+    ap.add_argument("--no-callgrind", action="store_true")
+    args = ap.parse_args()
+    use_cg = not args.no_callgrind and shutil.which("valgrind") is not None
+    cc = os.environ.get("CC") or "cc"
+    ccv = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    print(f"compiler: {ccv}; flags: the generated Makefile's (-std=c99 -O2 ...); precision {args.precision}; "
+          f"callgrind: {'yes' if use_cg else 'no (valgrind missing or --no-callgrind)'}")
+    rows = []
+    for name in args.models.split(","):
+        e = zoo.ZOO[name]
+        torch.manual_seed(0)
+        module = zoo.build(name)
+        g = torch.Generator().manual_seed(1)
+        calib = torch.randn((64,) + tuple(e.in_shape), generator=g)
+        randomize_(module, 0, calib)
+        model = from_torch(module, calib[:1], calib, precision=args.precision, name=name)
+        info = summary(model)
+        with tempfile.TemporaryDirectory(prefix="kwsnum-footprint-") as tmp:
+            p = generate(model, os.path.join(tmp, "c"), name="kws")
+            exe = build(p.path)
+            objs = sorted(os.path.join(p.path, f) for f in os.listdir(p.path)
+                          if f.endswith(".o") and f not in ("main.o", "kws_weights.o"))
+            code = text_bytes(objs)
+            instr = callgrind_instructions(exe, calib.numpy()[:3], tmp) if use_cg else None
+        rows.append((name, info["total_macs"], p.arena_bytes, p.weight_bytes, code, instr))
+        print(f"  {name}: done", file=sys.stderr, flush=True)
+    head = ("model", "MACs", "arena B", "weights B", "code B", "instr/inference", "instr/MAC")
+    print(" | ".join(head))
+    print(" | ".join("---" for _ in head))
+    for name, macs, arena, wb, code, instr in rows:
+        print(" | ".join([name, f"{macs:,}", f"{arena:,}", f"{wb:,}", f"{code:,}",
+                          f"{instr:,}" if instr is not None else "-",
+                          f"{instr / macs:.1f}" if instr is not None else "-"]))
+    for name in args.models.split(","):
+        print(f"  {name}: {zoo.ZOO[name].title}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The model zoo by name: each entry a :mod:`kwsnum.models` class, its constructor arguments and the frontend
+its input comes from (this module needs torch only when a model is built).
+
+    from kwsnum import zoo
+    module = zoo.build("ds_cnn_mlperf")          # a torch module, untrained
+    zoo.ZOO["ds_cnn_mlperf"].in_shape            # (1, 49, 10)
+
+The bench scripts and the zoo tests iterate over ``ZOO``; training (``python -m kwsnum.train``) builds the same
+classes from its own flags.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Entry:
+    cls: str                  # class name in kwsnum.models
+    args: dict = field(default_factory=dict)
+    in_shape: tuple = ()
+    frontend: str = ""        # the frontend kind the input comes from (kwsnum.frontend)
+    title: str = ""
+
+
+ZOO = {
+    "ds_cnn": Entry("DSCNN", dict(width=160, in_shape=(1, 64, 101)), (1, 64, 101), "logmel",
+                    "DS-CNN, tiny-kws size (W=160, n=4) on 64 log-mel x 101 frames"),
+    "ds_cnn_mlperf": Entry("DSCNN", dict(width=64, in_shape=(1, 49, 10), variant="mlperf"), (1, 49, 10),
+                           "mlperf_mfcc", "DS-CNN, MLPerf Tiny KWS (W=64, n=4, no stride in the blocks) on 49x10 MFCC"),
+    "ds_cnn_w64": Entry("DSCNN", dict(width=64, in_shape=(1, 64, 101)), (1, 64, 101), "logmel",
+                        "DS-CNN W=64 on log-mel (the bundled default's architecture)"),
+    "kws_raw": Entry("RawCNN", dict(in_len=16000), (1, 16000), "raw",
+                     "raw-waveform 1-D CNN with LayerNorm over [C, L] on 16000 samples"),
+    "kws_mfcc": Entry("KwsMfcc", dict(n_mfcc=40), (40, 101), "mfcc", "1-D CNN on 40 MFCC x 101 frames"),
+}
+
+
+def build(name, n_classes=12, **overrides):
+    """A fresh (untrained) torch module of zoo entry ``name``."""
+    from . import models
+    if name not in ZOO:
+        raise KeyError(f"unknown zoo model {name!r}; choose one of {', '.join(ZOO)}")
+    e = ZOO[name]
+    return getattr(models, e.cls)(n_classes=n_classes, **dict(e.args, **overrides))
+
+
+__all__ = ["ZOO", "Entry", "build"]
