@@ -297,6 +297,19 @@ def _print_gate(m, res, names, expected):
     click.echo("PASS: every pair agrees" if res.ok else "FAIL: the implementations disagree (see above)")
 
 
+@cli.command(context_settings=dict(ignore_unknown_options=True, allow_extra_args=True, help_option_names=[]))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train(args):
+    """Train a zoo model on a Speech Commands-style folder, export int8 and float32, write a report
+    (the same as python -m kwsnum.train; needs torch). kwsnum train --help lists the options."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise InputError("kwsnum train needs torch (pip install 'kwsnum[torch]')") from None
+    from .. import train as trainer
+    sys.exit(trainer.main(list(args)))
+
+
 from ..codegen.cli import codegen_command  # noqa: E402  (no torch; numpy/click only)
 
 cli.add_command(codegen_command, "codegen")

@@ -115,3 +115,12 @@ def test_run_does_not_import_torch(files):
     for args in (["run", str(d / "m.h5"), str(d / "batch.npy")], ["inspect", str(d / "m.h5")]):
         r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stderr
+
+
+def test_train_subcommand_passes_through(tmp_path):
+    """kwsnum train is python -m kwsnum.train: its options, its errors and exit codes."""
+    pytest.importorskip("torch")
+    r = kw("train", "--help")
+    assert r.returncode == 0 and "--model" in r.stdout and "--epochs" in r.stdout
+    r = kw("train", tmp_path / "missing", "--model", "ds_cnn", "--out", tmp_path / "out")
+    assert r.returncode == 2 and "not a directory" in r.stderr and "Traceback" not in r.stderr
