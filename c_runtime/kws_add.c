@@ -1,6 +1,7 @@
 /* kws_add.c -- see kws_add.h. Spec: docs/numerics.md section 4, "add". */
 #include "kws_add.h"
 #include "kws_fixedpoint.h"
+#include "kws_storage.h"
 
 void kws_add_s8(const int8_t *input1, const int8_t *input2, int8_t *output, int32_t size,
                 int32_t in1_zp, int32_t in2_zp, int32_t left_shift,
@@ -20,10 +21,29 @@ void kws_add_s8(const int8_t *input1, const int8_t *input2, int8_t *output, int3
     }
 }
 
-void kws_add_f32(const float *input1, const float *input2, float *output, int32_t size,
-                 float act_min, float act_max)
+/* The float kernel, once, for every storage type st (kws_storage.h). */
+KWS_ST_INLINE void add_float(const void *input1, const void *input2, void *output, int32_t size,
+                             float act_min, float act_max, int st)
 {
     int32_t i;
     for (i = 0; i < size; i++)
-        output[i] = kws_clamp_f32(input1[i] + input2[i], act_min, act_max);
+        kws_stf(output, st, i, kws_clamp_f32(kws_ldf(input1, st, i) + kws_ldf(input2, st, i), act_min, act_max));
+}
+
+void kws_add_f32(const float *input1, const float *input2, float *output, int32_t size,
+                 float act_min, float act_max)
+{
+    add_float(input1, input2, output, size, act_min, act_max, KWS_ST_F32);
+}
+
+void kws_add_f16(const uint16_t *input1, const uint16_t *input2, uint16_t *output, int32_t size,
+                 float act_min, float act_max)
+{
+    add_float(input1, input2, output, size, act_min, act_max, KWS_ST_F16);
+}
+
+void kws_add_bf16(const uint16_t *input1, const uint16_t *input2, uint16_t *output, int32_t size,
+                  float act_min, float act_max)
+{
+    add_float(input1, input2, output, size, act_min, act_max, KWS_ST_BF16);
 }

@@ -16,4 +16,11 @@ void kws_add_s8(const int8_t *input1, const int8_t *input2, int8_t *output, int3
 /** float32: y = clamp_f(x1 + x2, act_min, act_max) (one float32 addition). */
 void kws_add_f32(const float *input1, const float *input2, float *output, int32_t size,
                  float act_min, float act_max);
+
+/** fp16 / bf16 storage (docs/numerics.md section 7): the float32 kernel above on the exactly widened inputs
+ * (uint16_t bit patterns), each output rounded once (nearest even) to 16 bits. Same arguments. */
+void kws_add_f16(const uint16_t *input1, const uint16_t *input2, uint16_t *output, int32_t size,
+                 float act_min, float act_max);
+void kws_add_bf16(const uint16_t *input1, const uint16_t *input2, uint16_t *output, int32_t size,
+                  float act_min, float act_max);
 #endif

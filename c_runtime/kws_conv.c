@@ -1,6 +1,7 @@
 /* kws_conv.c -- see kws_conv.h. Spec: docs/numerics.md section 4, "conv1d, conv2d". */
 #include "kws_conv.h"
 #include "kws_fixedpoint.h"
+#include "kws_storage.h"
 
 void kws_conv2d_s8(const int8_t *input, const int8_t *weight, const int32_t *bias,
                    const int32_t *multiplier, const int32_t *shift, int8_t *output,
@@ -38,34 +39,65 @@ void kws_conv2d_s8(const int8_t *input, const int8_t *weight, const int32_t *bia
     }
 }
 
-void kws_conv2d_f32(const float *input, const float *weight, const float *bias, float *output,
-                    int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
-                    int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
-                    int32_t pad_top, int32_t pad_left, int32_t groups, float act_min, float act_max)
+/* The float kernel, once, for every storage type st (kws_storage.h). */
+KWS_ST_INLINE void conv2d_float(const void *input, const void *weight, const void *bias, void *output,
+                                int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
+                                int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h,
+                                int32_t dil_w, int32_t pad_top, int32_t pad_left, int32_t groups, float act_min,
+                                float act_max, int st)
 {
     const int32_t cg = in_c / groups, og = out_c / groups;
     int32_t o, oh, ow, ci, kh, kw;
     for (o = 0; o < out_c; o++) {
         const int32_t c0 = (o / og) * cg;
-        const float *wo = weight + (int64_t)o * cg * k_h * k_w;
+        const void *wo = kws_cadv(weight, st, (int64_t)o * cg * k_h * k_w);
+        void *yo = kws_adv(output, st, (int64_t)o * out_h * out_w);
         for (oh = 0; oh < out_h; oh++) {
             for (ow = 0; ow < out_w; ow++) {
-                float acc = bias[o];
+                float acc = kws_ldf(bias, st, o);
                 for (ci = 0; ci < cg; ci++) {
-                    const float *xc = input + (int64_t)(c0 + ci) * in_h * in_w;
-                    const float *wc = wo + (int64_t)ci * k_h * k_w;
+                    const void *xc = kws_cadv(input, st, (int64_t)(c0 + ci) * in_h * in_w);
+                    const void *wc = kws_cadv(wo, st, (int64_t)ci * k_h * k_w);
                     for (kh = 0; kh < k_h; kh++) {
                         const int32_t ih = oh * stride_h - pad_top + kh * dil_h;
                         if (ih < 0 || ih >= in_h) continue;
                         for (kw = 0; kw < k_w; kw++) {
                             const int32_t iw = ow * stride_w - pad_left + kw * dil_w;
                             if (iw < 0 || iw >= in_w) continue;
-                            acc = acc + xc[ih * in_w + iw] * wc[kh * k_w + kw];
+                            acc = acc + kws_ldf(xc, st, ih * in_w + iw) * kws_ldf(wc, st, kh * k_w + kw);
                         }
                     }
                 }
-                output[((int64_t)o * out_h + oh) * out_w + ow] = kws_clamp_f32(acc, act_min, act_max);
+                kws_stf(yo, st, oh * out_w + ow, kws_clamp_f32(acc, act_min, act_max));
             }
         }
     }
 }
+
+#define KWS_CONV2D_FLOAT_ARGS in_c, in_h, in_w, out_c, k_h, k_w, out_h, out_w, stride_h, stride_w, dil_h, dil_w, \
+                              pad_top, pad_left, groups, act_min, act_max
+
+void kws_conv2d_f32(const float *input, const float *weight, const float *bias, float *output,
+                    int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
+                    int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
+                    int32_t pad_top, int32_t pad_left, int32_t groups, float act_min, float act_max)
+{
+    conv2d_float(input, weight, bias, output, KWS_CONV2D_FLOAT_ARGS, KWS_ST_F32);
+}
+
+void kws_conv2d_f16(const uint16_t *input, const uint16_t *weight, const uint16_t *bias, uint16_t *output,
+                    int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
+                    int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
+                    int32_t pad_top, int32_t pad_left, int32_t groups, float act_min, float act_max)
+{
+    conv2d_float(input, weight, bias, output, KWS_CONV2D_FLOAT_ARGS, KWS_ST_F16);
+}
+
+void kws_conv2d_bf16(const uint16_t *input, const uint16_t *weight, const uint16_t *bias, uint16_t *output,
+                     int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
+                     int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
+                     int32_t pad_top, int32_t pad_left, int32_t groups, float act_min, float act_max)
+{
+    conv2d_float(input, weight, bias, output, KWS_CONV2D_FLOAT_ARGS, KWS_ST_BF16);
+}
+#undef KWS_CONV2D_FLOAT_ARGS

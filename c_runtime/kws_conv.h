@@ -21,4 +21,15 @@ void kws_conv2d_f32(const float *input, const float *weight, const float *bias, 
                     int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
                     int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
                     int32_t pad_top, int32_t pad_left, int32_t groups, float act_min, float act_max);
+
+/** fp16 / bf16 storage (docs/numerics.md section 7): the float32 conv on the exactly widened input, weight and
+ * bias (uint16_t bit patterns), each output rounded once (nearest even) to 16 bits. Same arguments. */
+void kws_conv2d_f16(const uint16_t *input, const uint16_t *weight, const uint16_t *bias, uint16_t *output,
+                    int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
+                    int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
+                    int32_t pad_top, int32_t pad_left, int32_t groups, float act_min, float act_max);
+void kws_conv2d_bf16(const uint16_t *input, const uint16_t *weight, const uint16_t *bias, uint16_t *output,
+                     int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
+                     int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
+                     int32_t pad_top, int32_t pad_left, int32_t groups, float act_min, float act_max);
 #endif

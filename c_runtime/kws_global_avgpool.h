@@ -13,4 +13,11 @@ void kws_global_avgpool_s8(const int8_t *input, int8_t *output, int32_t channels
 /** float32: acc = +0.0f; for s ascending: acc = acc + x; y = acc / (float)count; clamp_f. */
 void kws_global_avgpool_f32(const float *input, float *output, int32_t channels, int32_t count,
                             float act_min, float act_max);
+
+/** fp16 / bf16 storage (docs/numerics.md section 7): the float32 kernel above on the exactly widened input
+ * (uint16_t bit patterns), each output rounded once (nearest even) to 16 bits. Same arguments. */
+void kws_global_avgpool_f16(const uint16_t *input, uint16_t *output, int32_t channels, int32_t count,
+                            float act_min, float act_max);
+void kws_global_avgpool_bf16(const uint16_t *input, uint16_t *output, int32_t channels, int32_t count,
+                             float act_min, float act_max);
 #endif

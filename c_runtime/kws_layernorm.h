@@ -18,4 +18,11 @@ void kws_layernorm_s8(const int8_t *input, const int32_t *gamma, const int64_t *
  * clamp_f. Each operation one float32 operation, no FMA. */
 void kws_layernorm_f32(const float *input, const float *gamma, const float *beta, float *output,
                        int32_t groups, int32_t size, float eps, float act_min, float act_max);
+
+/** fp16 / bf16 storage (docs/numerics.md section 7): the float32 kernel above on the exactly widened input, gamma and beta
+ * (uint16_t bit patterns), each output rounded once (nearest even) to 16 bits. Same arguments. */
+void kws_layernorm_f16(const uint16_t *input, const uint16_t *gamma, const uint16_t *beta, uint16_t *output,
+                       int32_t groups, int32_t size, float eps, float act_min, float act_max);
+void kws_layernorm_bf16(const uint16_t *input, const uint16_t *gamma, const uint16_t *beta, uint16_t *output,
+                        int32_t groups, int32_t size, float eps, float act_min, float act_max);
 #endif

@@ -14,4 +14,11 @@ void kws_linear_s8(const int8_t *input, const int8_t *weight, const int32_t *bia
 /** float32 linear: acc = bias[o]; for f ascending: acc = acc + x[f] * w[o, f] (no FMA); clamp_f. */
 void kws_linear_f32(const float *input, const float *weight, const float *bias, float *output,
                     int32_t in_features, int32_t out_features, float act_min, float act_max);
+
+/** fp16 / bf16 storage (docs/numerics.md section 7): the float32 kernel above on the exactly widened input, weight and bias
+ * (uint16_t bit patterns), each output rounded once (nearest even) to 16 bits. Same arguments. */
+void kws_linear_f16(const uint16_t *input, const uint16_t *weight, const uint16_t *bias, uint16_t *output,
+                    int32_t in_features, int32_t out_features, float act_min, float act_max);
+void kws_linear_bf16(const uint16_t *input, const uint16_t *weight, const uint16_t *bias, uint16_t *output,
+                     int32_t in_features, int32_t out_features, float act_min, float act_max);
 #endif

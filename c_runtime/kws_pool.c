@@ -1,6 +1,7 @@
 /* kws_pool.c -- see kws_pool.h. Spec: docs/numerics.md section 4, "Pooling". */
 #include "kws_pool.h"
 #include "kws_fixedpoint.h"
+#include "kws_storage.h"
 
 void kws_avgpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t in_h, int32_t in_w,
                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
@@ -37,14 +38,16 @@ void kws_avgpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int
     }
 }
 
-void kws_avgpool2d_f32(const float *input, float *output, int32_t channels, int32_t in_h, int32_t in_w,
-                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
-                       int32_t pad_top, int32_t pad_left, int32_t count_include_pad, float act_min, float act_max)
+/* The float avgpool, once, for every storage type st (kws_storage.h). */
+KWS_ST_INLINE void avgpool2d_float(const void *input, void *output, int32_t channels, int32_t in_h, int32_t in_w,
+                                   int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h,
+                                   int32_t stride_w, int32_t pad_top, int32_t pad_left, int32_t count_include_pad,
+                                   float act_min, float act_max, int st)
 {
     int32_t c, oh, ow, i, j;
     for (c = 0; c < channels; c++) {
-        const float *xc = input + (int64_t)c * in_h * in_w;
-        float *yc = output + (int64_t)c * out_h * out_w;
+        const void *xc = kws_cadv(input, st, (int64_t)c * in_h * in_w);
+        void *yc = kws_adv(output, st, (int64_t)c * out_h * out_w);
         for (oh = 0; oh < out_h; oh++) {
             const int32_t ih0 = oh * stride_h - pad_top;
             for (ow = 0; ow < out_w; ow++) {
@@ -57,15 +60,39 @@ void kws_avgpool2d_f32(const float *input, float *output, int32_t channels, int3
                     for (j = 0; j < k_w; j++) {
                         const int32_t iw = iw0 + j;
                         if (iw < 0 || iw >= in_w) continue;
-                        acc = acc + xc[ih * in_w + iw];
+                        acc = acc + kws_ldf(xc, st, ih * in_w + iw);
                         cnt++;
                     }
                 }
                 if (count_include_pad) cnt = k_h * k_w;
-                yc[oh * out_w + ow] = kws_clamp_f32(acc / (float)cnt, act_min, act_max);
+                kws_stf(yc, st, oh * out_w + ow, kws_clamp_f32(acc / (float)cnt, act_min, act_max));
             }
         }
     }
+}
+
+void kws_avgpool2d_f32(const float *input, float *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t pad_top, int32_t pad_left, int32_t count_include_pad, float act_min, float act_max)
+{
+    avgpool2d_float(input, output, channels, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w,
+                    pad_top, pad_left, count_include_pad, act_min, act_max, KWS_ST_F32);
+}
+
+void kws_avgpool2d_f16(const uint16_t *input, uint16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t pad_top, int32_t pad_left, int32_t count_include_pad, float act_min, float act_max)
+{
+    avgpool2d_float(input, output, channels, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w,
+                    pad_top, pad_left, count_include_pad, act_min, act_max, KWS_ST_F16);
+}
+
+void kws_avgpool2d_bf16(const uint16_t *input, uint16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                        int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                        int32_t pad_top, int32_t pad_left, int32_t count_include_pad, float act_min, float act_max)
+{
+    avgpool2d_float(input, output, channels, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w,
+                    pad_top, pad_left, count_include_pad, act_min, act_max, KWS_ST_BF16);
 }
 
 void kws_maxpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t in_h, int32_t in_w,
@@ -97,15 +124,16 @@ void kws_maxpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int
     }
 }
 
-void kws_maxpool2d_f32(const float *input, float *output, int32_t channels, int32_t in_h, int32_t in_w,
-                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
-                       int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
-                       float act_min, float act_max)
+/* The float maxpool, once, for every storage type st (kws_storage.h). */
+KWS_ST_INLINE void maxpool2d_float(const void *input, void *output, int32_t channels, int32_t in_h, int32_t in_w,
+                                   int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h,
+                                   int32_t stride_w, int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                                   float act_min, float act_max, int st)
 {
     int32_t c, oh, ow, i, j;
     for (c = 0; c < channels; c++) {
-        const float *xc = input + (int64_t)c * in_h * in_w;
-        float *yc = output + (int64_t)c * out_h * out_w;
+        const void *xc = kws_cadv(input, st, (int64_t)c * in_h * in_w);
+        void *yc = kws_adv(output, st, (int64_t)c * out_h * out_w);
         for (oh = 0; oh < out_h; oh++) {
             const int32_t ih0 = oh * stride_h - pad_top;
             for (ow = 0; ow < out_w; ow++) {
@@ -118,12 +146,39 @@ void kws_maxpool2d_f32(const float *input, float *output, int32_t channels, int3
                         const int32_t iw = iw0 + j * dil_w;
                         float v;
                         if (iw < 0 || iw >= in_w) continue;
-                        v = xc[ih * in_w + iw];
+                        v = kws_ldf(xc, st, ih * in_w + iw);
                         if (v > m || v != v) m = v; /* NaN propagates, as PyTorch */
                     }
                 }
-                yc[oh * out_w + ow] = kws_clamp_f32(m, act_min, act_max);
+                kws_stf(yc, st, oh * out_w + ow, kws_clamp_f32(m, act_min, act_max));
             }
         }
     }
+}
+
+void kws_maxpool2d_f32(const float *input, float *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                       float act_min, float act_max)
+{
+    maxpool2d_float(input, output, channels, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w,
+                    dil_h, dil_w, pad_top, pad_left, act_min, act_max, KWS_ST_F32);
+}
+
+void kws_maxpool2d_f16(const uint16_t *input, uint16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                       float act_min, float act_max)
+{
+    maxpool2d_float(input, output, channels, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w,
+                    dil_h, dil_w, pad_top, pad_left, act_min, act_max, KWS_ST_F16);
+}
+
+void kws_maxpool2d_bf16(const uint16_t *input, uint16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                        int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                        int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                        float act_min, float act_max)
+{
+    maxpool2d_float(input, output, channels, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w,
+                    dil_h, dil_w, pad_top, pad_left, act_min, act_max, KWS_ST_BF16);
 }

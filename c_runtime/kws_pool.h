@@ -19,6 +19,15 @@ void kws_avgpool2d_f32(const float *input, float *output, int32_t channels, int3
                        int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
                        int32_t pad_top, int32_t pad_left, int32_t count_include_pad, float act_min, float act_max);
 
+/** fp16 / bf16 storage (docs/numerics.md section 7): the float32 kernel above on the exactly widened input
+ * (uint16_t bit patterns), each output rounded once (nearest even) to 16 bits. Same arguments. */
+void kws_avgpool2d_f16(const uint16_t *input, uint16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t pad_top, int32_t pad_left, int32_t count_include_pad, float act_min, float act_max);
+void kws_avgpool2d_bf16(const uint16_t *input, uint16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                        int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                        int32_t pad_top, int32_t pad_left, int32_t count_include_pad, float act_min, float act_max);
+
 /** int8 maxpool ("int8 maxpool"): max of q over the valid (dilated) taps, then clamp. */
 void kws_maxpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t in_h, int32_t in_w,
                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
@@ -31,4 +40,15 @@ void kws_maxpool2d_f32(const float *input, float *output, int32_t channels, int3
                        int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
                        int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
                        float act_min, float act_max);
+
+/** fp16 / bf16 storage (docs/numerics.md section 7): the float32 kernel above on the exactly widened input
+ * (uint16_t bit patterns), each output rounded once (nearest even) to 16 bits. Same arguments. */
+void kws_maxpool2d_f16(const uint16_t *input, uint16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                       float act_min, float act_max);
+void kws_maxpool2d_bf16(const uint16_t *input, uint16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                        int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                        int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                        float act_min, float act_max);
 #endif

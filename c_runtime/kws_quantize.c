@@ -1,12 +1,15 @@
 /* kws_quantize.c -- see kws_quantize.h. Spec: docs/numerics.md section 4, "quantize, dequantize". */
 #include "kws_quantize.h"
 #include "kws_fixedpoint.h"
+#include "kws_storage.h"
 
-void kws_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float scale, int32_t zp)
+/* quantize, once, for every float storage type st of the input (kws_storage.h). */
+KWS_ST_INLINE void quantize_float_s8(const void *input, int8_t *output, int32_t size, float scale, int32_t zp,
+                                     int st)
 {
     int32_t i;
     for (i = 0; i < size; i++) {
-        const float v = input[i] / scale;
+        const float v = kws_ldf(input, st, i) / scale;
         double q;
         if (v != v) { /* NaN */
             output[i] = (int8_t)zp;
@@ -20,9 +23,41 @@ void kws_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float
     }
 }
 
-void kws_dequantize_s8_f32(const int8_t *input, float *output, int32_t size, float scale, int32_t zp)
+/* dequantize, once, for every float storage type st of the output (kws_storage.h). */
+KWS_ST_INLINE void dequantize_s8_float(const int8_t *input, void *output, int32_t size, float scale, int32_t zp,
+                                       int st)
 {
     int32_t i;
     for (i = 0; i < size; i++)
-        output[i] = (float)((int32_t)input[i] - zp) * scale;
+        kws_stf(output, st, i, (float)((int32_t)input[i] - zp) * scale);
+}
+
+void kws_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float scale, int32_t zp)
+{
+    quantize_float_s8(input, output, size, scale, zp, KWS_ST_F32);
+}
+
+void kws_quantize_f16_s8(const uint16_t *input, int8_t *output, int32_t size, float scale, int32_t zp)
+{
+    quantize_float_s8(input, output, size, scale, zp, KWS_ST_F16);
+}
+
+void kws_quantize_bf16_s8(const uint16_t *input, int8_t *output, int32_t size, float scale, int32_t zp)
+{
+    quantize_float_s8(input, output, size, scale, zp, KWS_ST_BF16);
+}
+
+void kws_dequantize_s8_f32(const int8_t *input, float *output, int32_t size, float scale, int32_t zp)
+{
+    dequantize_s8_float(input, output, size, scale, zp, KWS_ST_F32);
+}
+
+void kws_dequantize_s8_f16(const int8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp)
+{
+    dequantize_s8_float(input, output, size, scale, zp, KWS_ST_F16);
+}
+
+void kws_dequantize_s8_bf16(const int8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp)
+{
+    dequantize_s8_float(input, output, size, scale, zp, KWS_ST_BF16);
 }

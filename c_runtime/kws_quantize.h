@@ -7,7 +7,17 @@
  * NaN -> zp; else q = clamp(roundf(v) + zp, -128, 127) in floating point (double), then converted. */
 void kws_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float scale, int32_t zp);
 
+/** quantize from fp16 / bf16 storage (uint16_t bit patterns, docs/numerics.md section 7): x widened exactly to
+ * float32, then kws_quantize_f32_s8's arithmetic. Same arguments. */
+void kws_quantize_f16_s8(const uint16_t *input, int8_t *output, int32_t size, float scale, int32_t zp);
+void kws_quantize_bf16_s8(const uint16_t *input, int8_t *output, int32_t size, float scale, int32_t zp);
+
 /** dequantize (int8 -> float32, the INPUT tensor's scale, zp): y = (float)(q - zp) * scale (one float32
  * multiplication). */
 void kws_dequantize_s8_f32(const int8_t *input, float *output, int32_t size, float scale, int32_t zp);
+
+/** dequantize to fp16 / bf16 storage: kws_dequantize_s8_f32's float32 value, rounded once (nearest even) to
+ * 16 bits. Same arguments. */
+void kws_dequantize_s8_f16(const int8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp);
+void kws_dequantize_s8_bf16(const int8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp);
 #endif

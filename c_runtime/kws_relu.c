@@ -1,6 +1,7 @@
 /* kws_relu.c -- see kws_relu.h. Spec: docs/numerics.md section 4, "relu". */
 #include "kws_relu.h"
 #include "kws_fixedpoint.h"
+#include "kws_storage.h"
 
 void kws_relu_s8(const int8_t *input, int8_t *output, int32_t size, int32_t act_min, int32_t act_max)
 {
@@ -9,9 +10,25 @@ void kws_relu_s8(const int8_t *input, int8_t *output, int32_t size, int32_t act_
         output[i] = (int8_t)kws_clamp(input[i], act_min, act_max);
 }
 
-void kws_relu_f32(const float *input, float *output, int32_t size, float act_min, float act_max)
+/* The float kernel, once, for every storage type st (kws_storage.h). */
+KWS_ST_INLINE void relu_float(const void *input, void *output, int32_t size, float act_min, float act_max, int st)
 {
     int32_t i;
     for (i = 0; i < size; i++)
-        output[i] = kws_clamp_f32(input[i], act_min, act_max);
+        kws_stf(output, st, i, kws_clamp_f32(kws_ldf(input, st, i), act_min, act_max));
+}
+
+void kws_relu_f32(const float *input, float *output, int32_t size, float act_min, float act_max)
+{
+    relu_float(input, output, size, act_min, act_max, KWS_ST_F32);
+}
+
+void kws_relu_f16(const uint16_t *input, uint16_t *output, int32_t size, float act_min, float act_max)
+{
+    relu_float(input, output, size, act_min, act_max, KWS_ST_F16);
+}
+
+void kws_relu_bf16(const uint16_t *input, uint16_t *output, int32_t size, float act_min, float act_max)
+{
+    relu_float(input, output, size, act_min, act_max, KWS_ST_BF16);
 }

@@ -8,4 +8,9 @@ void kws_relu_s8(const int8_t *input, int8_t *output, int32_t size, int32_t act_
 
 /** float32: y = clamp_f(x, act_min, act_max) (NaN passes through). */
 void kws_relu_f32(const float *input, float *output, int32_t size, float act_min, float act_max);
+
+/** fp16 / bf16 storage (docs/numerics.md section 7): the float32 kernel above on the exactly widened input
+ * (uint16_t bit patterns), each output rounded once (nearest even) to 16 bits. Same arguments. */
+void kws_relu_f16(const uint16_t *input, uint16_t *output, int32_t size, float act_min, float act_max);
+void kws_relu_bf16(const uint16_t *input, uint16_t *output, int32_t size, float act_min, float act_max);
 #endif

@@ -11,4 +11,6 @@
 #include "kws_quantize.h"
 #include "kws_layernorm.h"
 #include "kws_copy.h"
+#include "kws_float16.h"
+#include "kws_cast.h"
 #endif

@@ -109,15 +109,21 @@ def to_torch(a):
     return torch.as_tensor(a)
 
 
-def run_reference(model, x, trace=False):
-    """Run the torch reference of ``model`` on a batch; same return convention as ``Model.run``."""
+def run_reference(model, x, trace=False, feed=None):
+    """Run the torch reference of ``model`` on a batch; same return convention as ``Model.run``.
+
+    ``feed``: a trace of another implementation (``{tensor: array}``, e.g. ``model.run(x, trace=True)``); each
+    node then takes its inputs from it instead of from the reference's own previous outputs, so every op is
+    checked on identical inputs (needed where a float region feeds an integer one: a float difference within
+    the tolerance may round to a different integer downstream)."""
     torch = _torch()
     x = model.check_input(x)
     values = {model.inputs[0]: to_torch(x)}
     with torch.no_grad():
         for node in model.nodes:
             op = ops.get(node.op, node)
-            outs = op.reference(node, model, [values[t] for t in node.inputs])
+            ins = [values[t] for t in node.inputs] if feed is None else [to_torch(feed[t]) for t in node.inputs]
+            outs = op.reference(node, model, ins)
             for t, o in zip(node.outputs, outs):
                 spec = model.tensors[t]
                 o = o.detach().cpu().numpy()

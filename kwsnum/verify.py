@@ -4,8 +4,8 @@
 :class:`Gate` generates and builds the C project once (in a temporary folder), then takes batches: each batch
 runs through every implementation, and every pair is compared under the rules of :mod:`kwsnum.compare`:
 
-- torch reference vs oracle: every tensor of the graph (the oracle and the reference both trace for free);
-  integer tensors exact, float32 tensors within the spec tolerance;
+- torch reference vs oracle: every tensor of the graph, each node's reference run on the oracle's inputs (so
+  every op is checked on identical inputs); integer tensors exact, float tensors within the spec tolerance;
 - oracle vs C: the outputs bit for bit; with ``trace=True`` the C trace build is used and every tensor is
   compared, so the first differing layer can be named;
 - torch reference vs C: as oracle vs C, float32 within the tolerance.
@@ -113,13 +113,13 @@ class Gate:
         per = sum(s.nbytes for s in self.model.tensors.values())
         return int(max(1, min(default, TRACE_CHUNK_BYTES // max(1, per))))
 
-    def _run(self, impl, x):
+    def _run(self, impl, x, oracle=None):
         m = self.model
         if impl == "oracle":
             return m.run(x, trace=True)
         if impl == "torch":
             from .torchref import run_reference
-            return run_reference(m, x, trace=True)
+            return run_reference(m, x, trace=True, feed=oracle)
         from .codegen.emit import run_harness
         _, out = run_harness(m, self.c_dir, x, trace=self.trace)
         return out if self.trace else {m.outputs[0]: out}
@@ -129,7 +129,10 @@ class Gate:
         m = self.model
         x = m.check_input(x)
         start = self._n
-        vals = {impl: self._run(impl, x) for impl in self.impls}
+        vals = {"oracle": self._run("oracle", x)}
+        for impl in self.impls:
+            if impl != "oracle":
+                vals[impl] = self._run(impl, x, oracle=vals["oracle"])
         out = m.outputs[0]
         self._predicted.append(np.asarray(vals["oracle"][out]).reshape(len(x), -1).argmax(axis=1))
         for p in self.pairs:

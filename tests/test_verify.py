@@ -152,8 +152,8 @@ def test_cli_verify_fails_on_a_mismatch(tmp_path, capsys, monkeypatch):
     np.save(tmp_path / "x.npy", _inputs(m, 5))
     real = v.Gate._run
 
-    def broken(self, impl, x):
-        out = real(self, impl, x)
+    def broken(self, impl, x, oracle=None):
+        out = real(self, impl, x, oracle)
         if impl == "c":
             t = self.model.outputs[0]
             out[t] = out[t].copy()

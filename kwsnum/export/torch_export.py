@@ -65,6 +65,7 @@ class _Layer:
         self.folded = []          # names of folded BatchNorm fx nodes
         self.fused = []           # names of fused ReLU fx nodes
         self.tensor = None        # kwsnum tensor name, once built
+        self.bridges = []         # kwsnum tensors holding the same value in other formats (bridge outputs)
 
 
 def _fail(node, what, why=None):
@@ -432,11 +433,7 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     its output shape must be the module's input shape.
     """
     torch = _torch()
-    if precision not in ("int8", "float32", "float16", "bfloat16"):
-        raise ExportError(f"precision must be 'int8', 'float32', 'float16' or 'bfloat16', got {precision!r}")
-    storage = precision if precision in ("float16", "bfloat16") else None
-    if storage:
-        precision = "float32"
+    policy = _Precision(precision)
     from ..fixedpoint import ROUNDING_MODES
     if rounding not in ROUNDING_MODES:
         raise ExportError(f"rounding must be one of {', '.join(ROUNDING_MODES)}, got {rounding!r}")
@@ -452,7 +449,7 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     if example.ndim < 2:
         raise ExportError(f"example_input must be a batch (N, *input_shape), got shape {tuple(example.shape)}")
     in_shape = tuple(int(d) for d in example.shape[1:])
-    if precision == "int8":
+    if policy.any_int8:
         if calib is None or calib.shape[0] == 0:
             raise ExportError("int8 export needs calibration_data (a batch of inputs)")
         if tuple(calib.shape[1:]) != in_shape:
@@ -489,38 +486,137 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
                 raise _fail(fxnode, "a layer", f"its output {s} does not keep the batch dimension first")
             return s[1:]
 
+        for L in layers:
+            policy.resolve(L)
         ranges = {}
-        if precision == "int8":
+        if policy.any_int8:
             wanted = [L.out for L in layers if L.kind not in ("reshape",)]
             ranges = _calibrate(torch, gm, wanted, calib, pct)
-        model = _build(layers, out_layer, shape_of, ranges, precision, rounding, labels,
+        model = _build(layers, out_layer, shape_of, ranges, policy, rounding, labels,
                        name or type(module).__name__, frontend)
     finally:
         module.train(was_training)
     import json
-    meta = {"source": "torch", "module": type(module).__name__, "precision": precision,
+    meta = {"source": "torch", "module": type(module).__name__, "precision": policy.describe(),
             # kwsnum tensor -> the fx node of the float module whose value it represents
-            "torch_nodes": json.dumps({L.tensor: L.out.name for L in layers if L.tensor is not None}),
+            "torch_nodes": json.dumps({t: L.out.name for L in layers if L.tensor is not None
+                                       for t in [L.tensor] + L.bridges}),
             "torch_version": str(torch.__version__),
             "bn_folded": ",".join(f for L in layers for f in L.folded),
             "relu_fused": ",".join(f for L in layers for f in L.fused)}
-    if precision == "int8":
+    if policy.any_int8:
         meta.update(calibration=calib_name, calibration_samples=str(int(calib.shape[0])))
     model.meta.update(meta)
-    if storage:
-        from ..precision import to_storage_float
-        model = to_storage_float(model, storage, keep_io_float32=True)
     return model
 
 
+PRECISIONS = ("int8", "float32", "float16", "bfloat16")
+# layer kinds of the exporter -> the kwsnum op names a precision config uses
+_OP_NAMES = {"conv1d": ("conv1d",), "conv2d": ("conv2d",), "linear": ("linear",), "gap": ("global_avgpool",),
+             "avgpool": ("avgpool1d", "avgpool2d", "avgpool"), "maxpool": ("maxpool1d", "maxpool2d", "maxpool"),
+             "relu": ("relu",), "add": ("add",), "layernorm": ("layernorm",), "reshape": ("reshape",)}
+
+
+class _Precision:
+    """The precision config of an export (docs/numerics.md 6.8): a format name for the whole model, or
+    ``{"default": fmt, "ops": {op name: fmt}, "layers": {layer name: fmt}}`` where a layer name is the fx node
+    name (``features_3``) or the module path (``features.3``); layers win over ops, ops over the default.
+    ``reshape`` always keeps its input's format (it moves no numbers)."""
+
+    def __init__(self, precision):
+        if isinstance(precision, str):
+            precision = {"default": precision}
+        if not isinstance(precision, dict) or set(precision) - {"default", "ops", "layers"}:
+            raise ExportError(f"precision must be one of {', '.join(PRECISIONS)} or a dict with keys default, ops, "
+                              f"layers; got {precision!r}")
+        self.default = precision.get("default", "int8")
+        self.ops = dict(precision.get("ops") or {})
+        self.layers = dict(precision.get("layers") or {})
+        for where, fmt in [("default", self.default)] + [(f"ops[{k!r}]", v) for k, v in self.ops.items()] + \
+                [(f"layers[{k!r}]", v) for k, v in self.layers.items()]:
+            if fmt not in PRECISIONS:
+                raise ExportError(f"precision {where} must be one of {', '.join(PRECISIONS)}, got {fmt!r}")
+        known_ops = {n for names in _OP_NAMES.values() for n in names}
+        bad = sorted(set(self.ops) - known_ops)
+        if bad:
+            raise ExportError(f"precision ops {bad} are not op names (known: {', '.join(sorted(known_ops))})")
+        self.used_layers = set()
+        self.chosen = {}
+        self.any_int8 = self.default == "int8" or "int8" in self.ops.values() or "int8" in self.layers.values()
+
+    def resolve(self, L):
+        """The format layer L computes in (None for the input and reshape: they follow their data)."""
+        if L.kind in ("input", "reshape"):
+            return None
+        fmt = self.default
+        for n in _OP_NAMES[L.kind]:
+            if n in self.ops:
+                fmt = self.ops[n]
+        for key in (L.node.name, L.node.target if isinstance(L.node.target, str) else None):
+            if key in self.layers:
+                fmt = self.layers[key]
+                self.used_layers.add(key)
+        self.chosen[L] = fmt
+        return fmt
+
+    def check_layers_used(self):
+        unused = sorted(set(self.layers) - self.used_layers)
+        if unused:
+            raise ExportError(f"precision layers {unused} name no exported layer (use fx node names such as "
+                              f"'features_3' or module paths such as 'features.3')")
+
+    def describe(self):
+        if not self.ops and not self.layers:
+            return self.default
+        import json
+        return json.dumps(dict(default=self.default, ops=self.ops, layers=self.layers), sort_keys=True)
+
+
 # ---------------------------------------------------------------------------------------------------
-def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, name, frontend=None):
+def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, frontend=None):
+    from ..float16 import narrow
+    from ..model import STORAGE_FLOATS
     b = GraphBuilder(name=name, rounding=rounding)
-    q8 = precision == "int8"
+    policy.check_layers_used()
+    q8 = False                  # the format of the layer being built is int8
+    fmt = "float32"             # ... its format
+    producer = {}               # kwsnum tensor -> the layer whose calibrated range it carries
+    bridges = {}                # (tensor, format) -> the bridged tensor
 
     def qp(L):
         lo, hi = ranges[L.out]
         return affine_params(lo, hi)
+
+    def convert(t, want):
+        """Tensor t in format ``want``: t itself, or a bridge node (quantize / dequantize / cast), made once."""
+        have = b.tensors[t].format
+        if have == want:
+            return t
+        if (t, want) in bridges:
+            return bridges[(t, want)]
+        nm = f"{t}_to_{want}"
+        if t == "input":          # the model input's bridge: quantize / to_float16 / to_bfloat16
+            nm = "quantize" if want == "int8" else f"to_{want}"
+        if want == "int8":
+            s_, z_ = qp(producer[t])
+            y = b.add("quantize", nm, [t], format="int8", scale=s_, zero_point=z_)
+        elif have == "int8":
+            y = b.add("dequantize", nm, [t], format=want)
+        else:
+            y = b.add("cast", nm, [t], format=want)
+        bridges[(t, want)] = y
+        producer[y] = producer[t]
+        producer[t].bridges.append(y)
+        return y
+
+    def farr(a):
+        """A float array of the layer being built: float32, or 16-bit storage bit patterns."""
+        a = np.asarray(a, np.float32)
+        return narrow(a, fmt) if fmt in STORAGE_FLOATS else a
+
+    def fout():
+        """format= of a float layer's output."""
+        return dict(format=fmt)
 
     def spec(t):
         return b.tensors[t]
@@ -541,12 +637,12 @@ def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, nam
             nm = L.node.name
             if L.kind == "input":
                 x = b.input("input", shape_of(L.out), "float32")
-                if q8:
-                    s, z = qp(L)
-                    x = b.add("quantize", "quantize", [x], format="int8", scale=s, zero_point=z)
+                producer[x] = L
                 L.tensor = x
                 continue
-            ins = [P.tensor for P in L.inputs]
+            fmt = policy.chosen.get(L) or b.tensors[L.inputs[0].tensor].format
+            q8 = fmt == "int8"
+            ins = [convert(P.tensor, fmt) for P in L.inputs]
             x = ins[0]
             si = spec(x)
             want_shape = shape_of(L.out)
@@ -570,8 +666,8 @@ def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, nam
                     arrays = dict(weight=wq, bias=bq, multiplier=mult, shift=shift)
                     y = b.add(L.kind, nm, [x], dict(attrs, **act_attrs(L, so, zo)), arrays, scale=so, zero_point=zo)
                 else:
-                    arrays = dict(weight=w.astype(np.float32), bias=bias.astype(np.float32))
-                    y = b.add(L.kind, nm, [x], dict(attrs, **act_attrs(L)), arrays)
+                    arrays = dict(weight=farr(w), bias=farr(bias))
+                    y = b.add(L.kind, nm, [x], dict(attrs, **act_attrs(L)), arrays, **fout())
             elif L.kind in ("avgpool", "maxpool"):
                 op = f"{L.kind}{p['rank']}d"
                 attrs = dict(kernel=p["kernel"], stride=p["stride"], padding=p["padding"])
@@ -583,7 +679,7 @@ def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, nam
                     y = b.add(op, nm, [x], dict(attrs, **act_attrs(L, si.scale, si.zero_point)),
                               scale=si.scale, zero_point=si.zero_point)
                 else:
-                    y = b.add(op, nm, [x], dict(attrs, **act_attrs(L)))
+                    y = b.add(op, nm, [x], dict(attrs, **act_attrs(L)), **fout())
             elif L.kind == "gap":
                 if q8:
                     so, zo = qp(L)
@@ -592,7 +688,7 @@ def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, nam
                     y = b.add("global_avgpool", nm, [x], dict(multiplier=m, shift=sh, **act_attrs(L, so, zo)),
                               scale=so, zero_point=zo)
                 else:
-                    y = b.add("global_avgpool", nm, [x], act_attrs(L))
+                    y = b.add("global_avgpool", nm, [x], act_attrs(L), **fout())
             elif L.kind == "relu":
                 kind = p["relu_kind"]
                 if q8:
@@ -601,13 +697,13 @@ def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, nam
                               zero_point=si.zero_point)
                 else:
                     lo, hi = act_clamp_float(kind)
-                    y = b.add("relu", nm, [x], dict(kind=kind, act_min_f=lo, act_max_f=hi))
+                    y = b.add("relu", nm, [x], dict(kind=kind, act_min_f=lo, act_max_f=hi), **fout())
             elif L.kind == "reshape":
                 attrs = dict(shape=tuple(want_shape))
                 if q8:
                     y = b.add("reshape", nm, [x], attrs, scale=si.scale, zero_point=si.zero_point)
                 else:
-                    y = b.add("reshape", nm, [x], attrs)
+                    y = b.add("reshape", nm, [x], attrs, **fout())
             elif L.kind == "add":
                 x2 = ins[1]
                 s2 = spec(x2)
@@ -622,7 +718,7 @@ def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, nam
                     attrs = dict(add_params(si.scale, s2.scale, so), **act_attrs(L, so, zo))
                     y = b.add("add", nm, [x, x2], attrs, scale=so, zero_point=zo)
                 else:
-                    y = b.add("add", nm, [x, x2], act_attrs(L))
+                    y = b.add("add", nm, [x, x2], act_attrs(L), **fout())
             elif L.kind == "layernorm":
                 ns = p["normalized_shape"]
                 if tuple(si.shape[-len(ns):]) != tuple(ns):
@@ -637,17 +733,20 @@ def _build(layers, out_layer, shape_of, ranges, precision, rounding, labels, nam
                     attrs.update(act_attrs(L, so, zo))
                     y = b.add("layernorm", nm, [x], attrs, arrs, scale=so, zero_point=zo)
                 else:
-                    arrs = dict(gamma=p["gamma"].astype(np.float32), beta=p["beta"].astype(np.float32))
-                    y = b.add("layernorm", nm, [x], dict(attrs, **act_attrs(L)), arrs)
+                    arrs = dict(gamma=farr(p["gamma"]), beta=farr(p["beta"]))
+                    y = b.add("layernorm", nm, [x], dict(attrs, **act_attrs(L)), arrs, **fout())
             else:  # pragma: no cover
                 raise AssertionError(L.kind)
             if tuple(b.shape(y)) != tuple(want_shape):
                 raise _fail(L.node, f"layer {nm}", f"kwsnum computes shape {tuple(b.shape(y))} but PyTorch "
                                                    f"gives {tuple(want_shape)}")
             L.tensor = y
+            producer[y] = L if L.kind != "reshape" else producer[x]
         out = out_layer.tensor
-        if q8:
+        if b.tensors[out].format == "int8":
             out = b.add("dequantize", "dequantize", [out], format="float32")
+        elif b.tensors[out].format != "float32":
+            out = b.add("cast", "to_float32", [out], format="float32")
         return b.build([out], labels=labels, frontend=frontend)
     except ExportError:
         raise

@@ -1,0 +1,98 @@
+"""Mixed precision at export (docs/numerics.md 6.8): a precision config per model / op type / layer, bridges
+(quantize, dequantize, cast) inserted where formats meet, three-way agreement (torch reference, oracle, C)
+and the quantized model tracking the float module."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from kwsnum.errors import ExportError                  # noqa: E402
+from kwsnum.export import from_torch                   # noqa: E402
+from kwsnum.models import DSCNN, RawCNN, randomize_    # noqa: E402
+from kwsnum.report import format_table, summary        # noqa: E402
+from tests.c_build import assert_same, run_c           # noqa: E402
+from tests.strategies import check_model               # noqa: E402
+
+
+def _make(cls, seed=0, **kw):
+    torch.manual_seed(seed)
+    m = cls(**kw)
+    g = torch.Generator().manual_seed(100 + seed)
+    calib = torch.randn((32,) + m.in_shape, generator=g)
+    test = torch.randn((6,) + m.in_shape, generator=g)
+    randomize_(m, seed, calib)
+    return m, calib, test
+
+
+def _fmt(model, node):
+    return model.tensors[node.outputs[0]].format
+
+
+def _three_way(model, x):
+    ref = check_model(model, x)
+    assert_same(run_c(model, x), ref)
+    return ref
+
+
+def _close_to_float(model, module, test, rel):
+    with torch.no_grad():
+        f = module(test).numpy()
+    y = model.run(test.numpy())
+    err = float(np.abs(y - f).max() / max(1.0, np.abs(f).max()))
+    assert err <= rel, err
+    return err
+
+
+@pytest.mark.parametrize("fmt", ["float16", "bfloat16", "float32"])
+def test_int8_model_with_float_layernorm(fmt):
+    module, calib, test = _make(RawCNN, in_len=2000, channels=(8, 16, 16))
+    m = from_torch(module, calib[:1], calib, precision=dict(default="int8", ops=dict(layernorm=fmt)))
+    lns = [n for n in m.nodes if n.op == "layernorm"]
+    assert len(lns) == 3 and all(_fmt(m, n) == fmt for n in lns)
+    by_name = {n.outputs[0]: n for n in m.nodes}
+    for n in lns:
+        before = by_name[n.inputs[0]]
+        assert before.op == "dequantize" and _fmt(m, before) == fmt
+    after = [n for n in m.nodes if any(t in (ln.outputs[0] for ln in lns) for t in n.inputs)]
+    assert all(n.op == "quantize" for n in after), [n.op for n in after]
+    assert {_fmt(m, n) for n in m.nodes if n.op in ("conv1d", "linear", "maxpool1d")} == {"int8"}
+    _three_way(m, test.numpy())
+    _close_to_float(m, module, test, 0.25)
+
+
+def test_layer_override_and_float_classifier():
+    module, calib, test = _make(DSCNN, width=8, in_shape=(1, 49, 10))
+    cfg = dict(default="int8", layers={"fc": "float32", "features.3": "float16"})
+    m = from_torch(module, calib[:1], calib, precision=cfg)
+    nodes = {n.name: n for n in m.nodes}
+    assert _fmt(m, nodes["fc"]) == "float32" and m.nodes[-1].name == "fc"      # no final dequantize
+    assert _fmt(m, nodes["features_3"]) == "float16"                           # module path features.3
+    assert m.meta["precision"].startswith("{")
+    _three_way(m, test.numpy())
+    _close_to_float(m, module, test, 0.25)
+    table = format_table(summary(m))
+    for word in ("int8->float16", "float16->int8", "int8->float32", "quantize", "dequantize"):
+        assert word in table, word
+
+
+def test_whole_model_storage_float_has_casts():
+    module, calib, test = _make(DSCNN, width=8, in_shape=(1, 49, 10))
+    m = from_torch(module, calib[:1], None, precision="float16")
+    assert [n.op for n in m.nodes][0] == "cast" and m.nodes[-1].op == "cast"
+    assert m.input.format == m.output.format == "float32"
+    assert {_fmt(m, n) for n in m.nodes[:-1]} == {"float16"}
+    _three_way(m, test.numpy())
+    _close_to_float(m, module, test, 2e-2)
+
+
+@pytest.mark.parametrize("cfg, pattern", [
+    ("int4", "precision default must be one of"),
+    (dict(default="int8", ops=dict(conv="int8")), "ops.*not op names"),
+    (dict(default="int8", ops=dict(conv2d="q7")), r"ops\['conv2d'\] must be one of"),
+    (dict(default="float32", layers=dict(nothere="float16")), "name no exported layer"),
+    (dict(default="int8", extra=1), "dict with keys"),
+])
+def test_bad_precision_configs(cfg, pattern):
+    module, calib, _ = _make(DSCNN, width=4, in_shape=(1, 49, 10))
+    with pytest.raises(ExportError, match=pattern):
+        from_torch(module, calib[:1], calib, precision=cfg)
