@@ -9,8 +9,11 @@
 #include "kws_relu.h"
 #include "kws_add.h"
 #include "kws_quantize.h"
+#include "kws_requantize.h"
 #include "kws_layernorm.h"
 #include "kws_copy.h"
 #include "kws_float16.h"
 #include "kws_cast.h"
+#include "kws_matmul.h"
+#include "kws_div.h"
 #endif

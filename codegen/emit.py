@@ -195,6 +195,9 @@ def generate(model, out_dir, name=None, overwrite=False):
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir) and not overwrite:
         raise CodegenError("output folder already exists (remove it or pass overwrite)", file=out_dir)
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise CodegenError(f"the C generator takes models with one input and one output; this one has "
+                           f"{len(model.inputs)} inputs and {len(model.outputs)} outputs")
     plan = plan_model(model)
     inp, outp = model.input, model.output
     steps = []   # (node, fname, args)

@@ -27,7 +27,7 @@ class Plan:
     def run(self, x, trace=False):
         model = self.model
         x = model.check_input(x)
-        values = {model.inputs[0]: x}
+        values = dict(zip(model.inputs, x)) if len(model.inputs) > 1 else {model.inputs[0]: x}
         for op, node, prep, free in self.steps:
             outs = op.execute(prep, [values[t] for t in node.inputs])
             for t, o in zip(node.outputs, outs):

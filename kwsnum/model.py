@@ -9,10 +9,12 @@ import numpy as np
 
 from .errors import ModelError, InputError
 
-FORMATS = ("int8", "float32", "float16", "bfloat16")
+FORMATS = ("int8", "float32", "float16", "bfloat16", "int16")
+QUANTIZED = ("int8", "int16")              # integer formats with a scale (int16: symmetric, zero point 0; section 9)
+QRANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
 STORAGE_FLOATS = ("float16", "bfloat16")   # 16-bit storage, float32 arithmetic (docs/numerics.md section 7)
 STORAGE_DTYPE = {"int8": np.dtype(np.int8), "float32": np.dtype(np.float32),
-                 "float16": np.dtype(np.uint16), "bfloat16": np.dtype(np.uint16)}   # 16-bit floats as bit patterns
+                 "float16": np.dtype(np.uint16), "bfloat16": np.dtype(np.uint16), "int16": np.dtype(np.int16)}   # 16-bit floats as bit patterns
 MAX_DIM = 1 << 24          # no single dimension beyond this
 MAX_ELEMENTS = 1 << 28     # no tensor beyond this many elements (per sample)
 
@@ -22,9 +24,9 @@ class TensorSpec:
     """An activation tensor. ``shape`` excludes the batch dimension."""
     name: str
     shape: tuple
-    format: str                      # "int8" (affine) | "float32" | "float16" | "bfloat16" (see FORMATS)
-    scale: float = None              # int8 only (float32 value)
-    zero_point: int = None           # int8 only
+    format: str                      # "int8" (affine) | "float32" | "float16" | "bfloat16" | "int16" (see FORMATS)
+    scale: float = None              # int8 / int16 only (float32 value)
+    zero_point: int = None           # int8 / int16 only (int16: 0)
 
     @property
     def dtype(self):
@@ -40,8 +42,8 @@ class TensorSpec:
         return self.size * self.dtype.itemsize
 
     def describe(self):
-        if self.format == "int8":
-            return f"int8(s={self.scale:.6g},zp={self.zero_point})"
+        if self.format in QUANTIZED:
+            return f"{self.format}(s={self.scale:.6g},zp={self.zero_point})"
         return self.format
 
 
@@ -101,12 +103,16 @@ class Model:
             if any(d > MAX_DIM for d in t.shape) or t.size > MAX_ELEMENTS:
                 raise ModelError(f"dimensions too large: {tuple(t.shape)} (at most {MAX_DIM} per dimension and "
                                  f"{MAX_ELEMENTS} elements)", where=where)
-            if t.format == "int8":
+            if t.format in QUANTIZED:
                 if t.scale is not None:
                     t.scale = float(np.float32(t.scale))  # scales are float32 values (as in TFLite)
                 if t.scale is None or not np.isfinite(t.scale) or t.scale <= 0:
-                    raise ModelError(f"int8 tensor needs a finite scale > 0, got {t.scale}", where=where)
-                if t.zero_point is None or not -128 <= int(t.zero_point) <= 127:
+                    raise ModelError(f"{t.format} tensor needs a finite scale > 0, got {t.scale}", where=where)
+                if t.format == "int16":
+                    if t.zero_point is None or int(t.zero_point) != 0:
+                        raise ModelError(f"int16 zero point must be 0 (symmetric, TFLite 16x8), got {t.zero_point}",
+                                         where=where)
+                elif t.zero_point is None or not -128 <= int(t.zero_point) <= 127:
                     raise ModelError(f"int8 zero point must be in [-128, 127], got {t.zero_point}", where=where)
         for name in self.inputs + self.outputs:
             if name not in self.tensors:
@@ -166,7 +172,19 @@ class Model:
         return self.plan().run(x, trace=trace)
 
     def check_input(self, x):
-        spec = self.input
+        """A checked, contiguous batch for the model input (one sample gains a batch dimension). A model with
+        several inputs takes a tuple, one batch per input, and gets a tuple back."""
+        if len(self.inputs) > 1:
+            if not isinstance(x, tuple) or len(x) != len(self.inputs):
+                raise InputError(f"the model has {len(self.inputs)} inputs ({', '.join(self.inputs)}): give a tuple "
+                                 f"of {len(self.inputs)} arrays")
+            xs = tuple(self._check_one(xi, self.tensors[t]) for xi, t in zip(x, self.inputs))
+            if len({len(xi) for xi in xs}) != 1:
+                raise InputError(f"the inputs have different batch sizes {[len(xi) for xi in xs]}")
+            return xs
+        return self._check_one(x, self.input)
+
+    def _check_one(self, x, spec):
         x = np.asarray(x)
         if x.shape == tuple(spec.shape):
             x = x[None]

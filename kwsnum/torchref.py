@@ -118,7 +118,8 @@ def run_reference(model, x, trace=False, feed=None):
     the tolerance may round to a different integer downstream)."""
     torch = _torch()
     x = model.check_input(x)
-    values = {model.inputs[0]: to_torch(x)}
+    xs = x if len(model.inputs) > 1 else (x,)
+    values = {t: to_torch(xi) for t, xi in zip(model.inputs, xs)}
     with torch.no_grad():
         for node in model.nodes:
             op = ops.get(node.op, node)

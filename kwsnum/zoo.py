@@ -18,6 +18,7 @@ class Entry:
     in_shape: tuple = ()
     frontend: str = ""        # the frontend kind the input comes from (kwsnum.frontend)
     title: str = ""
+    precision: object = "int8"   # the deployment precision config (from_torch(..., precision=...))
 
 
 ZOO = {
@@ -30,6 +31,9 @@ ZOO = {
     "kws_raw": Entry("RawCNN", dict(in_len=16000), (1, 16000), "raw",
                      "raw-waveform 1-D CNN with LayerNorm over [C, L] on 16000 samples"),
     "kws_mfcc": Entry("KwsMfcc", dict(n_mfcc=40), (40, 101), "mfcc", "1-D CNN on 40 MFCC x 101 frames"),
+    "kws_attn": Entry("KwsAttention", dict(n_mfcc=40), (40, 101), "mfcc",
+                      "int8 conv frontend + float16 linear attention + int8 classifier on 40 MFCC x 101 frames",
+                      {"default": "int8", "layers": {"attn": "float16"}}),
 }
 
 

@@ -96,3 +96,59 @@ def test_bad_precision_configs(cfg, pattern):
     module, calib, _ = _make(DSCNN, width=4, in_shape=(1, 49, 10))
     with pytest.raises(ExportError, match=pattern):
         from_torch(module, calib[:1], calib, precision=cfg)
+
+
+# ------------------------------------------------------------------ the mixed-precision attention model
+def test_attention_model_int8_float16_int8():
+    """KwsAttention with its PRECISION: int8 frontend, float16 attention (matmul, div, residual add), int8
+    classifier; bridges where the formats meet; torch == oracle on every node, C == oracle bit for bit."""
+    from kwsnum.models import KwsAttention
+    module, calib, test = _make(KwsAttention, channels=16, dim=8, frames=33)
+    m = from_torch(module, calib[:1], calib, precision=KwsAttention.PRECISION)
+    fmts = {n.name: _fmt(m, n) for n in m.nodes}
+    ops_ = {n.name: n.op for n in m.nodes}
+    assert {fmts[k] for k in fmts if ops_[k] in ("matmul", "div")} == {"float16"}
+    assert fmts["front_0"] == fmts["front_3"] == fmts["fc"] == "int8"
+    assert fmts["attn_o"] == "float16"
+    bridges = [n for n in m.nodes if n.op in ("quantize", "dequantize")]
+    assert [(n.op, _fmt(m, n)) for n in bridges] == [("quantize", "int8"), ("dequantize", "float16"),
+                                                      ("quantize", "int8"), ("dequantize", "float32")]
+    mm = [n for n in m.nodes if n.op == "matmul"]
+    assert [(n.attrs["transpose_a"], n.attrs["transpose_b"]) for n in mm] == [(False, True), (False, False),
+                                                                            (True, False)]
+    assert [n.attrs["eps"] for n in m.nodes if n.op == "div"] == [pytest.approx(1e-3)]
+    _three_way(m, test.numpy())
+    _close_to_float(m, module, test, 0.25)
+    table = format_table(summary(m))
+    for word in ("int8->float16", "float16->int8", "matmul", "div"):
+        assert word in table
+
+
+class _TransposeOut(torch.nn.Module):
+    def forward(self, x):
+        return x.transpose(1, 2)
+
+
+class _PlusOut(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = torch.nn.Conv1d(2, 2, 1)
+
+    def forward(self, x):
+        return self.c(x) + 1.0
+
+
+class _Attn(torch.nn.Module):
+    def forward(self, x):
+        return torch.matmul(x, x.transpose(1, 2))
+
+
+@pytest.mark.parametrize("module, precision, pattern", [
+    (_TransposeOut(), "float32", "only as an operand of a matmul"),
+    (_PlusOut(), "float32", r"only as the\s+divisor"),
+    (_Attn(), "int8", "matmul has no int8 kernel"),
+])
+def test_attention_export_errors(module, precision, pattern):
+    x = torch.randn(4, 2, 5)
+    with pytest.raises(ExportError, match=pattern):
+        from_torch(module, x[:1], x, precision=precision)

@@ -17,6 +17,11 @@ from ..builder import GraphBuilder
 from ..errors import ExportError, ModelError
 from ..quant import (act_clamp_float, act_clamp_int8, affine_params, quantize_bias, quantize_multiplier,
                      quantize_multipliers, quantize_weights, symmetric_weight_scales)
+from ..ops.base import act_clamp_int16, int16_params, quantize_bias_int64     # int16 (docs/numerics.md 9.5)
+from ..ops.requantize import requantize_params
+
+# exporter layer kinds with an int16 kernel (docs/numerics.md 9.4); others (layernorm) are an ExportError in int16
+INT16_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add")
 
 CALIB_CHUNK = 64
 
@@ -26,7 +31,9 @@ SUPPORTED = (
     "ReLU, ReLU6, AvgPool1d/2d (ceil_mode=False, no divisor_override), MaxPool1d/2d (ceil_mode=False), "
     "AdaptiveAvgPool1d/2d(1), Flatten, LayerNorm (last 1 or 2 dims), Dropout, Identity; "
     "functions: operator.add / torch.add / x + y (two tensors), F.relu / torch.relu / .relu(), F.relu6, "
-    "F.dropout, F.pad (constant 0, before a conv), torch.flatten / .flatten / .view / .reshape, .size() / .shape (for view arguments)"
+    "F.dropout, F.pad (constant 0, before a conv), torch.matmul / torch.bmm / @ (of two tensors; operands may be "
+    ".transpose(-1, -2) / .permute(0, 2, 1)), a / b and torch.div (two tensors; b may be `tensor + number`), "
+    "torch.flatten / .flatten / .view / .reshape, .size() / .shape (for view arguments)"
 )
 
 
@@ -142,9 +149,11 @@ def _classify(torch, gm):
     n_inputs = 0
     out_layer = None
 
-    padded = {}    # fx node of a zero pad -> its torch pad tuple (folded into the conv that consumes it)
+    padded = {}      # fx node of a zero pad -> its torch pad tuple (folded into the conv that consumes it)
+    transposed = set()   # fx nodes of a last-two-dims transpose (folded into the matmul that consumes it)
+    plus = {}        # fx node of `tensor + number` -> the number (folded into the div whose divisor it is)
 
-    def tin(n, i=0, allow_pad=False):
+    def tin(n, i=0, allow_pad=False, allow_transpose=False, allow_plus=False):
         """The layer producing tensor argument i of node n."""
         a = n.args[i] if i < len(n.args) else None
         if not isinstance(a, torch.fx.Node) or a not in value:
@@ -152,7 +161,17 @@ def _classify(torch, gm):
         if a in padded and not allow_pad:
             raise _fail(n, _what(n), "it consumes a zero pad: ZeroPad / ConstantPad(value 0) / F.pad are "
                                      "supported only directly before a Conv1d/Conv2d (folded into its padding)")
+        if a in transposed and not allow_transpose:
+            raise _fail(n, _what(n), "it consumes a transpose: .transpose(-1, -2) / .permute(0, 2, 1) is supported "
+                                     "only as an operand of a matmul (folded into its transpose flag)")
+        if a in plus and not allow_plus:
+            raise _fail(n, _what(n), "it consumes `tensor + number`: adding a constant is supported only as the "
+                                     "divisor of a division, a / (b + eps) (folded into its eps)")
         return value[a]
+
+    def fold_one_user(n, what, why):
+        if users(n) != 1:
+            raise _fail(n, what, f"{why} must have exactly one user")
 
     def zero_pad(n, pad, what):
         pad = tuple(int(p) for p in pad)
@@ -181,7 +200,8 @@ def _classify(torch, gm):
         return L
 
     def fuse_relu(n, kind, src):
-        if src.kind in ("conv1d", "conv2d", "linear", "add", "layernorm", "avgpool", "maxpool", "gap") and \
+        if src.kind in ("conv1d", "conv2d", "linear", "add", "layernorm", "avgpool", "maxpool", "gap", "matmul",
+                        "div") and \
                 src.act is None and users(src.out) == 1:
             src.act = kind
             src.fused.append(n.name)
@@ -201,7 +221,7 @@ def _classify(torch, gm):
             a = n.args[0]
             if not isinstance(a, torch.fx.Node) or a not in value:
                 raise _fail(n, "the model output", "the module must return one tensor")
-            out_layer = value[a]
+            out_layer = tin(n, 0)
         elif k == META:
             continue
         elif k == ALIAS:
@@ -318,7 +338,14 @@ def _classify(torch, gm):
         elif k in ("function", "method"):
             t = n.target
             what = _what(n)
-            if (k == "function" and t in (operator.add, torch.add)) or (k == "method" and t == "add"):
+            if ((k == "function" and t in (operator.add, torch.add)) or (k == "method" and t == "add")) and \
+                    len(n.args) == 2 and not n.kwargs and sum(isinstance(a, torch.fx.Node) for a in n.args) == 1 and \
+                    any(isinstance(a, (int, float)) and not isinstance(a, bool) for a in n.args):
+                ti = 0 if isinstance(n.args[0], torch.fx.Node) else 1
+                fold_one_user(n, what, "`tensor + number`")
+                value[n] = tin(n, ti)
+                plus[n] = float(n.args[1 - ti])
+            elif (k == "function" and t in (operator.add, torch.add)) or (k == "method" and t == "add"):
                 alpha = n.kwargs.get("alpha", 1)
                 if alpha != 1 or len(n.args) != 2 or set(n.kwargs) - {"alpha"} or \
                         not all(isinstance(a, torch.fx.Node) and a in value for a in n.args):
@@ -331,7 +358,36 @@ def _classify(torch, gm):
             elif (k == "function" and t in (torch.flatten, torch.reshape)) or \
                     (k == "method" and t in ("view", "reshape", "flatten")):
                 new("reshape", n, [tin(n)])
-            elif k == "function" and t is F.pad:
+            elif (k == "function" and t in (torch.matmul, torch.bmm, operator.matmul)) or \
+                    (k == "method" and t in ("matmul", "bmm")):
+                if len(n.args) != 2 or n.kwargs:
+                    raise _fail(n, what, "only matmul(a, b) of two tensors is supported")
+                a0, a1 = n.args
+                new("matmul", n, [tin(n, 0, allow_transpose=True), tin(n, 1, allow_transpose=True)],
+                    transpose_a=a0 in transposed, transpose_b=a1 in transposed)
+            elif (k == "method" and t == "transpose") or (k == "function" and t is torch.transpose):
+                dims = tuple(n.args[1:3]) if len(n.args) >= 3 else (n.kwargs.get("dim0"), n.kwargs.get("dim1"))
+                if sorted(dims) not in ([1, 2], [-2, -1]):
+                    raise _fail(n, what, f"transpose{dims}: only the last two dims of a (N, rows, cols) tensor, "
+                                         f"as a matmul operand")
+                fold_one_user(n, what, "a transpose")
+                value[n] = tin(n)
+                transposed.add(n)
+            elif k == "method" and t == "permute":
+                dims = tuple(n.args[1:]) if len(n.args) > 2 else tuple(n.args[1]) if len(n.args) == 2 else ()
+                if dims != (0, 2, 1):
+                    raise _fail(n, what, f"permute{dims}: only permute(0, 2, 1), as a matmul operand")
+                fold_one_user(n, what, "a transpose")
+                value[n] = tin(n)
+                transposed.add(n)
+            elif (k == "function" and t in (operator.truediv, torch.div, torch.true_divide)) or \
+                    (k == "method" and t in ("div", "true_divide")):
+                if len(n.args) != 2 or set(n.kwargs) - {"rounding_mode"} or n.kwargs.get("rounding_mode") is not None \
+                        or not all(isinstance(a, torch.fx.Node) for a in n.args):
+                    raise _fail(n, what, "only the true division of two tensors is supported")
+                d = n.args[1]
+                new("div", n, [tin(n, 0), tin(n, 1, allow_plus=True)], eps=float(plus.get(d, 0.0)))
+            elif (k == "function" and t is F.pad):
                 pad = n.args[1] if len(n.args) > 1 else n.kwargs.get("pad")
                 mode = n.args[2] if len(n.args) > 2 else n.kwargs.get("mode", "constant")
                 val = n.args[3] if len(n.args) > 3 else n.kwargs.get("value", None)
@@ -510,11 +566,12 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     return model
 
 
-PRECISIONS = ("int8", "float32", "float16", "bfloat16")
+PRECISIONS = ("int8", "float32", "float16", "bfloat16", "int16")
 # layer kinds of the exporter -> the kwsnum op names a precision config uses
 _OP_NAMES = {"conv1d": ("conv1d",), "conv2d": ("conv2d",), "linear": ("linear",), "gap": ("global_avgpool",),
              "avgpool": ("avgpool1d", "avgpool2d", "avgpool"), "maxpool": ("maxpool1d", "maxpool2d", "maxpool"),
-             "relu": ("relu",), "add": ("add",), "layernorm": ("layernorm",), "reshape": ("reshape",)}
+             "relu": ("relu",), "add": ("add",), "layernorm": ("layernorm",), "reshape": ("reshape",),
+             "matmul": ("matmul",), "div": ("div",)}
 
 
 class _Precision:
@@ -542,7 +599,8 @@ class _Precision:
             raise ExportError(f"precision ops {bad} are not op names (known: {', '.join(sorted(known_ops))})")
         self.used_layers = set()
         self.chosen = {}
-        self.any_int8 = self.default == "int8" or "int8" in self.ops.values() or "int8" in self.layers.values()
+        # any integer layer (int8, or int16: docs/numerics.md 9.5) needs calibration
+        self.any_int8 = any(f in ("int8", "int16") for f in [self.default, *self.ops.values(), *self.layers.values()])
 
     def resolve(self, L):
         """The format layer L computes in (None for the input and reshape: they follow their data)."""
@@ -552,10 +610,19 @@ class _Precision:
         for n in _OP_NAMES[L.kind]:
             if n in self.ops:
                 fmt = self.ops[n]
-        for key in (L.node.name, L.node.target if isinstance(L.node.target, str) else None):
-            if key in self.layers:
-                fmt = self.layers[key]
-                self.used_layers.add(key)
+        # layer entries: the fx node name, the module path, or an enclosing module's path (a scope such as
+        # "attn" covers the modules and the functions called inside attn.forward); the most specific wins
+        scopes = list((L.node.meta.get("nn_module_stack") or {}).keys())
+        target = L.node.target if isinstance(L.node.target, str) else None
+        candidates = [(1 + k.count("."), k) for k in scopes if k in self.layers]
+        if target in self.layers:
+            candidates.append((100, target))
+        if L.node.name in self.layers:
+            candidates.append((101, L.node.name))
+        if candidates:
+            key = max(candidates)[1]
+            fmt = self.layers[key]
+            self.used_layers.update(k for _, k in candidates)
         self.chosen[L] = fmt
         return fmt
 
@@ -578,13 +645,16 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
     from ..model import STORAGE_FLOATS
     b = GraphBuilder(name=name, rounding=rounding)
     policy.check_layers_used()
-    q8 = False                  # the format of the layer being built is int8
+    q8 = False                  # the format of the layer being built is an integer one (int8 or int16)
+    q16 = False                 # ... int16 (TFLite 16x8, docs/numerics.md 9.5)
     fmt = "float32"             # ... its format
     producer = {}               # kwsnum tensor -> the layer whose calibrated range it carries
     bridges = {}                # (tensor, format) -> the bridged tensor
 
-    def qp(L):
+    def qp(L, f=None):
         lo, hi = ranges[L.out]
+        if (f or fmt) == "int16":
+            return int16_params(lo, hi)      # symmetric, zero point 0
         return affine_params(lo, hi)
 
     def convert(t, want):
@@ -597,10 +667,16 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
         nm = f"{t}_to_{want}"
         if t == "input":          # the model input's bridge: quantize / to_float16 / to_bfloat16
             nm = "quantize" if want == "int8" else f"to_{want}"
-        if want == "int8":
-            s_, z_ = qp(producer[t])
-            y = b.add("quantize", nm, [t], format="int8", scale=s_, zero_point=z_)
-        elif have == "int8":
+        if t == "input" and want == "int16":
+            nm = "quantize"
+        if want in ("int8", "int16") and have in ("int8", "int16"):   # integer -> integer: requantize
+            s_, z_ = qp(producer[t], want)
+            m_, sh_ = requantize_params(b.tensors[t].scale, s_)
+            y = b.add("requantize", nm, [t], dict(multiplier=m_, shift=sh_), format=want, scale=s_, zero_point=z_)
+        elif want in ("int8", "int16"):
+            s_, z_ = qp(producer[t], want)
+            y = b.add("quantize", nm, [t], format=want, scale=s_, zero_point=z_)
+        elif have in ("int8", "int16"):
             y = b.add("dequantize", nm, [t], format=want)
         else:
             y = b.add("cast", nm, [t], format=want)
@@ -622,6 +698,9 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
         return b.tensors[t]
 
     def act_attrs(L, scale=None, zp=None):
+        if q16:
+            lo, hi = act_clamp_int16(L.act, scale)
+            return dict(act_min=lo, act_max=hi)
         if q8:
             lo, hi = act_clamp_int8(L.act, scale, zp)
             return dict(act_min=lo, act_max=hi)
@@ -641,7 +720,12 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                 L.tensor = x
                 continue
             fmt = policy.chosen.get(L) or b.tensors[L.inputs[0].tensor].format
-            q8 = fmt == "int8"
+            q8 = fmt in ("int8", "int16")
+            q16 = fmt == "int16"
+            if q16 and L.kind not in INT16_KINDS:
+                raise _fail(L.node, f"layer {nm} ({L.kind}) in int16",
+                            f"there is no int16 kernel for {L.kind} (int16 supports: {', '.join(INT16_KINDS)}); "
+                            f"choose another format for this layer in the precision config")
             ins = [convert(P.tensor, fmt) for P in L.inputs]
             x = ins[0]
             si = spec(x)
@@ -660,7 +744,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                     so, zo = qp(L)
                     sw = symmetric_weight_scales(w, axis=0)
                     wq = quantize_weights(w, sw, axis=0)
-                    bq = quantize_bias(bias, si.scale, sw)
+                    bq = quantize_bias_int64(bias, si.scale, sw) if q16 else quantize_bias(bias, si.scale, sw)
                     reals = real(si.scale) * sw.astype(np.float64) / real(so)
                     mult, shift = quantize_multipliers(reals)
                     arrays = dict(weight=wq, bias=bq, multiplier=mult, shift=shift)
@@ -692,7 +776,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
             elif L.kind == "relu":
                 kind = p["relu_kind"]
                 if q8:
-                    lo, hi = act_clamp_int8(kind, si.scale, si.zero_point)
+                    lo, hi = act_clamp_int16(kind, si.scale) if q16 else act_clamp_int8(kind, si.scale, si.zero_point)
                     y = b.add("relu", nm, [x], dict(kind=kind, act_min=lo, act_max=hi), scale=si.scale,
                               zero_point=si.zero_point)
                 else:
@@ -715,7 +799,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                     # TFLite ADD: twice_max = 2 max(s1, s2); in_i = QM(s_i / twice_max);
                     # out = QM(twice_max / (2**20 s_out)) (kwsnum.ops.add.add_params)
                     from ..ops.add import add_params
-                    attrs = dict(add_params(si.scale, s2.scale, so), **act_attrs(L, so, zo))
+                    attrs = dict(add_params(si.scale, s2.scale, so, left_shift=15 if q16 else 20), **act_attrs(L, so, zo))
                     y = b.add("add", nm, [x, x2], attrs, scale=so, zero_point=zo)
                 else:
                     y = b.add("add", nm, [x, x2], act_attrs(L), **fout())
@@ -735,6 +819,16 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                 else:
                     arrs = dict(gamma=farr(p["gamma"]), beta=farr(p["beta"]))
                     y = b.add("layernorm", nm, [x], dict(attrs, **act_attrs(L)), arrs, **fout())
+            elif L.kind in ("matmul", "div"):
+                if fmt not in ("float32",) + STORAGE_FLOATS:
+                    raise _fail(L.node, L.kind, f"{L.kind} has no {fmt} kernel: give this layer a float precision "
+                                                f"(float32, float16, bfloat16), e.g. precision=dict(default="
+                                                f"{policy.default!r}, layers={{<its module>: 'float16'}})")
+                if L.kind == "matmul":
+                    attrs = dict(transpose_a=p["transpose_a"], transpose_b=p["transpose_b"])
+                else:
+                    attrs = dict(eps=p["eps"])
+                y = b.add(L.kind, nm, ins, dict(attrs, **act_attrs(L)), **fout())
             else:  # pragma: no cover
                 raise AssertionError(L.kind)
             if tuple(b.shape(y)) != tuple(want_shape):
@@ -743,7 +837,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
             L.tensor = y
             producer[y] = L if L.kind != "reshape" else producer[x]
         out = out_layer.tensor
-        if b.tensors[out].format == "int8":
+        if b.tensors[out].format in ("int8", "int16"):
             out = b.add("dequantize", "dequantize", [out], format="float32")
         elif b.tensors[out].format != "float32":
             out = b.add("cast", "to_float32", [out], format="float32")

@@ -40,7 +40,10 @@ def _load():
     from . import quantize        # quantize (float32 -> int8), dequantize (int8 -> float32)
     from . import layernorm       # layernorm over the last k dims
     from . import cast            # cast between float32, float16, bfloat16
-    for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast):
+    from . import matmul          # matmul of two activations (attention)
+    from . import div             # elementwise a / (b + eps), b broadcast (attention normaliser)
+    from . import requantize      # requantize between int8 and int16 (TFLite QUANTIZE, integer to integer)
+    for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast, requantize, matmul, div):
         for op in mod.OPS:
             register(op)
     _loaded = True
