@@ -57,20 +57,30 @@ class DSCNN(nn.Module):
 
 
 class RawCNN(nn.Module):
-    """AvgPool1d(16, 16) -> for each C in ``channels``: [Conv1d(k3, padding='same') -> LayerNorm([C, L])
-    -> ReLU -> MaxPool1d(4)] -> AdaptiveAvgPool1d(1) -> Flatten -> Linear(C_last, n_classes).
+    """AvgPool1d(pool, pool) -> for each C in ``channels``: [Conv1d(C_in, C, k, padding='same') ->
+    LayerNorm([C, L]) -> ReLU -> MaxPool1d(block_pool)] -> AdaptiveAvgPool1d(1) -> Flatten -> Linear(C_last, n_classes).
 
-    Input (1, in_len); with in_len=16000 the lengths are 1000 -> 250 -> 62 -> 15."""
+    ``kernel_size`` is one int for every block or one per block. The defaults are the issue's kws_raw:
+    pool 16, kernel 3, block_pool 4, channels (16, 32, 64); with in_len=16000 the lengths are
+    1000 -> 250 -> 62 -> 15. Input (1, in_len)."""
 
-    def __init__(self, n_classes=12, channels=(16, 32, 64), in_len=16000, pool=16):
+    def __init__(self, n_classes=12, channels=(16, 32, 64), in_len=16000, pool=16, kernel_size=3, block_pool=4):
         super().__init__()
+        channels = [int(c) for c in channels]
+        if isinstance(kernel_size, int):
+            kernels = [kernel_size] * len(channels)
+        else:
+            kernels = [int(k) for k in kernel_size]
+            if len(kernels) != len(channels):
+                raise ValueError(f"kernel_size has {len(kernels)} entries for {len(channels)} blocks")
         self.in_shape = (1, int(in_len))
         L = _conv_out(int(in_len), pool, pool, 0)
         layers = [nn.AvgPool1d(pool, pool)]
         c_in = 1
-        for c in channels:
-            layers += [nn.Conv1d(c_in, c, 3, padding="same"), nn.LayerNorm([c, L]), nn.ReLU(), nn.MaxPool1d(4)]
-            L = _conv_out(L, 4, 4, 0)
+        for c, k in zip(channels, kernels):
+            layers += [nn.Conv1d(c_in, c, k, padding="same"), nn.LayerNorm([c, L]), nn.ReLU(),
+                       nn.MaxPool1d(block_pool)]
+            L = _conv_out(L, block_pool, block_pool, 0)
             if L < 1:
                 raise ValueError(f"in_len={in_len} is too short for {len(channels)} blocks")
             c_in = c
@@ -198,3 +208,56 @@ class KwsMfcc(nn.Module):
 
 
 __all__.append("KwsMfcc")
+
+
+class LinearAttention(nn.Module):
+    """ReLU-kernel linear self-attention over a (C, T) sequence, with a residual skip:
+    q = relu(Wq x), k = relu(Wk x), v = Wv x (1x1 convs: per time step, ``dim`` = width of q and k),
+    y = (V K^T Q) / (mean_t(K)^T Q + eps) (column t: an average of the v's weighted by k(t')·q(t), times T),
+    out = x + Wo y. The matmuls and the division export as kwsnum matmul / div (float formats only)."""
+
+    def __init__(self, channels, dim=16, eps=1e-3):
+        super().__init__()
+        c, d = int(channels), int(dim)
+        self.q = nn.Conv1d(c, d, 1)
+        self.k = nn.Conv1d(c, d, 1)
+        self.v = nn.Conv1d(c, c, 1)
+        self.o = nn.Conv1d(c, c, 1)
+        self.mean = nn.AdaptiveAvgPool1d(1)
+        self.eps = float(eps)
+
+    def forward(self, x):
+        q = torch.relu(self.q(x))                                 # (N, d, T)
+        k = torch.relu(self.k(x))                                 # (N, d, T)
+        v = self.v(x)                                             # (N, C, T)
+        kv = torch.matmul(v, k.transpose(1, 2))                   # (N, C, d)
+        num = torch.matmul(kv, q)                                 # (N, C, T)
+        den = torch.matmul(self.mean(k).transpose(1, 2), q)       # (N, 1, T)
+        return x + self.o(num / (den + self.eps))
+
+
+class KwsAttention(nn.Module):
+    """A mixed-precision KWS model on MFCCs laid out (n_mfcc, frames) (as KwsMfcc): an int8 conv frontend
+    [Conv1d(n_mfcc, C, 3, stride 2, padding 1) + BN + ReLU, Conv1d(C, C, 3, padding 1) + BN + ReLU], a float16
+    :class:`LinearAttention` block (``attn``), a mean over the sequence and an int8 Linear classifier.
+    ``PRECISION`` is the export config (``from_torch(..., precision=KwsAttention.PRECISION)``)."""
+
+    PRECISION = {"default": "int8", "layers": {"attn": "float16"}}
+
+    def __init__(self, n_classes=12, n_mfcc=40, channels=64, dim=16, frames=101):
+        super().__init__()
+        c = int(channels)
+        self.in_shape = (int(n_mfcc), int(frames))
+        self.front = nn.Sequential(
+            nn.Conv1d(int(n_mfcc), c, 3, stride=2, padding=1, bias=False), nn.BatchNorm1d(c), nn.ReLU(),
+            nn.Conv1d(c, c, 3, padding=1, bias=False), nn.BatchNorm1d(c), nn.ReLU())
+        self.attn = LinearAttention(c, dim)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(c, n_classes)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.pool(self.attn(self.front(x)))))
+
+
+__all__ += ["LinearAttention", "KwsAttention"]
