@@ -55,7 +55,8 @@ def callgrind_instructions(exe, x, tmp):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default=",".join(zoo.ZOO))
-    ap.add_argument("--precision", default="int8", choices=["int8", "float32"])
+    ap.add_argument("--precision", default="deploy",
+                    help="deploy (each zoo entry's deployment precision, default), int8, float32, float16, ...")
     ap.add_argument("--no-callgrind", action="store_true")
     args = ap.parse_args()
     use_cg = not args.no_callgrind and shutil.which("valgrind") is not None
@@ -71,7 +72,8 @@ def main():
         g = torch.Generator().manual_seed(1)
         calib = torch.randn((64,) + tuple(e.in_shape), generator=g)
         randomize_(module, 0, calib)
-        model = from_torch(module, calib[:1], calib, precision=args.precision, name=name)
+        prec = e.precision if args.precision == "deploy" else args.precision
+        model = from_torch(module, calib[:1], calib, precision=prec, name=name)
         info = summary(model)
         with tempfile.TemporaryDirectory(prefix="kwsnum-footprint-") as tmp:
             p = generate(model, os.path.join(tmp, "c"), name="kws")

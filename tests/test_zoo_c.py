@@ -1,6 +1,7 @@
 """Every zoo model (kwsnum.zoo) and the bundled default: generated C compiles warning-free (-Werror) and the
 three-way gate agrees on 200 inputs: C == oracle bit for bit on the output, torch reference == oracle on every
-tensor. int8 (the deployment format) for every model, float32 for the small ones."""
+tensor. Every model in its deployment precision (kwsnum.zoo: int8, or int8 + float16 for kws_attn), some in the
+float formats too."""
 import numpy as np
 import pytest
 
@@ -15,7 +16,9 @@ from kwsnum.wav import read_wav               # noqa: E402
 from tests import c_build                     # noqa: E402
 
 N = 200
-CASES = [(name, "int8") for name in zoo.ZOO] + [("ds_cnn_mlperf", "float32"), ("kws_mfcc", "float32")]
+# each model in its deployment precision (int8; kws_attn mixed int8 / float16), and a few in float formats
+CASES = [(name, "deploy") for name in zoo.ZOO] + [("ds_cnn_mlperf", "float32"), ("kws_mfcc", "float32"),
+                                                  ("kws_mfcc", "float16"), ("kws_raw", "bfloat16")]
 
 
 def _need_cc():
@@ -41,7 +44,8 @@ def test_zoo_model_c_is_bit_exact_on_200_inputs(name, precision, tmp_path):
     g = torch.Generator().manual_seed(7)
     calib = torch.randn((64,) + tuple(e.in_shape), generator=g)
     randomize_(module, 0, calib)
-    model = from_torch(module, calib[:1], calib, precision=precision, name=name)
+    model = from_torch(module, calib[:1], calib, precision=e.precision if precision == "deploy" else precision,
+                       name=name)
     # in-distribution inputs plus a tail of larger ones (saturation paths)
     x = torch.randn((N,) + tuple(e.in_shape), generator=g) * torch.linspace(0.5, 3.0, N).reshape(
         (N,) + (1,) * len(e.in_shape))
