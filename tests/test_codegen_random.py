@@ -1,19 +1,21 @@
 """Random small networks from the zoo's building blocks, end to end: a PyTorch module is drawn (conv / depthwise
-conv with BatchNorm and ReLU or ReLU6, average and max pooling, LayerNorm over [C, L], residual adds, global
-average pool, Linear), given trained-looking parameters, exported (int8 in both roundings, or float32), turned
+conv with BatchNorm and ReLU or ReLU6, average and max pooling, LayerNorm over [C, L], residual adds, linear
+attention blocks, global average pool, Linear), given trained-looking parameters, exported (int8 in both
+roundings, float32, float16, bfloat16, or mixed: int8 with the attention blocks and maybe the LayerNorms in a
+16-bit float format; an int8 draw with attention is made mixed, matmul having no int8 kernel), turned
 into a C project by kwsnum.codegen, built with -fsanitize=address,undefined, and run through the three-way gate
 (torch reference == oracle on every tensor, C == oracle on every tensor through the trace build)."""
 import os
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import event, given, settings, strategies as st
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from kwsnum.export import from_torch           # noqa: E402
-from kwsnum.models import randomize_           # noqa: E402
+from kwsnum.models import LinearAttention, randomize_   # noqa: E402
 from kwsnum.verify import Gate                 # noqa: E402
 from tests import c_build                      # noqa: E402
 
@@ -46,18 +48,19 @@ class Net(nn.Module):
 
 @st.composite
 def networks(draw):
-    rank = draw(st.sampled_from([1, 2]))
+    rank = draw(st.sampled_from([1, 1, 2]))
     Conv, BN = (nn.Conv1d, nn.BatchNorm1d) if rank == 1 else (nn.Conv2d, nn.BatchNorm2d)
     Avg, Max = (nn.AvgPool1d, nn.MaxPool1d) if rank == 1 else (nn.AvgPool2d, nn.MaxPool2d)
     c = draw(st.integers(1, 3))
     spatial = tuple(draw(st.integers(6, 14)) for _ in range(rank))
     in_shape = (c,) + spatial
     blocks, shape = [], list(spatial)
-    kinds = draw(st.lists(st.sampled_from(["conv", "dw", "avg", "max", "res", "ln"]), min_size=1, max_size=4))
+    kinds = draw(st.lists(st.sampled_from(["conv", "dw", "avg", "max", "res", "ln", "attn", "attn"]), min_size=1, max_size=4))
+    attn_scopes = []
     for kind in kinds:
         if kind in ("avg", "max") and min(shape) < 4:
             kind = "conv"
-        if kind == "ln" and rank == 2:
+        if kind in ("ln", "attn") and rank == 2:
             kind = "dw"
         if kind == "conv":
             o = draw(st.integers(2, 6))
@@ -80,13 +83,23 @@ def networks(draw):
             shape = [n // 2 for n in shape]
         elif kind == "res":
             blocks.append(Residual(Conv(c, c, 3, padding=1, bias=False), BN(c)))
+        elif kind == "attn":
+            attn_scopes.append(f"blocks.{len(blocks)}")
+            blocks.append(LinearAttention(c, dim=draw(st.integers(1, 4))))
         else:
             blocks += [nn.LayerNorm([c] + shape), nn.ReLU()]
         assert min(shape) >= 1
     pool = nn.AdaptiveAvgPool1d(1) if rank == 1 else nn.AdaptiveAvgPool2d(1)
     head = nn.Sequential(pool, nn.Flatten(), nn.Dropout(0.1), nn.Linear(c, draw(st.integers(2, 5))))
     net = Net(blocks, head, in_shape)
-    precision, rounding = draw(st.sampled_from([("int8", "double"), ("int8", "single"), ("float32", "double")]))
+    precision, rounding = draw(st.sampled_from([("int8", "double"), ("int8", "single"), ("float32", "double"),
+                                                ("float16", "double"), ("bfloat16", "double"),
+                                                ("mixed", "double")]))
+    float16 = draw(st.sampled_from(["float16", "bfloat16"]))
+    if precision == "mixed" or (precision == "int8" and attn_scopes):
+        # int8 with the attention blocks and (sometimes) the LayerNorms in a 16-bit float format
+        precision = dict(default="int8", layers={sc: float16 for sc in attn_scopes},
+                         ops=dict(layernorm=float16) if draw(st.booleans()) else {})
     return net, precision, rounding, kinds, draw(st.integers(0, 2 ** 16))
 
 
@@ -96,6 +109,8 @@ def test_random_network_three_way_under_sanitizers(tmp_path_factory, case):
     if c_build.compiler() is None:
         pytest.skip("no C compiler found")
     net, precision, rounding, kinds, seed = case
+    event(f"precision {precision if isinstance(precision, str) else 'mixed'}")
+    event(f"attention: {any(isinstance(m, LinearAttention) for m in net.modules())}")
     g = torch.Generator().manual_seed(seed)
     calib = torch.randn((24,) + net.in_shape, generator=g) * 1.5
     test = torch.randn((6,) + net.in_shape, generator=g) * 1.5
