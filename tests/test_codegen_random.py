@@ -55,7 +55,9 @@ def networks(draw):
     spatial = tuple(draw(st.integers(6, 14)) for _ in range(rank))
     in_shape = (c,) + spatial
     blocks, shape = [], list(spatial)
-    kinds = draw(st.lists(st.sampled_from(["conv", "dw", "avg", "max", "res", "ln", "attn", "attn"]), min_size=1, max_size=4))
+    kinds = draw(st.lists(st.sampled_from(["conv", "dw", "avg", "max", "res", "ln", "attn"]), min_size=1, max_size=4))
+    if rank == 1 and "attn" not in kinds and draw(st.booleans()):     # attention in about half the 1-D nets
+        kinds.insert(draw(st.integers(0, len(kinds))), "attn")
     attn_scopes = []
     for kind in kinds:
         if kind in ("avg", "max") and min(shape) < 4:
