@@ -5,8 +5,9 @@
 For each model of kwsnum.zoo (random trained-looking weights: the footprint does not depend on the values;
 the instruction count barely does): export, `kwsnum codegen`, build with the generated Makefile (-O2), then
 - arena bytes and weight bytes as the generated header states them;
-- code bytes: `size` text of the model's .o and the runtime .o files it links (the weights object excluded;
-  text includes read-only data, so the model .o's text holds the arena offsets and labels too);
+- code bytes: what the linker keeps of the model's and the runtime's code and read-only data (the weights
+  object excluded), built with -ffunction-sections -fdata-sections and linked with --gc-sections, summed
+  from the link map (so the float16 / bfloat16 twins a model does not call are not counted);
 - instructions per inference from `valgrind --tool=callgrind` on the host harness (x86-64, -O2): the harness is
   run on 1 and on 3 samples and the difference is halved, so start-up and file I/O cancel. Instructions are
   stable on a noisy machine; seconds are not. Skipped when valgrind is missing.
@@ -30,11 +31,29 @@ from kwsnum.models import randomize_
 from kwsnum.report import summary
 
 
-def text_bytes(objs):
-    r = subprocess.run(["size", "-d"] + objs, capture_output=True, text=True, check=True)
-    total = 0
-    for line in r.stdout.splitlines()[1:]:
-        total += int(line.split()[0])
+def kept_code_bytes(map_path, objs):
+    """Sum of the .text* / .rodata* input sections the linker kept from these object files (GNU ld map; a long
+    section name stands on its own line, its address, size and file on the next)."""
+    names = {os.path.basename(o) for o in objs}
+    total, kept, name = 0, False, None
+    with open(map_path) as fh:
+        for line in fh:
+            if line.startswith("Linker script and memory map"):
+                kept = True
+            if not kept:
+                continue
+            m = re.match(r"^ (\.\S+)\s*$", line)
+            if m:
+                name = m.group(1)
+                continue
+            m = re.match(r"^ (\.\S+)?\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+\.o)\s*$", line)
+            if m:
+                sec = m.group(1) or name
+                name = None
+                if sec and sec.startswith((".text", ".rodata")) and os.path.basename(m.group(3)) in names:
+                    total += int(m.group(2), 16)
+            else:
+                name = None
     return total
 
 
@@ -77,10 +96,12 @@ def main():
         info = summary(model)
         with tempfile.TemporaryDirectory(prefix="kwsnum-footprint-") as tmp:
             p = generate(model, os.path.join(tmp, "c"), name="kws")
-            exe = build(p.path)
+            map_path = os.path.join(tmp, "link.map")
+            exe = build(p.path, extra_cflags=["-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections",
+                                              f"-Wl,-Map={map_path}"])
             objs = sorted(os.path.join(p.path, f) for f in os.listdir(p.path)
                           if f.endswith(".o") and f not in ("main.o", "kws_weights.o"))
-            code = text_bytes(objs)
+            code = kept_code_bytes(map_path, objs)
             instr = callgrind_instructions(exe, calib.numpy()[:3], tmp) if use_cg else None
         rows.append((name, info["total_macs"], p.arena_bytes, p.weight_bytes, code, instr))
         print(f"  {name}: done", file=sys.stderr, flush=True)
