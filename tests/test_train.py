@@ -164,3 +164,21 @@ def test_bad_model_frontend_pair(tmp_path, capsys):
     assert train.main([str(tmp_path), "--model", "ds_cnn", "--frontend", "raw", "--out", str(tmp_path / "o")]) == 2
     assert "ds_cnn takes logmel or mfcc" in capsys.readouterr().err
     assert train.main([str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_kws_raw_archs():
+    from kwsnum.models import RawCNN
+    # "issue" is RawCNN's defaults (the issue's kws_raw); "wide" is the training default
+    issue = train.model_args("kws_raw", 64, (1, 16000), 12, raw_arch="issue")
+    ref, net = RawCNN(), train.build_model("kws_raw", issue)
+    assert [type(m) for m in net.modules()] == [type(m) for m in ref.modules()]
+    assert [tuple(p.shape) for p in net.parameters()] == [tuple(p.shape) for p in ref.parameters()]
+    wide = train.model_args("kws_raw", 64, (1, 16000), 12)
+    assert wide["channels"] == (16, 32, 64, 64) and wide["pool"] == 8 and wide["kernel_size"] == 9
+    net = train.init_for_training("kws_raw", train.build_model("kws_raw", wide))
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert [m.kernel_size for m in convs] == [(9,)] * 4
+    assert all(float(m.bias.abs().max()) == 0.0 for m in convs)
+    assert net(torch.zeros(2, 1, 16000)).shape == (2, 12)
+    with pytest.raises(ValueError):
+        RawCNN(channels=(8, 16), kernel_size=(3, 3, 3))
