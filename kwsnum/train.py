@@ -24,10 +24,12 @@ import numpy as np
 from .data import LABELS, load_arrays, load_split
 from .frontend import Frontend, fit_normalisation
 
-MODELS = ("ds_cnn", "kws_raw", "kws_mfcc")
-DEFAULT_FRONTEND = {"ds_cnn": "logmel", "kws_raw": "raw", "kws_mfcc": "mfcc"}
-DEFAULT_WIDTH = {"ds_cnn": 64, "kws_raw": 64, "kws_mfcc": 64}
-DEFAULT_LR = {"ds_cnn": 3e-3, "kws_raw": 5e-3, "kws_mfcc": 3e-3}
+MODELS = ("ds_cnn", "kws_raw", "kws_mfcc", "kws_attn")
+DEFAULT_FRONTEND = {"ds_cnn": "logmel", "kws_raw": "raw", "kws_mfcc": "mfcc", "kws_attn": "mfcc"}
+DEFAULT_WIDTH = {"ds_cnn": 64, "kws_raw": 64, "kws_mfcc": 64, "kws_attn": 64}
+DEFAULT_LR = {"ds_cnn": 3e-3, "kws_raw": 5e-3, "kws_mfcc": 3e-3, "kws_attn": 3e-3}
+# the deployment export besides float32: (name, precision config); kws_attn is int8 with a float16 attention
+DEPLOY = {"kws_attn": ("mixed", {"default": "int8", "layers": {"attn": "float16"}})}
 # kws_raw (RawCNN) architectures. "issue": the architecture of the issue (RawCNN's defaults): AvgPool1d(16),
 # 3 blocks of k3 convs, channels (W/4, W/2, W). "wide" (the training default): AvgPool1d(8) (2 kHz), 4 blocks of
 # k9 convs, channels (W/4, W/2, W, W). See docs/training.md ("kws_raw") for why.
@@ -53,9 +55,9 @@ def make_frontend(model_name, kind):
         if kind == "mfcc":
             return Frontend.mlperf_mfcc()            # (1, 49, 10)
         raise ValueError(f"ds_cnn takes logmel or mfcc features, not {kind!r}")
-    if model_name == "kws_mfcc":
+    if model_name in ("kws_mfcc", "kws_attn"):
         if kind != "mfcc":
-            raise ValueError(f"kws_mfcc takes mfcc features (--frontend mfcc), not {kind!r}")
+            raise ValueError(f"{model_name} takes mfcc features (--frontend mfcc), not {kind!r}")
         return Frontend.mfcc(n_mels=40, n_mfcc=40, hop_length=160, center=True, layout="coeff_major",
                              channel_axis=False)     # (40, 101)
     raise ValueError(f"unknown model {model_name!r}; choose one of {', '.join(MODELS)}")
@@ -73,12 +75,14 @@ def model_args(model_name, width, in_shape, n_classes, raw_arch=DEFAULT_RAW_ARCH
                     kernel_size=arch["kernel_size"], block_pool=arch["block_pool"])
     if model_name == "kws_mfcc":
         return dict(n_classes=n_classes, n_mfcc=in_shape[0], channels=(max(1, w // 2), w))
+    if model_name == "kws_attn":
+        return dict(n_classes=n_classes, n_mfcc=in_shape[0], channels=w, dim=16, frames=in_shape[1])
     raise ValueError(model_name)
 
 
 def build_model(model_name, args):
-    from .models import DSCNN, KwsMfcc, RawCNN
-    cls = {"ds_cnn": DSCNN, "kws_raw": RawCNN, "kws_mfcc": KwsMfcc}[model_name]
+    from .models import DSCNN, KwsAttention, KwsMfcc, RawCNN
+    cls = {"ds_cnn": DSCNN, "kws_raw": RawCNN, "kws_mfcc": KwsMfcc, "kws_attn": KwsAttention}[model_name]
     return cls(**args)
 
 
@@ -447,8 +451,10 @@ def run(a, argv):
     t0 = time.time()
     ci = rng.choice(len(Xtr), min(a.calib_samples, len(Xtr)), replace=False)
     calib = torch.from_numpy(Xtr[np.sort(ci)])
-    for prec in ("float32", "int8"):
-        m = from_torch(net, calib[:1], calib, precision=prec, labels=labels, frontend=fe,
+    qname, qconfig = DEPLOY.get(a.model, ("int8", "int8"))
+    configs = {"float32": "float32", qname: qconfig}
+    for prec in configs:
+        m = from_torch(net, calib[:1], calib, precision=configs[prec], labels=labels, frontend=fe,
                        name=f"{a.model}_{prec}")
         path = os.path.join(a.out, f"{a.model}_{prec}.h5")
         save(m, path)
@@ -459,7 +465,7 @@ def run(a, argv):
     t0 = time.time()
     results = {"float_torch": evaluate_predictions(yte, _predict(torch, net, Xte), labels)}
     preds = {}
-    for prec in ("float32", "int8"):
+    for prec in configs:
         m = load(files[f"h5_{prec}"])
         preds[prec] = _oracle_predict(m, Xte)
         results[f"{prec}_h5"] = evaluate_predictions(yte, preds[prec], labels)
@@ -551,9 +557,10 @@ def format_markdown(r):
                  f"{'(DEGENERATE)' if res['degenerate'] else ''} | {ag:.4f} |")
     L.append("")
     L.append("## Per class (test)\n")
-    L.append("| class | support | int8 precision | int8 recall | int8 F1 | float F1 | int8 predicted |")
+    q = next((k[:-3] for k in t if k.endswith("_h5") and k != "float32_h5"), "int8")
+    L.append(f"| class | support | {q} precision | {q} recall | {q} F1 | float F1 | {q} predicted |")
     L.append("|---|---|---|---|---|---|---|")
-    for m8, mf in zip(t["int8_h5"]["per_class"], t["float_torch"]["per_class"]):
+    for m8, mf in zip(t[f"{q}_h5"]["per_class"], t["float_torch"]["per_class"]):
         L.append(f"| {m8['label']} | {m8['support']} | {m8['precision']:.3f} | {m8['recall']:.3f} | "
                  f"{m8['f1']:.3f} | {mf['f1']:.3f} | {m8['predicted']} |")
     L.append("")
