@@ -33,7 +33,8 @@ def tiny_data(tmp_path_factory):
 
 
 RUNS = {"ds_cnn": ["--width", "16", "--epochs", "2"],
-        "kws_raw": ["--width", "16", "--epochs", "2"]}
+        "kws_raw": ["--width", "16", "--epochs", "2"],
+        "kws_attn": ["--width", "8", "--epochs", "2"]}
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +58,10 @@ def test_outputs_exist_and_agree(runs, tiny_data, name):
     if rep["degenerate"]:
         assert rep["degenerate_reasons"]
         assert "DEGENERATE" in (out / "report.md").read_text()
-    for key in ("checkpoint", "h5_float32", "h5_int8", "report_json", "report_md"):
+    q = train.DEPLOY.get(name, ("int8",))[0]          # the deployment export: int8, or mixed for kws_attn
+    for key in ("checkpoint", "h5_float32", f"h5_{q}", "report_json", "report_md"):
         assert os.path.isfile(rep["files"][key]), key
-    for key in ("float_torch", "float32_h5", "int8_h5"):
+    for key in ("float_torch", "float32_h5", f"{q}_h5"):
         assert os.path.isfile(rep["files"][f"confusion_{key}_csv"])
         png = rep["files"].get(f"confusion_{key}_png")
         assert png is None or open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
@@ -86,7 +88,10 @@ def test_outputs_exist_and_agree(runs, tiny_data, name):
         assert 0.0 <= v <= 1.0
 
     # the .h5 files load, carry the frontend and the labels; the int8 oracle runs on the test features
-    m8 = kwsnum.load(rep["files"]["h5_int8"])
+    m8 = kwsnum.load(rep["files"][f"h5_{q}"])
+    assert "int8" in {t.format for t in m8.tensors.values()}
+    if q == "mixed":
+        assert {"float16", "int8"} <= {t.format for t in m8.tensors.values()}
     m32 = kwsnum.load(rep["files"]["h5_float32"])
     assert m8.labels == LABELS and m32.labels == LABELS
     assert m8.frontend == m32.frontend
@@ -97,7 +102,7 @@ def test_outputs_exist_and_agree(runs, tiny_data, name):
     logits8 = m8.run(X)
     assert logits8.shape == (n_test, 12) and np.isfinite(logits8).all()
     acc8 = float((logits8.argmax(1) == y).mean())
-    assert acc8 == pytest.approx(rep["test"]["int8_h5"]["accuracy"])
+    assert acc8 == pytest.approx(rep["test"][f"{q}_h5"]["accuracy"])
 
     # the float checkpoint rebuilds the network; its predictions are the report's float_torch ones
     ck = torch.load(rep["files"]["checkpoint"], weights_only=False)
