@@ -22,12 +22,10 @@ import sys
 import tempfile
 
 import numpy as np
-import torch
 
 from kwsnum import zoo
 from kwsnum.codegen import build, generate
 from kwsnum.export import from_torch
-from kwsnum.models import randomize_
 from kwsnum.report import summary
 
 
@@ -85,14 +83,8 @@ def main():
           f"callgrind: {'yes' if use_cg else 'no (valgrind missing or --no-callgrind)'}")
     rows = []
     for name in args.models.split(","):
-        e = zoo.ZOO[name]
-        torch.manual_seed(0)
-        module = zoo.build(name)
-        g = torch.Generator().manual_seed(1)
-        calib = torch.randn((64,) + tuple(e.in_shape), generator=g)
-        randomize_(module, 0, calib)
-        prec = e.precision if args.precision == "deploy" else args.precision
-        model = from_torch(module, calib[:1], calib, precision=prec, name=name)
+        module, calib, _ = zoo.example(name)
+        model = from_torch(module, calib[:1], calib, precision=zoo.precision_of(name, args.precision), name=name)
         info = summary(model)
         with tempfile.TemporaryDirectory(prefix="kwsnum-footprint-") as tmp:
             p = generate(model, os.path.join(tmp, "c"), name="kws")

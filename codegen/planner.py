@@ -13,7 +13,11 @@
    resolved; offset of every scratch buffer; the arena size = the end of the highest placed buffer).
 
 Two lifetimes [a, b] and [c, d] intersect iff a <= d and c <= b: a node's inputs and output are both live at
-its step, so a kernel never reads and writes the same bytes.
+its step, so a kernel never reads and writes the same bytes -- except *in place*: an op that declares an input
+its C kernel may overwrite element by element (``Op.inplace_inputs``: elementwise ops such as relu, add, div)
+writes its output over that input when the input has the output's size, appears once among the node's inputs,
+and is dead afterwards (no later consumer of it or of anything sharing its bytes, not a model output). The
+output is then planned like an alias of that input.
 """
 from dataclasses import dataclass, field
 
@@ -76,7 +80,7 @@ class MemoryPlan:
     arena_bytes: int
     buffers: list                                  # the placed Buffers (one per non-alias tensor and scratch)
     tensor_offset: dict = field(default_factory=dict)   # tensor name -> byte offset in the arena
-    alias_of: dict = field(default_factory=dict)        # reshape output -> the tensor whose bytes it shares
+    alias_of: dict = field(default_factory=dict)        # reshape / in-place output -> the root tensor it shares
     scratch_offset: dict = field(default_factory=dict)  # node index -> byte offset of its scratch buffer
 
     @property
@@ -106,6 +110,18 @@ def lifetimes(model, scratch=None):
             t = alias_of[t]
         return t
 
+    from kwsnum import ops
+    last_consumer = {}
+    for i, node in enumerate(model.nodes):
+        for t in node.inputs:
+            last_consumer[t] = i
+
+    def dead_after(t, i):
+        """No tensor sharing t's bytes is read after step i or is a model output."""
+        r = root(t)
+        sharing = [u for u in list(alias_of) + [r] if root(u) == r]
+        return all(last_consumer.get(u, -1) <= i and u not in model.outputs for u in sharing)
+
     first, last = {}, {}
     for t in model.inputs:
         first[t] = last[t] = -1
@@ -115,6 +131,13 @@ def lifetimes(model, scratch=None):
         out = node.outputs[0]
         if is_alias(node):
             alias_of[out] = node.inputs[0]
+            continue
+        for k in ops.get(node.op, node).inplace_inputs(node, model):
+            t = node.inputs[k]
+            if node.inputs.count(t) == 1 and model.tensors[t].nbytes == model.tensors[out].nbytes and \
+                    dead_after(t, i):
+                alias_of[out] = t
+                break
         else:
             first[out] = last[out] = i
     end = len(model.nodes)

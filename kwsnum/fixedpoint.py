@@ -93,6 +93,28 @@ def requantize(x, multiplier, shift, mode):
     return mbqm_double(x, multiplier, shift)
 
 
+INT16_MIN = -(1 << 15)
+INT16_MAX = (1 << 15) - 1
+MBQM64_X_LIMIT = 1 << 47     # requantize64 input range: -2**47 <= x < 2**47 (TFLM's assumption)
+MBQM64_SHIFT_MAX = 7         # requantize64 shift range: [-31, 7]
+
+
+@njit(cache=True)
+def mbqm_int64(x, multiplier, shift):
+    """TFLM's 64-bit MultiplyByQuantizedMultiplier (int16 activations, docs/numerics.md 9.2), the same in both
+    rounding modes: the multiplier reduced to 15 bits, reduced = (M + 2**15) >> 16 (0x7FFF from M >= 0x7FFF0000),
+    then one rounding, floor((x * reduced + 2**(total - 1)) / 2**total) with total = 15 - shift, saturated to int32.
+    -2**47 <= x < 2**47, M in [0, 2**31), shift in [-31, 7]: |x * reduced| < 2**62, no int64 overflow."""
+    m = np.int64(multiplier)
+    if m < np.int64(0x7FFF0000):
+        reduced = (m + np.int64(32768)) >> np.int64(16)
+    else:
+        reduced = np.int64(0x7FFF)
+    total = np.int64(15) - np.int64(shift)
+    rnd = np.int64(1) << (total - np.int64(1))
+    return sat_i32((np.int64(x) * reduced + rnd) >> total)
+
+
 @njit(cache=True)
 def div_round_away(num, den):
     """num / den (den > 0) rounded half away from zero, as TFLM average pooling:

@@ -46,4 +46,25 @@ def build(name, n_classes=12, **overrides):
     return getattr(models, e.cls)(n_classes=n_classes, **dict(e.args, **overrides))
 
 
-__all__ = ["ZOO", "Entry", "build"]
+def example(name, seed=0, n_calib=64, data_seed=1):
+    """(module, calibration batch, torch.Generator): zoo model ``name`` with trained-looking random parameters
+    (``models.randomize_`` on the batch: BN statistics measured, classifier centred) and a standard-normal
+    batch of its input shape; the generator continues the data stream for more inputs. For tests and benches
+    where the values do not matter but realistic ranges do."""
+    import torch
+    from .models import randomize_
+    e = ZOO[name]
+    torch.manual_seed(seed)
+    module = build(name)
+    g = torch.Generator().manual_seed(data_seed)
+    calib = torch.randn((n_calib,) + tuple(e.in_shape), generator=g)
+    randomize_(module, seed, calib)
+    return module, calib, g
+
+
+def precision_of(name, precision="deploy"):
+    """The precision config to export zoo model ``name`` with: "deploy" is the entry's deployment precision."""
+    return ZOO[name].precision if precision == "deploy" else precision
+
+
+__all__ = ["ZOO", "Entry", "build", "example", "precision_of"]

@@ -157,3 +157,81 @@ def test_c_round_half_away_f32_bulk():
                            np.nextafter(ties, np.float32(-np.inf))])
     bits = rng.integers(0, 2 ** 32, 200000, dtype=np.uint64).astype(np.uint32).view(np.float32)
     _check_round(np.concatenate([SPECIAL_F32, near, bits]))
+
+
+# ------------------------------------------------------------------ requantize64 (int16 activations, spec 9.2)
+from tests.test_fixedpoint import X47, MULT64, SHIFT64, ref_requantize64  # noqa: E402
+
+SHIM64 = r"""
+#include "kws_fixedpoint.h"
+void kws_t_requantize_s64(const int64_t *x, const int32_t *m, const int32_t *s, int32_t *y, int32_t n)
+{ int32_t i; for (i = 0; i < n; i++) y[i] = kws_requantize_s64(x[i], m[i], s[i]); }
+"""
+_LIB64 = {}
+
+
+def _lib64():
+    """kws_requantize_s64 (static inline) behind an exported wrapper, compiled with the strict flags of
+    tests/c_build.py (UBSan included when available) into its own small library."""
+    import ctypes
+    import hashlib
+    import os
+    import subprocess
+    import pytest
+    if "lib" in _LIB64:
+        return _LIB64["lib"]
+    cc = c_build.compiler()
+    if cc is None:
+        pytest.skip("no C compiler found")
+    d = c_build.build_dir()
+    hdr = os.path.join(c_build.runtime_dir(), "kws_fixedpoint.h")
+    key = hashlib.sha256((SHIM64 + open(hdr).read()).encode()).hexdigest()[:12]
+    src = os.path.join(d, f"kws_t64_{key}.c")
+    with open(src, "w") as fh:
+        fh.write(SHIM64)
+    errors = []
+    for variant in c_build.SHARED_VARIANTS:
+        out = os.path.join(d, f"libkws_t64_{key}_{len(variant)}.so")
+        r = subprocess.run([cc] + c_build.STRICT + variant + ["-I", c_build.runtime_dir(), src, "-o", out],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            _LIB64["lib"] = ctypes.CDLL(out)
+            return _LIB64["lib"]
+        errors.append(r.stderr)
+    raise AssertionError("\n".join(errors))
+
+
+def _c_requantize64(xs, ms, ss):
+    import ctypes
+    x = np.ascontiguousarray(xs, np.int64)
+    m = np.ascontiguousarray(ms, np.int32)
+    s = np.ascontiguousarray(ss, np.int32)
+    y = np.zeros(len(x), np.int32)
+    fn = _lib64().kws_t_requantize_s64
+    fn.restype = None
+    fn(*[ctypes.c_void_p(a.ctypes.data) for a in (x, m, s, y)], ctypes.c_int32(len(x)))
+    return y.tolist()
+
+
+@given(st.lists(st.tuples(X47, MULT64, SHIFT64), min_size=1, max_size=50))
+@example([(-(2 ** 47), 2 ** 31 - 1, 7), (2 ** 47 - 1, 2 ** 31 - 1, 7), (2 ** 47 - 1, 0x7FFF0000, -31),
+          (-(2 ** 47), 0, -31), (1, 1 << 30, -1), (-2, 1 << 30, -1), (-6, 1 << 30, -1),
+          (2 ** 40, 2 ** 31 - 1, -10), (-(2 ** 40) + 12345, 0x7FFF8000, -10), (2 ** 40, 0x7FFF7FFF, -10)])
+def test_c_requantize64(cases):
+    xs, ms, ss = zip(*cases)
+    assert _c_requantize64(xs, ms, ss) == [ref_requantize64(x, m, s) for x, m, s in cases]
+
+
+def test_c_requantize64_bulk_vs_oracle():
+    rng = np.random.default_rng(17)
+    n = 20000
+    xs = np.concatenate([rng.integers(-(2 ** 47), 2 ** 47, n // 2), rng.integers(-70000, 70000, n // 2)])
+    ms = rng.integers(0, 2 ** 31, n)
+    ms[:200] = 0x7FFF0000 + rng.integers(-3, 3, 200)              # both sides of the reduction's cap
+    ms[200:400] = rng.integers(0x7FFF7FF0, 2 ** 31, 200)
+    xs[:400] = rng.integers(-(2 ** 41), 2 ** 41, 400)
+    ss = rng.integers(-31, 8, n)
+    ss[:400] = rng.integers(-12, -8, 400)                           # large results that do not saturate
+    got = _c_requantize64(xs, ms, ss)
+    want = [int(fp.mbqm_int64(np.int64(x), np.int64(m), np.int64(s))) for x, m, s in zip(xs, ms, ss)]
+    assert got == want

@@ -17,6 +17,7 @@ from tests.ops.test_reshape import reshape_models
 from tests.ops.test_add import add_models, add_graphs, run_node
 from tests.ops.test_quantize import quantize_models, assert_exact
 from tests.ops.test_layernorm import layernorm_models, bulk_int8_cases
+from tests.ops.test_requantize import requantize_models
 
 
 def three_way(model, x):
@@ -26,7 +27,7 @@ def three_way(model, x):
 
 
 @pytest.mark.parametrize("groups", [1, 2, "depthwise"])
-@pytest.mark.parametrize("fmt", ["int8", "float32"])
+@pytest.mark.parametrize("fmt", ["int8", "float32", "int16"])
 @pytest.mark.parametrize("rank", [1, 2])
 @given(data=st.data())
 def test_c_conv(rank, fmt, groups, data):
@@ -38,10 +39,21 @@ def test_c_linear(case):
     three_way(*case)
 
 
+@given(linear_models("int16"))
+def test_c_linear_int16(case):
+    three_way(*case)
+
+
 @pytest.mark.parametrize("kind", ["avg", "max"])
 @given(data=st.data())
 def test_c_pool(kind, data):
     three_way(*data.draw(pool_models(kind=kind)))
+
+
+@pytest.mark.parametrize("kind", ["avg", "max"])
+@given(data=st.data())
+def test_c_pool_int16(kind, data):
+    three_way(*data.draw(pool_models(kind=kind, fmt="int16")))
 
 
 @given(global_avgpool_models())
@@ -49,8 +61,23 @@ def test_c_global_avgpool(case):
     three_way(*case)
 
 
+@given(global_avgpool_models("int16"))
+def test_c_global_avgpool_int16(case):
+    three_way(*case)
+
+
 @given(relu_models())
 def test_c_relu(case):
+    three_way(*case)
+
+
+@given(relu_models("int16"))
+def test_c_relu_int16(case):
+    three_way(*case)
+
+
+@given(requantize_models())
+def test_c_requantize(case):
     three_way(*case)
 
 
@@ -71,6 +98,14 @@ def test_c_add(case):
     assert_same(run_c(model, (x1, x2)), run_oracle(model, (x1, x2)))
 
 
+@given(add_models(fmt="int16"))
+def test_c_add_int16(case):
+    model, (x1, x2) = case
+    oracle, ref = run_node(model, x1, x2)
+    assert np.array_equal(oracle, ref)
+    assert_same(run_c(model, (x1, x2)), run_oracle(model, (x1, x2)))
+
+
 @given(add_models(relation="pow2"))
 def test_c_add_ties(case):
     model, (x1, x2) = case
@@ -84,9 +119,10 @@ def test_c_add_in_graph(case):
     three_way(*case)
 
 
-@given(quantize_models())
-def test_c_quantize_dequantize(case):
-    model, x = case
+@pytest.mark.parametrize("fmt", ["int8", "int16"])
+@given(data=st.data())
+def test_c_quantize_dequantize(fmt, data):
+    model, x = data.draw(quantize_models(fmt))
     ref = assert_exact(model, x)                     # torch == oracle exactly (both are exact IEEE)
     got = run_c(model, x)
     assert_same(got, ref)

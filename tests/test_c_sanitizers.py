@@ -16,7 +16,7 @@ from kwsnum.builder import GraphBuilder
 from kwsnum.codegen.emit import lit as _lit  # the generator's exact C literals
 from tests import c_build
 
-CTYPE = {"int8": "int8_t", "float32": "float", "int32": "int32_t", "int64": "int64_t"}
+CTYPE = {"int8": "int8_t", "float32": "float", "int32": "int32_t", "int64": "int64_t", "int16": "int16_t"}
 
 
 def _array(name, a, const):
@@ -77,11 +77,12 @@ def small_models():
     """Single-sample models that, with the exported ones, call every kernel in both formats."""
     rng = np.random.default_rng(11)
     out = []
-    for fmt in ("int8", "float32"):
+    for fmt in ("int8", "float32", "int16"):
         b = GraphBuilder(rounding="single")
-        q = dict(scale=0.1, zero_point=-5) if fmt == "int8" else {}
+        q = {"int8": dict(scale=0.1, zero_point=-5), "int16": dict(scale=0.001, zero_point=0)}.get(fmt, {})
         x = b.input("x", (3, 7, 6), fmt, **q)
-        clamp = dict(act_min=-100, act_max=100) if fmt == "int8" else dict(act_min_f=-1.0, act_max_f=2.0)
+        clamp = {"int8": dict(act_min=-100, act_max=100), "int16": dict(act_min=-20000, act_max=20000)}.get(
+            fmt, dict(act_min_f=-1.0, act_max_f=2.0))
         r = b.add("relu", "r", [x], dict(clamp), **q)
         a = b.add("avgpool2d", "ap", [r], dict(kernel=(3, 2), stride=(2, 1), padding=(1, 1, 1, 0),
                                                count_include_pad=True, **clamp), **q)
@@ -90,8 +91,18 @@ def small_models():
         a1 = b.add("reshape", "rs", [m], dict(shape=(b.shape(m)[0], b.shape(m)[1] * b.shape(m)[2])), **q)
         p1 = b.add("avgpool1d", "ap1", [a1], dict(kernel=(3,), stride=(2,), padding=(1, 1)), **q)
         model = b.build([p1])
+        if fmt == "int16":
+            s8 = b.add("requantize", "to_s8", [p1], dict(multiplier=1 << 30, shift=-6), format="int8", scale=0.064,
+                       zero_point=3)
+            s8b = b.add("requantize", "s8_s8", [s8], dict(multiplier=1 << 30, shift=0), format="int8", scale=0.128,
+                        zero_point=-2)
+            s16 = b.add("requantize", "s16_s16", [p1], dict(multiplier=1 << 30, shift=1), format="int16",
+                        scale=0.001, zero_point=0)
+            model = b.build([p1, s8b, s16])
         if fmt == "int8":
             data = rng.integers(-128, 128, (3, 7, 6)).astype(np.int8)
+        elif fmt == "int16":
+            data = rng.integers(-32768, 32768, (3, 7, 6)).astype(np.int16)
         else:
             data = rng.standard_normal((3, 7, 6)).astype(np.float32)
         out.append((model, data))
@@ -101,10 +112,13 @@ def small_models():
 def exported_models():
     pytest.importorskip("torch")
     from tests.test_c_models import exported
+    from tests.test_int16 import exported16
     return [(lambda m, x: (m, x[0]))(*exported(name, precision, rounding))
             for name, precision, rounding in [("dscnn", "int8", "double"), ("rawcnn", "int8", "single"),
                                               ("resnet", "int8", "double"), ("dscnn", "float32", "double"),
-                                              ("rawcnn", "float32", "double"), ("resnet", "float32", "double")]]
+                                              ("rawcnn", "float32", "double"), ("resnet", "float32", "double")]] + \
+        [(lambda m, x: (m, x[0]))(*exported16(name, precision)) for name, precision in
+         [("dscnn", "int16"), ("resnet", "int16"), ("resnet", "mixed")]]
 
 
 def test_c_kernels_under_asan_and_ubsan(tmp_path):
@@ -120,6 +134,11 @@ def test_c_kernels_under_asan_and_ubsan(tmp_path):
     expected = {f"kws_{k}_{f}" for k in ("conv2d", "linear", "avgpool2d", "maxpool2d", "global_avgpool", "relu",
                                          "add", "layernorm") for f in ("s8", "f32")}
     expected |= {"kws_quantize_f32_s8", "kws_dequantize_s8_f32", "kws_copy"}
+    # int16 (TFLite 16x8, docs/numerics.md section 9)
+    expected |= {f"kws_{k}_s16" for k in ("conv2d", "linear", "avgpool2d", "maxpool2d", "global_avgpool", "relu",
+                                          "add")}
+    expected |= {"kws_quantize_f32_s16", "kws_dequantize_s16_f32", "kws_requantize_s8_s16", "kws_requantize_s16_s8",
+                 "kws_requantize_s8_s8", "kws_requantize_s16_s16"}
     assert expected <= called, expected - called
     src = tmp_path / "kws_sanitize_main.c"
     src.write_text(generate(models))

@@ -124,3 +124,58 @@ def test_quantize_multiplier_ties_round_away():
     # q * 2**31 = 2**30 + 0.5 exactly: std::round rounds away from zero (Python's round would go to even)
     real = (2 ** 30 + 0.5) / 2 ** 31
     assert quantize_multiplier(real) == (2 ** 30 + 1, 0)
+
+
+# ------------------------------------------------------------------ requantize64 (int16 activations, spec 9.2)
+X47 = st.one_of(st.integers(-(2 ** 47), 2 ** 47 - 1), st.integers(-(2 ** 20), 2 ** 20),
+                st.sampled_from([-(2 ** 47), 2 ** 47 - 1, -1, 0, 1, -(2 ** 46), 2 ** 46]))
+MULT64 = st.one_of(MULT, st.sampled_from([0x7FFEFFFF, 0x7FFF0000, 0x7FFF7FFF, 0x7FFF8000, 2 ** 31 - 1, 2 ** 30]))
+SHIFT64 = st.one_of(st.integers(-31, 7), st.sampled_from([-31, 7, 0, -1]))
+
+
+def ref_requantize64(x, m, s):
+    """docs/numerics.md 9.2 with Python integers: reduced multiplier, one floor division, int32 saturation."""
+    reduced = (m + 2 ** 15) // 2 ** 16 if m < 0x7FFF0000 else 0x7FFF
+    total = 15 - s
+    return sat32(math.floor(Fraction(x * reduced + 2 ** (total - 1), 2 ** total)))
+
+
+@given(X47, MULT64, SHIFT64)
+@example(-(2 ** 47), 2 ** 31 - 1, 7)
+@example(2 ** 47 - 1, 2 ** 31 - 1, 7)
+@example(2 ** 47 - 1, 0x7FFF0000, -31)
+@example(-(2 ** 47), 0, -31)
+@example(2 ** 40, 2 ** 31 - 1, -10)        # the reduction's cap 0x7FFF (0x8000 would give 2**30 here)
+@example(-(2 ** 40) + 12345, 0x7FFF8000, -10)
+@example(2 ** 40, 0x7FFF7FFF, -10)
+def test_requantize64_vs_python_integers(x, m, s):
+    got = int(fp.mbqm_int64(np.int64(x), np.int64(m), np.int64(s)))
+    assert got == ref_requantize64(x, m, s)
+    # and it is the real product x * M * 2**(s-31) up to the 15-bit multiplier's error and one rounding
+    exact = Fraction(x * m, 2 ** (31 - s))
+    if abs(exact) < 2 ** 31 - 2 ** 20:
+        reduced = (m + 2 ** 15) // 2 ** 16 if m < 0x7FFF0000 else 0x7FFF
+        err = abs(Fraction(x * (reduced * 2 ** 16 - m), 2 ** (31 - s)))
+        assert abs(got - exact) <= err + Fraction(1, 2)
+
+
+@pytest.mark.parametrize("x, expected", [(1, 0), (2, 1), (-2, 0), (-6, -1), (3, 1), (-3, -1)])
+def test_requantize64_known_values(x, expected):
+    """Spec 9.2 examples: M = 2**30 (reduced 2**14), shift -1 (real 0.25): one rounding, ties toward +inf."""
+    assert int(fp.mbqm_int64(np.int64(x), np.int64(1 << 30), np.int64(-1))) == expected
+
+
+def test_requantize64_torch_reference():
+    """The torch reference of the int16 conv / linear (kwsnum.ops.requantize.torch_requantize64) over edges and
+    random values of the whole input range, per channel."""
+    torch = pytest.importorskip("torch")
+    from kwsnum.ops.requantize import torch_requantize64
+    rng = np.random.default_rng(3)
+    ms = np.array([0, 1, 1 << 30, 0x7FFEFFFF, 0x7FFF0000, 2 ** 31 - 1] + list(rng.integers(0, 2 ** 31, 10)), np.int64)
+    ss = np.array([-31, 7, 0, -1, 7, -31] + list(rng.integers(-31, 8, 10)), np.int64)
+    xs = np.concatenate([[-(2 ** 47), 2 ** 47 - 1, -1, 0, 1], rng.integers(-(2 ** 47), 2 ** 47, 200),
+                         rng.integers(-5000, 5000, 200)]).astype(np.int64)
+    acc = torch.as_tensor(np.tile(xs[:, None], (1, len(ms))))
+    got = torch_requantize64(acc, ms, ss, axis=1).numpy()
+    for j, (m, s) in enumerate(zip(ms.tolist(), ss.tolist())):
+        assert got[:, j].tolist() == [ref_requantize64(int(x), m, s) for x in xs]

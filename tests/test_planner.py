@@ -57,13 +57,12 @@ def test_model_lifetimes_and_reshape_alias():
     m = b.build([g])
     bufs, alias = lifetimes(m)
     life = {bb.name: (bb.first, bb.last) for bb in bufs}
-    assert alias == {f: r}
-    assert life == {x: (-1, 0), r: (0, 2), g: (2, 3)}      # r extended by its alias' consumer (step 2)
+    # relu runs in place: r writes over x (dead after step 0), f aliases r, g writes over f's bytes
+    assert alias == {r: x, f: x, g: x}
+    assert life == {x: (-1, 3)}
     plan = plan_model(m)
-    assert plan.tensor_offset[f] == plan.tensor_offset[r]
-    # x (80 bytes) and g (80 bytes) never live together: they share offset 0; r sits after them
-    assert plan.tensor_offset[x] == plan.tensor_offset[g] == 0 and plan.tensor_offset[r] == 80
-    assert plan.arena_bytes == 160
+    assert plan.tensor_offset[f] == plan.tensor_offset[r] == plan.tensor_offset[x] == plan.tensor_offset[g] == 0
+    assert plan.arena_bytes == 80
 
 
 def test_tiny_model_plan():
@@ -74,3 +73,41 @@ def test_tiny_model_plan():
     assert plan.arena_bytes >= plan.peak_live_bytes == max(60 + 120, 120 + 3)
     assert all(v % ALIGN == 0 for v in plan.tensor_offset.values())
     assert np.isclose(plan.activation_bytes, sum(sizes))
+
+
+def test_inplace_div_shares_the_dead_input():
+    """div may write over its first input when that input is dead afterwards (same size); not when it is read
+    later, not over the broadcast divisor, not over a model output."""
+    from kwsnum.builder import GraphBuilder
+    from kwsnum.codegen import build, generate, verify
+    from tests import c_build
+    b = GraphBuilder(name="m")
+    x = b.input("x", (4, 5), "float32")
+    r = b.add("relu", "r", [x], dict(act_min_f=0.0, act_max_f=float("inf")))
+    g = b.add("global_avgpool", "g", [r], dict(act_min_f=-float("inf"), act_max_f=float("inf")))  # (4, 1)
+    d = b.add("div", "d", [r, g], dict(eps=1e-3))          # r is dead after d: d writes over r
+    e = b.add("div", "e", [d, g], dict(eps=1e-3))          # d dead after e, but g is read again below
+    f = b.add("div", "f", [e, g], dict(eps=0.5))
+    m = b.build([f])
+    plan = plan_model(m)
+    assert plan.alias_of == {r: x, d: x, e: x, f: x}       # relu writes over x too
+    assert plan.tensor_offset[d] == plan.tensor_offset[r] == plan.tensor_offset[f]
+    assert plan.tensor_offset[g] != plan.tensor_offset[r]
+    # a later reader of the input forbids it
+    b = GraphBuilder(name="m2")
+    x = b.input("x", (4, 5), "float32")
+    r = b.add("relu", "r", [x], dict(act_min_f=0.0, act_max_f=float("inf")))
+    g = b.add("global_avgpool", "g", [r], dict(act_min_f=-float("inf"), act_max_f=float("inf")))
+    d = b.add("div", "d", [r, g], dict(eps=1e-3))
+    s = b.add("add", "s", [d, r], dict(act_min_f=-float("inf"), act_max_f=float("inf")))
+    m2 = b.build([s])
+    p2 = plan_model(m2)
+    assert d not in p2.alias_of and p2.alias_of[s] == d       # r is read again by s; s writes over d
+    # and the C built from the in-place plan equals the oracle
+    if c_build.compiler() is not None:
+        import tempfile
+        with tempfile.TemporaryDirectory() as t:
+            p = generate(m, t + "/c", name="m")
+            build(p.path, werror=True)
+            x = np.random.default_rng(0).standard_normal((7, 4, 5)).astype(np.float32)
+            assert verify(m, p.path, x).ok

@@ -10,7 +10,6 @@ torch = pytest.importorskip("torch")
 from kwsnum import default, load, zoo         # noqa: E402
 from kwsnum.codegen import build, generate    # noqa: E402
 from kwsnum.export import from_torch          # noqa: E402
-from kwsnum.models import randomize_          # noqa: E402
 from kwsnum.verify import Gate                # noqa: E402
 from kwsnum.wav import read_wav               # noqa: E402
 from tests import c_build                     # noqa: E402
@@ -39,13 +38,8 @@ def _gate(model, x, tmp_path):
 def test_zoo_model_c_is_bit_exact_on_200_inputs(name, precision, tmp_path):
     _need_cc()
     e = zoo.ZOO[name]
-    torch.manual_seed(0)
-    module = zoo.build(name)
-    g = torch.Generator().manual_seed(7)
-    calib = torch.randn((64,) + tuple(e.in_shape), generator=g)
-    randomize_(module, 0, calib)
-    model = from_torch(module, calib[:1], calib, precision=e.precision if precision == "deploy" else precision,
-                       name=name)
+    module, calib, g = zoo.example(name, data_seed=7)
+    model = from_torch(module, calib[:1], calib, precision=zoo.precision_of(name, precision), name=name)
     # in-distribution inputs plus a tail of larger ones (saturation paths)
     x = torch.randn((N,) + tuple(e.in_shape), generator=g) * torch.linspace(0.5, 3.0, N).reshape(
         (N,) + (1,) * len(e.in_shape))

@@ -15,6 +15,7 @@ from ..torchref import requantize as t_requantize
 from .base import Attr, Op, in_tensor, out_tensor, qparams, require
 
 LEFT_SHIFT = 20  # TFLite's value for int8 ADD
+LEFT_SHIFT_INT16 = 15  # TFLite's value for int16 ADD (general path): |q| * 2**15 <= 2**30
 I32MAX = (1 << 31) - 1
 
 
@@ -52,12 +53,13 @@ def add_f32(a, b, act_min, act_max, out):
 
 
 def _int8_attr(lo, hi, default=None):
-    return Attr("int", default=default, min=lo, max=hi, formats=("int8",))
+    return Attr("int", default=default, min=lo, max=hi, formats=("int8", "int16"))
 
 
 class Add(Op):
     name = "add"
     n_inputs = 2
+    formats = ("int8", "float32", "int16")
     attrs = {
         "in1_multiplier": _int8_attr(0, I32MAX),
         "in1_shift": _int8_attr(-31, 0),
@@ -67,8 +69,8 @@ class Add(Op):
         "out_shift": _int8_attr(-31, 30),
         # |q - zp| <= 255 and in_shift <= 0 keep x' and the raw sum inside int32 for left_shift <= 22
         "left_shift": _int8_attr(0, 22, default=LEFT_SHIFT),
-        "act_min": Attr("int", formats=("int8",)),
-        "act_max": Attr("int", formats=("int8",)),
+        "act_min": Attr("int", formats=("int8", "int16")),
+        "act_max": Attr("int", formats=("int8", "int16")),
         "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
     }
@@ -78,6 +80,12 @@ class Add(Op):
         require(b.format == a.format, node, f"both inputs must have the same format, got {a.format} and {b.format}")
         require(tuple(a.shape) == tuple(b.shape), node,
                 f"inputs must have the same shape (no broadcasting), got {tuple(a.shape)} and {tuple(b.shape)}")
+        if fmt == "int16":   # |q| <= 2**15: x' = q * 2**left_shift and the raw sum stay inside int32 (9.4)
+            require(node.attrs["left_shift"] <= LEFT_SHIFT_INT16, node,
+                    f"int16 add needs left_shift <= {LEFT_SHIFT_INT16}, got {node.attrs['left_shift']}")
+
+    def inplace_inputs(self, node, model):
+        return (0, 1)        # elementwise: y[i] from a[i] and b[i]
 
     def output_shapes(self, node, in_shapes):
         return [tuple(in_shapes[0])]
@@ -86,7 +94,7 @@ class Add(Op):
         fmt = in_tensor(model, node).format
         if fmt == "float32":
             return dict(fmt=fmt, act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
-        a = node.attrs
+        a = node.attrs   # int8 and int16 (zero points 0): the same kernel
         _, z1 = qparams(in_tensor(model, node, 0))
         _, z2 = qparams(in_tensor(model, node, 1))
         _, zo = qparams(out_tensor(model, node))
@@ -101,7 +109,7 @@ class Add(Op):
         a = np.ascontiguousarray(inputs[0])
         b = np.ascontiguousarray(inputs[1])
         out = np.empty_like(a)
-        if p["fmt"] == "int8":
+        if p["fmt"] in ("int8", "int16"):
             add_int8(a.reshape(-1), b.reshape(-1), *p["args"], out.reshape(-1))
         else:
             add_f32(a.reshape(-1), b.reshape(-1), p["act"][0], p["act"][1], out.reshape(-1))
@@ -125,7 +133,7 @@ class Add(Op):
         return [y.clamp(a["act_min"], a["act_max"])]
 
     def c_call(self, node, model):
-        """C: kws_add_s8 / kws_add_f32 (c_runtime/kws_add.h), elementwise over the sample."""
+        """C: kws_add_s8 / kws_add_s16 / kws_add_f32 (c_runtime/kws_add.h), elementwise over the sample."""
         from ..fixedpoint import ROUNDING_MODES
         n = in_tensor(model, node).size
         if in_tensor(model, node).format == "float32":
@@ -136,6 +144,10 @@ class Add(Op):
         _, z1 = qparams(in_tensor(model, node, 0))
         _, z2 = qparams(in_tensor(model, node, 1))
         _, zo = qparams(out_tensor(model, node))
+        if in_tensor(model, node).format == "int16":
+            ints = (n, a["left_shift"], a["in1_multiplier"], a["in1_shift"], a["in2_multiplier"], a["in2_shift"],
+                    a["out_multiplier"], a["out_shift"], a["act_min"], a["act_max"], ROUNDING_MODES[model.rounding])
+            return "kws_add_s16", [("in", 0), ("in", 1), ("out", 0)] + [("i32", int(v)) for v in ints]
         ints = (n, z1, z2, a["left_shift"], a["in1_multiplier"], a["in1_shift"], a["in2_multiplier"], a["in2_shift"],
                 a["out_multiplier"], a["out_shift"], zo, a["act_min"], a["act_max"], ROUNDING_MODES[model.rounding])
         return "kws_add_s8", [("in", 0), ("in", 1), ("out", 0)] + [("i32", int(v)) for v in ints]

@@ -8,7 +8,7 @@ An op module defines one or more :class:`Op` subclasses and registers them in
 import numpy as np
 
 from ..errors import ModelError
-from ..model import STORAGE_FLOATS, Node, TensorSpec
+from ..model import QRANGE, QUANTIZED, STORAGE_FLOATS, Node, TensorSpec
 
 C_SUFFIX = {"float16": "_f16", "bfloat16": "_bf16"}
 
@@ -28,9 +28,15 @@ class Attr:
     """
 
     def __init__(self, kind, length=None, default=None, choices=None, min=None, max=None, formats=None):
-        self.kind, self.length, self.default = kind, length, default
+        self.kind, self.length, self.default = kind, length, default  # default: a value, or {format: value}
         self.choices, self.min, self.max = choices, min, max
         self.formats = formats  # only required for these node formats (None: all)
+
+    def default_for(self, fmt):
+        """The default of a node in format ``fmt`` (None: required)."""
+        if isinstance(self.default, dict):
+            return self.default.get(fmt)
+        return self.default
 
     def coerce(self, name, value, node):
         k = self.kind
@@ -116,8 +122,8 @@ class Op:
         for name, spec in self.attrs.items():
             if spec.formats is not None and fmt is not None and fmt not in spec.formats:
                 continue
-            if name not in node.attrs and spec.default is not None:
-                node.attrs[name] = spec.default
+            if name not in node.attrs and spec.default_for(fmt) is not None:
+                node.attrs[name] = spec.default_for(fmt)
 
     def validate(self, node, model):
         if len(node.inputs) != self.n_inputs:
@@ -137,9 +143,9 @@ class Op:
             if spec.formats is not None and fmt not in spec.formats:
                 continue
             if name not in node.attrs:
-                if spec.default is None:
+                if spec.default_for(fmt) is None:
                     raise node.error(f"missing attribute {name!r}")
-                node.attrs[name] = spec.default
+                node.attrs[name] = spec.default_for(fmt)
             node.attrs[name] = spec.coerce(name, node.attrs[name], node)
         unknown = sorted(set(node.arrays) - set(self.arrays))
         if unknown:
@@ -169,10 +175,11 @@ class Op:
         want = self.output_format(node, model, node_fmt)
         if out.format != want:
             raise node.error(f"output {out.name!r} has format {out.format}, expected {want}")
-        if fmt == "int8" and "act_min" in self.attrs:
+        if fmt in QRANGE and "act_min" in self.attrs:
             lo, hi = node.attrs["act_min"], node.attrs["act_max"]
-            if not -128 <= lo <= hi <= 127:
-                raise node.error(f"activation clamp [{lo}, {hi}] is not inside [-128, 127]")
+            qmin, qmax = QRANGE[fmt]
+            if not qmin <= lo <= hi <= qmax:
+                raise node.error(f"activation clamp [{lo}, {hi}] is not inside [{qmin}, {qmax}]")
         if fmt == "float32" and "act_min_f" in self.attrs:
             lo, hi = node.attrs["act_min_f"], node.attrs["act_max_f"]
             if np.isnan(lo) or np.isnan(hi) or not np.float32(lo) <= np.float32(hi):
@@ -271,6 +278,12 @@ class Op:
     def weight_bytes(self, node):
         return int(sum(np.asarray(a).nbytes for a in node.arrays.values()))
 
+    def inplace_inputs(self, node, model):
+        """Indices of inputs whose bytes this node's C kernel may overwrite with its output (an elementwise
+        kernel that reads element i of that input before writing element i of the output, and never reads it
+        again). The C memory planner uses it (codegen/planner.py); sizes are checked there."""
+        return ()
+
     def accumulator(self, node, model):
         """None, or accumulator_report(...) for an op that accumulates in integers (``kwsnum inspect``)."""
         return None
@@ -348,6 +361,18 @@ def accumulator_report(worst, bits=32):
     return dict(worst=int(worst), bits=int(bits), headroom=int(bits - 1 - used))
 
 
+def weighted_sum_accumulator(node, model):
+    """accumulator_report of an op accumulating bias + sum x * w (conv, linear): int8 inputs in an int32
+    accumulator (3.4), int16 inputs in the 48-bit range the int64 path allows (9.3); None for float formats."""
+    x = model.tensors[node.inputs[0]]
+    w, b = node.arrays["weight"], node.arrays["bias"]
+    if x.format == "int16":
+        return accumulator_report(int16_accumulator_bound(w, b), bits=48)
+    if x.format == "int8":
+        return accumulator_report(int8_accumulator_bound(w, b, x.zero_point))
+    return None
+
+
 def check_int8_accumulation(node, weight, bias, multiplier, shift, in_zp):
     """The int8 checks shared by every op that accumulates (q_in - zp_in) * w into int32 and requantizes
     per output channel (docs/numerics.md 3.2 and 3.4): shifts in [-31, 30], multipliers >= 0, symmetric
@@ -361,5 +386,63 @@ def check_int8_accumulation(node, weight, bias, multiplier, shift, in_zp):
                                    f"or the weight magnitudes of this layer")
 
 
+# ------------------------------------------------------------------ int16 activations (TFLite 16x8, section 9)
+INT16_ACC_LIMIT = 1 << 47   # requantize64's input range; every int64 partial sum stays below it (9.3)
+
+
+def int16_accumulator_bound(weight, bias):
+    """Worst |accumulator| of an int16 conv / linear (docs/numerics.md 9.3): max over output channels of
+    |bias| + 32768 * sum |w| (zero point 0, |q| <= 32768). Python integers: exact."""
+    O = weight.shape[0]
+    sw = np.abs(weight.astype(np.int64)).reshape(O, -1).sum(axis=1)
+    return max((abs(int(b)) + 32768 * int(w) for b, w in zip(bias.reshape(-1), sw)), default=0)
+
+
+def check_int16_accumulation(node, weight, bias, multiplier, shift):
+    """The int16 (16x8) checks of conv / linear: shifts in [-31, 7] and multipliers >= 0 (requantize64's range),
+    symmetric int8 weights, and the worst accumulator below 2**47 (9.3)."""
+    require(np.all((shift >= -31) & (shift <= 7)), node, "int16 shift values must be in [-31, 7] (the 64-bit "
+                                                         "requantization's range: real multiplier < 128)")
+    require(np.all(multiplier >= 0), node, "multiplier values must be >= 0")
+    require(np.all(weight != -128), node, "int8 weights must be in [-127, 127] (symmetric)")
+    worst = int16_accumulator_bound(weight, bias)
+    require(worst < INT16_ACC_LIMIT, node, f"the int64 accumulator could leave requantize64's input range: worst "
+                                           f"case |acc| = {worst} (>= 2**47) from the weights, bias and the int16 "
+                                           f"input range")
+
+
+def act_clamp_int16(act, scale):
+    """(act_min, act_max) of an int16 output (zp 0), TFLite CalculateActivationRangeQuantized: None ->
+    [-32768, 32767]; "relu" -> [0, 32767]; "relu6" -> [0, min(32767, round_away(6 / s))]."""
+    from ..quant import round_half_away
+    if act is None:
+        return -32768, 32767
+    if act == "relu":
+        return 0, 32767
+    if act == "relu6":
+        return 0, int(min(32767, round_half_away(6.0 / float(np.float32(scale)))))
+    raise ValueError(f"unknown activation {act!r}")
+
+
+def int16_params(lo, hi):
+    """(scale, 0) of a symmetric int16 tensor from a calibrated range: float32(max(|lo|, |hi|) / 32767), with
+    1e-8 in place of a zero range (docs/numerics.md 9.5)."""
+    a = max(abs(float(lo)), abs(float(hi)))
+    if a == 0.0:
+        a = 1e-8
+    return float(np.float32(a / 32767.0)), 0
+
+
+def quantize_bias_int64(b, in_scale, w_scales):
+    """int64 bias of an int16 conv / linear: round_away(b / (f64(s_in) * f64(s_w[c]))), clipped to +-2**47
+    (a clipped bias then fails the accumulator bound, 9.3)."""
+    from ..quant import round_half_away
+    den = np.float64(np.float32(in_scale)) * np.asarray(w_scales, np.float32).astype(np.float64)
+    q = round_half_away(np.asarray(b, np.float64) / den)
+    return np.clip(q, -float(INT16_ACC_LIMIT), float(INT16_ACC_LIMIT)).astype(np.int64)
+
+
 __all__ = ["Attr", "Arr", "Op", "ModelError", "out_tensor", "in_tensor", "qparams", "require",
-           "check_int8_accumulation", "int8_accumulator_bound", "accumulator_report", "schema_format", "float32_view", "STORAGE_FLOATS"]
+           "check_int8_accumulation", "int8_accumulator_bound", "accumulator_report", "schema_format", "float32_view", "STORAGE_FLOATS",
+           "QUANTIZED", "QRANGE", "int16_accumulator_bound", "check_int16_accumulation", "act_clamp_int16",
+           "int16_params", "quantize_bias_int64"]

@@ -6,10 +6,11 @@ conv1d runs the conv2d kernel on a height-1 view. Spec: docs/numerics.md, "conv"
 import numpy as np
 from numba import njit, prange
 
-from ..fixedpoint import requantize, clamp
+from ..fixedpoint import requantize, clamp, mbqm_int64
 from ..torchref import requantize as t_requantize
 from .base import (Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check_int8_accumulation,
-                   int8_accumulator_bound, accumulator_report)
+                   check_int16_accumulation, weighted_sum_accumulator)
+from .requantize import torch_requantize64
 
 
 @njit(cache=True)
@@ -24,8 +25,10 @@ def tap_range(pad, offset, stride, n_in, n_out):
 # ci, kh, kw: every output still receives its terms in the spec's order (docs/numerics.md, conv), and the
 # inner loop runs over contiguous outputs without bounds tests.
 @njit(cache=True, parallel=True)
-def conv2d_int8(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp, act_min, act_max, mode, out):
-    """x holds q_in - zp_in as int16 (the caller subtracts the zero point once per tensor)."""
+def conv2d_int(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp, act_min, act_max, mode, wide, out):
+    """x holds q_in - zp_in as int16 (the caller subtracts the zero point once per tensor).
+    int8: bias int32, int32 accumulator, requantize(mode) + out_zp. int16 (``wide``, docs/numerics.md 9.4): bias
+    int64, int64 accumulator, requantize64 (out_zp 0)."""
     N, C, H, W = x.shape
     O, Cg, KH, KW = w.shape
     OH, OW = out.shape[2], out.shape[3]
@@ -34,7 +37,8 @@ def conv2d_int8(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp,
         n = no // O
         o = no % O
         c0 = (o // Og) * Cg
-        acc = np.full((OH, OW), bias[o], dtype=np.int32)  # exact: the loader bounds |acc| < 2**31
+        acc = np.empty((OH, OW), dtype=bias.dtype)  # int32 / int64, exact: the loader bounds |acc| (3.4, 9.3)
+        acc[:] = bias[o]
         for ci in range(Cg):
             xc = x[n, c0 + ci]
             for kh in range(KH):
@@ -53,7 +57,10 @@ def conv2d_int8(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp,
                             ar[np.uintp(ow)] += np.int32(xr[np.uintp(ow * sw + base)]) * wv
         for oh in range(OH):
             for ow in range(OW):
-                v = requantize(np.int64(acc[oh, ow]), np.int64(mult[o]), np.int64(shift[o]), mode) + out_zp
+                if wide:
+                    v = mbqm_int64(np.int64(acc[oh, ow]), np.int64(mult[o]), np.int64(shift[o]))
+                else:
+                    v = requantize(np.int64(acc[oh, ow]), np.int64(mult[o]), np.int64(shift[o]), mode) + out_zp
                 out[n, o, oh, ow] = clamp(v, act_min, act_max)
 
 
@@ -98,16 +105,17 @@ class Conv2d(Op):
         "dilation": Attr("ints", 2, default=(1, 1), min=1, max=1 << 16),
         "padding": Attr("ints", 4, default=(0, 0, 0, 0), min=0, max=1 << 16),  # top, bottom, left, right
         "groups": Attr("int", default=1, min=1),
-        "act_min": Attr("int", formats=("int8",)),
-        "act_max": Attr("int", formats=("int8",)),
+        "act_min": Attr("int", formats=("int8", "int16")),
+        "act_max": Attr("int", formats=("int8", "int16")),
         "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
     }
+    formats = ("int8", "float32", "int16")
     arrays = {
-        "weight": Arr(int8="int8", float32="float32"),
-        "bias": Arr(int8="int32", float32="float32"),
-        "multiplier": Arr(int8="int32"),
-        "shift": Arr(int8="int32"),
+        "weight": Arr(int8="int8", float32="float32", int16="int8"),
+        "bias": Arr(int8="int32", float32="float32", int16="int64"),
+        "multiplier": Arr(int8="int32", int16="int32"),
+        "shift": Arr(int8="int32", int16="int32"),
     }
 
     # -- geometry in conv2d terms: conv1d overrides these two
@@ -138,6 +146,9 @@ class Conv2d(Op):
         if fmt == "int8":
             a = node.arrays
             check_int8_accumulation(node, w, a["bias"], a["multiplier"], a["shift"], in_specs[0].zero_point)
+        if fmt == "int16":
+            a = node.arrays
+            check_int16_accumulation(node, w, a["bias"], a["multiplier"], a["shift"])
         kh, kw = (1, w.shape[2]) if self.rank == 1 else w.shape[2:]
         _, H, W = x
         (sh_, sw_), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
@@ -145,11 +156,7 @@ class Conv2d(Op):
                 f"kernel {tuple(w.shape[2:])} with dilation is larger than the padded input {tuple(in_specs[0].shape[1:])}")
 
     def accumulator(self, node, model):
-        x = in_tensor(model, node)
-        if x.format != "int8":
-            return None
-        return accumulator_report(int8_accumulator_bound(node.arrays["weight"], node.arrays["bias"],
-                                                         x.zero_point))
+        return weighted_sum_accumulator(node, model)
 
     def output_shapes(self, node, in_shapes):
         C, H, W = self.as4d(in_shapes[0])
@@ -168,7 +175,7 @@ class Conv2d(Op):
         (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
         p = dict(w=np.ascontiguousarray(w4), geom=(sh, sw, dh, dw, pt, pl), groups=node.attrs["groups"],
                  out_shape=tuple(out_tensor(model, node).shape), fmt=in_tensor(model, node).format)
-        if p["fmt"] == "int8":
+        if p["fmt"] in ("int8", "int16"):
             _, zi = qparams(in_tensor(model, node))
             _, zo = qparams(out_tensor(model, node))
             p.update(bias=node.arrays["bias"], mult=node.arrays["multiplier"], shift=node.arrays["shift"],
@@ -186,10 +193,11 @@ class Conv2d(Op):
         oshape = p["out_shape"] if self.rank == 2 else (p["out_shape"][0], 1, p["out_shape"][1])
         out = np.empty((n,) + tuple(oshape), dtype=x.dtype)
         sh, sw, dh, dw, pt, pl = p["geom"]
-        if p["fmt"] == "int8":
-            xo = x4.astype(np.int16) + np.int16(p["in_off"])   # q_in - zp_in, in [-255, 255]
-            conv2d_int8(xo, p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw, pt, pl, p["groups"],
-                        p["out_zp"], p["act"][0], p["act"][1], p["mode"], out)
+        if p["fmt"] in ("int8", "int16"):
+            # q_in - zp_in: int8 in [-255, 255]; int16 has zero point 0
+            xo = x4.astype(np.int16) + np.int16(p["in_off"]) if p["fmt"] == "int8" else x4
+            conv2d_int(xo, p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw, pt, pl, p["groups"],
+                       p["out_zp"], p["act"][0], p["act"][1], p["mode"], p["fmt"] == "int16", out)
         else:
             conv2d_f32(x4, p["w"], p["bias"], sh, sw, dh, dw, pt, pl, p["groups"], p["act"][0], p["act"][1], out)
         return [out.reshape((n,) + tuple(p["out_shape"]))]
@@ -202,8 +210,9 @@ class Conv2d(Op):
         (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
         g = node.attrs["groups"]
         xin, xout = in_tensor(model, node), out_tensor(model, node)
-        if xin.format == "int8":
-            xf = (x - xin.zero_point).to(torch.float64)  # padding below adds real zeros
+        if xin.format in ("int8", "int16"):
+            # padding below adds real zeros; float64 holds every int16 partial sum (< 2**47) exactly
+            xf = (x - xin.zero_point).to(torch.float64)
         else:
             xf = x.to(torch.float64)
         if self.rank == 2:
@@ -213,6 +222,10 @@ class Conv2d(Op):
             xf = F.pad(xf, (pl, pr))
             acc = F.conv1d(xf, w, None, stride=sw, dilation=dw, groups=g)
         bshape = (1, -1) + (1,) * self.rank
+        if xin.format == "int16":
+            acc = acc.round().to(torch.int64) + torch.as_tensor(node.arrays["bias"].astype(np.int64)).reshape(bshape)
+            y = torch_requantize64(acc, node.arrays["multiplier"], node.arrays["shift"], axis=1)
+            return [y.clamp(node.attrs["act_min"], node.attrs["act_max"])]
         if xin.format == "int8":
             acc = acc.round().to(torch.int64) + torch.as_tensor(node.arrays["bias"].astype(np.int64)).reshape(bshape)
             y = t_requantize(acc, node.arrays["multiplier"], node.arrays["shift"], model.rounding, axis=1)
@@ -223,7 +236,8 @@ class Conv2d(Op):
         return [y]
 
     def c_call(self, node, model):
-        """C: kws_conv2d_s8 / kws_conv2d_f32 (c_runtime/kws_conv.h); conv1d is the 2-D kernel with H = KH = 1."""
+        """C: kws_conv2d_s8 / kws_conv2d_s16 / kws_conv2d_f32 (c_runtime/kws_conv.h); conv1d is the 2-D kernel with
+        H = KH = 1."""
         from ..fixedpoint import ROUNDING_MODES
         w = node.arrays["weight"]
         O = w.shape[0]
@@ -232,6 +246,10 @@ class Conv2d(Op):
         _, OH, OW = self.as4d(tuple(out_tensor(model, node).shape))
         (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
         geom = [("i32", int(v)) for v in (C, H, W, O, kh, kw, OH, OW, sh, sw, dh, dw, pt, pl, node.attrs["groups"])]
+        if in_tensor(model, node).format == "int16":
+            return "kws_conv2d_s16", ([("in", 0), ("array", "weight"), ("array", "bias"), ("array", "multiplier"),
+                                       ("array", "shift"), ("out", 0)] + geom +
+                                      [("i32", int(node.attrs["act_min"])), ("i32", int(node.attrs["act_max"]))])
         if in_tensor(model, node).format == "int8":
             _, zi = qparams(in_tensor(model, node))
             _, zo = qparams(out_tensor(model, node))
@@ -267,5 +285,7 @@ class Conv1d(Conv2d):
     def as4d(self, shape):
         return (shape[0], 1, shape[1])
 
+
+conv2d_int8 = conv2d_int   # the former name
 
 OPS = [Conv2d(), Conv1d()]

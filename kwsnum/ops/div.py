@@ -33,6 +33,9 @@ class Div(Op):
                 f"divisor shape {b} does not broadcast to {a} (same rank, each dimension equal or 1)")
         require(np.isfinite(np.float32(node.attrs["eps"])), node, "eps must be finite")
 
+    def inplace_inputs(self, node, model):
+        return (0,)          # y[i] from a[i] and b[broadcast i]: y may overwrite a (not b: broadcast reads repeat)
+
     def output_shapes(self, node, in_shapes):
         return [tuple(in_shapes[0])]
 

@@ -45,11 +45,12 @@ def global_avgpool_f32(x, act_min, act_max, out):
 
 class GlobalAvgPool(Op):
     name = "global_avgpool"
+    formats = ("int8", "float32", "int16")
     attrs = {
-        "multiplier": Attr("int", min=0, max=(1 << 31) - 1, formats=("int8",)),
-        "shift": Attr("int", min=-31, max=30, formats=("int8",)),
-        "act_min": Attr("int", default=-128, formats=("int8",)),
-        "act_max": Attr("int", default=127, formats=("int8",)),
+        "multiplier": Attr("int", min=0, max=(1 << 31) - 1, formats=("int8", "int16")),
+        "shift": Attr("int", min=-31, max=30, formats=("int8", "int16")),
+        "act_min": Attr("int", default={"int8": -128, "int16": -32768}, formats=("int8", "int16")),
+        "act_max": Attr("int", default={"int8": 127, "int16": 32767}, formats=("int8", "int16")),
         "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
     }
@@ -61,6 +62,9 @@ class GlobalAvgPool(Op):
         if fmt == "int8":
             require(count * 255 < ACC_LIMIT, node,
                     f"{count} spatial elements are too many for an exact int32 sum (count * 255 must be < 2**31)")
+        if fmt == "int16":   # |q| <= 32768, zero point 0 (docs/numerics.md 9.4)
+            require(count * 32768 < ACC_LIMIT, node,
+                    f"{count} spatial elements are too many for an exact int32 sum (count * 32768 must be < 2**31)")
 
     def output_shapes(self, node, in_shapes):
         shp = tuple(in_shapes[0])
@@ -69,7 +73,7 @@ class GlobalAvgPool(Op):
     def prepare(self, node, model, rounding):
         xin = in_tensor(model, node)
         p = dict(fmt=xin.format, out_shape=tuple(out_tensor(model, node).shape))
-        if p["fmt"] == "int8":
+        if p["fmt"] in ("int8", "int16"):
             _, zi = qparams(xin)
             _, zo = qparams(out_tensor(model, node))
             p.update(in_off=-zi, out_zp=zo, mult=node.attrs["multiplier"], shift=node.attrs["shift"], mode=rounding,
@@ -84,17 +88,21 @@ class GlobalAvgPool(Op):
         x3 = np.ascontiguousarray(x).reshape(n, c, -1)
         out = np.empty((n, c), dtype=x.dtype)
         lo, hi = p["act"]
-        if p["fmt"] == "int8":
+        if p["fmt"] in ("int8", "int16"):
             global_avgpool_int8(x3, p["in_off"], p["mult"], p["shift"], p["mode"], p["out_zp"], lo, hi, out)
         else:
             global_avgpool_f32(x3, lo, hi, out)
         return [out.reshape((n,) + p["out_shape"])]
 
     def c_call(self, node, model):
-        """C: kws_global_avgpool_s8 / _f32 (c_runtime/kws_global_avgpool.h) on the (C, count) view."""
+        """C: kws_global_avgpool_s8 / _s16 / _f32 (c_runtime/kws_global_avgpool.h) on the (C, count) view."""
         from ..fixedpoint import ROUNDING_MODES
         xin = in_tensor(model, node)
         C, count = int(xin.shape[0]), int(np.prod(xin.shape[1:]))
+        if xin.format == "int16":
+            a = node.attrs
+            ints = (C, count, a["multiplier"], a["shift"], a["act_min"], a["act_max"], ROUNDING_MODES[model.rounding])
+            return "kws_global_avgpool_s16", [("in", 0), ("out", 0)] + [("i32", int(v)) for v in ints]
         if xin.format == "int8":
             _, zi = qparams(xin)
             _, zo = qparams(out_tensor(model, node))
@@ -111,7 +119,7 @@ class GlobalAvgPool(Op):
         x = inputs[0]
         xin, xout = in_tensor(model, node), out_tensor(model, node)
         dims = tuple(range(2, x.ndim))
-        if xin.format == "int8":
+        if xin.format in ("int8", "int16"):
             acc = (x.to(torch.int64) - xin.zero_point).sum(dim=dims, keepdim=True)
             y = t_requantize(acc, node.attrs["multiplier"], node.attrs["shift"], model.rounding)
             return [(y + xout.zero_point).clamp(node.attrs["act_min"], node.attrs["act_max"])]

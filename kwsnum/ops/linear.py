@@ -7,14 +7,17 @@ Spec: docs/numerics.md, "linear".
 import numpy as np
 from numba import njit, prange
 
-from ..fixedpoint import requantize, clamp
+from ..fixedpoint import requantize, clamp, mbqm_int64
 from ..torchref import requantize as t_requantize
 from .base import (Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check_int8_accumulation,
-                   int8_accumulator_bound, accumulator_report)
+                   check_int16_accumulation, weighted_sum_accumulator)
+from .requantize import torch_requantize64
 
 
 @njit(cache=True, parallel=True)
-def linear_int8(x, w, bias, mult, shift, in_off, out_zp, act_min, act_max, mode, out):
+def linear_int(x, w, bias, mult, shift, in_off, out_zp, act_min, act_max, mode, wide, out):
+    """int8: requantize(mode) + out_zp; int16 (``wide``, docs/numerics.md 9.4): requantize64, in_off = out_zp = 0.
+    The accumulator is int64 for both (int8's value is the int32 one: exact by 3.4)."""
     N, F = x.shape
     O = w.shape[0]
     for no in prange(N * O):
@@ -23,7 +26,10 @@ def linear_int8(x, w, bias, mult, shift, in_off, out_zp, act_min, act_max, mode,
         acc = np.int64(bias[o])
         for f in range(F):
             acc += (np.int64(x[n, f]) + in_off) * np.int64(w[o, f])
-        v = requantize(acc, np.int64(mult[o]), np.int64(shift[o]), mode) + out_zp
+        if wide:
+            v = mbqm_int64(acc, np.int64(mult[o]), np.int64(shift[o]))
+        else:
+            v = requantize(acc, np.int64(mult[o]), np.int64(shift[o]), mode) + out_zp
         out[n, o] = clamp(v, act_min, act_max)
 
 
@@ -43,16 +49,17 @@ def linear_f32(x, w, bias, act_min, act_max, out):
 class Linear(Op):
     name = "linear"
     attrs = {
-        "act_min": Attr("int", formats=("int8",)),
-        "act_max": Attr("int", formats=("int8",)),
+        "act_min": Attr("int", formats=("int8", "int16")),
+        "act_max": Attr("int", formats=("int8", "int16")),
         "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
     }
+    formats = ("int8", "float32", "int16")
     arrays = {
-        "weight": Arr(int8="int8", float32="float32"),
-        "bias": Arr(int8="int32", float32="float32"),
-        "multiplier": Arr(int8="int32"),
-        "shift": Arr(int8="int32"),
+        "weight": Arr(int8="int8", float32="float32", int16="int8"),
+        "bias": Arr(int8="int32", float32="float32", int16="int64"),
+        "multiplier": Arr(int8="int32", int16="int32"),
+        "shift": Arr(int8="int32", int16="int32"),
     }
 
     def check(self, node, model, in_specs, fmt):
@@ -69,13 +76,12 @@ class Linear(Op):
         if fmt == "int8":
             a = node.arrays
             check_int8_accumulation(node, w, a["bias"], a["multiplier"], a["shift"], in_specs[0].zero_point)
+        if fmt == "int16":
+            a = node.arrays
+            check_int16_accumulation(node, w, a["bias"], a["multiplier"], a["shift"])
 
     def accumulator(self, node, model):
-        x = in_tensor(model, node)
-        if x.format != "int8":
-            return None
-        return accumulator_report(int8_accumulator_bound(node.arrays["weight"], node.arrays["bias"],
-                                                         x.zero_point))
+        return weighted_sum_accumulator(node, model)
 
     def output_shapes(self, node, in_shapes):
         return [(node.arrays["weight"].shape[0],)]
@@ -83,7 +89,7 @@ class Linear(Op):
     def prepare(self, node, model, rounding):
         p = dict(w=np.ascontiguousarray(node.arrays["weight"]), bias=node.arrays["bias"],
                  O=node.arrays["weight"].shape[0], fmt=in_tensor(model, node).format)
-        if p["fmt"] == "int8":
+        if p["fmt"] in ("int8", "int16"):
             _, zi = qparams(in_tensor(model, node))
             _, zo = qparams(out_tensor(model, node))
             p.update(mult=node.arrays["multiplier"], shift=node.arrays["shift"], in_off=-zi, out_zp=zo,
@@ -95,9 +101,9 @@ class Linear(Op):
     def run(self, p, inputs):
         x = np.ascontiguousarray(inputs[0])
         out = np.empty((x.shape[0], p["O"]), dtype=x.dtype)
-        if p["fmt"] == "int8":
-            linear_int8(x, p["w"], p["bias"], p["mult"], p["shift"], p["in_off"], p["out_zp"],
-                        p["act"][0], p["act"][1], p["mode"], out)
+        if p["fmt"] in ("int8", "int16"):
+            linear_int(x, p["w"], p["bias"], p["mult"], p["shift"], p["in_off"], p["out_zp"],
+                       p["act"][0], p["act"][1], p["mode"], p["fmt"] == "int16", out)
         else:
             linear_f32(x, p["w"], p["bias"], p["act"][0], p["act"][1], out)
         return [out]
@@ -108,6 +114,12 @@ class Linear(Op):
         x = inputs[0]
         w = torch.as_tensor(node.arrays["weight"].astype(np.float64))
         xin, xout = in_tensor(model, node), out_tensor(model, node)
+        if xin.format == "int16":
+            # float64 holds every partial sum exactly (integers below 2**47 by the accumulator check, 9.3)
+            acc = F.linear(x.to(torch.float64), w)
+            acc = acc.round().to(torch.int64) + torch.as_tensor(node.arrays["bias"].astype(np.int64))
+            y = torch_requantize64(acc, node.arrays["multiplier"], node.arrays["shift"], axis=1)
+            return [y.clamp(node.attrs["act_min"], node.attrs["act_max"])]
         if xin.format == "int8":
             # float64 holds every partial sum exactly (integers below 2**31 by the accumulator check)
             acc = F.linear((x - xin.zero_point).to(torch.float64), w)
@@ -118,9 +130,13 @@ class Linear(Op):
         return [y.clamp(node.attrs["act_min_f"], node.attrs["act_max_f"]).to(torch.float32)]
 
     def c_call(self, node, model):
-        """C: kws_linear_s8 / kws_linear_f32 (c_runtime/kws_linear.h)."""
+        """C: kws_linear_s8 / kws_linear_s16 / kws_linear_f32 (c_runtime/kws_linear.h)."""
         from ..fixedpoint import ROUNDING_MODES
         O, F = node.arrays["weight"].shape
+        if in_tensor(model, node).format == "int16":
+            return "kws_linear_s16", [("in", 0), ("array", "weight"), ("array", "bias"), ("array", "multiplier"),
+                                      ("array", "shift"), ("out", 0), ("i32", int(F)), ("i32", int(O)),
+                                      ("i32", int(node.attrs["act_min"])), ("i32", int(node.attrs["act_max"]))]
         if in_tensor(model, node).format == "int8":
             _, zi = qparams(in_tensor(model, node))
             _, zo = qparams(out_tensor(model, node))
@@ -136,5 +152,7 @@ class Linear(Op):
     def macs(self, node, model):
         return int(node.arrays["weight"].size)
 
+
+linear_int8 = linear_int   # the former name
 
 OPS = [Linear()]

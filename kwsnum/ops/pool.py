@@ -74,7 +74,8 @@ def avgpool2d_f32(x, kh, kw, sh, sw, pt, pl, include_pad, act_min, act_max, out)
 
 
 @njit(cache=True, parallel=True)
-def maxpool2d_int8(x, kh, kw, sh, sw, dh, dw, pt, pl, act_min, act_max, out):
+def maxpool2d_int8(x, kh, kw, sh, sw, dh, dw, pt, pl, act_min, act_max, qmin, out):
+    """int8 / int16 (qmin: the type's minimum, -128 / -32768)."""
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
     for nc in prange(N * C):
@@ -84,7 +85,7 @@ def maxpool2d_int8(x, kh, kw, sh, sw, dh, dw, pt, pl, act_min, act_max, out):
             ih0 = oh * sh - pt
             for ow in range(OW):
                 iw0 = ow * sw - pl
-                m = np.int64(-128)  # every window has a valid tap (checked), so this is max over the taps
+                m = np.int64(qmin)  # every window has a valid tap (checked), so this is max over the taps
                 for i in range(kh):
                     ih = ih0 + i * dh
                     if ih < 0 or ih >= H:
@@ -149,13 +150,14 @@ SUM_LIMIT = 1 << 31  # int8 avgpool: 128 * kernel area must stay below this (int
 
 class _Pool2d(Op):
     rank = 2
+    formats = ("int8", "float32", "int16")
     kind = "avg"
     attrs = {
         "kernel": Attr("ints", 2, min=1, max=1 << 16),
         "stride": Attr("ints", 2, min=1, max=1 << 16),
         "padding": Attr("ints", 4, default=(0, 0, 0, 0), min=0, max=1 << 16),  # top, bottom, left, right
-        "act_min": Attr("int", default=-128, formats=("int8",)),
-        "act_max": Attr("int", default=127, formats=("int8",)),
+        "act_min": Attr("int", default={"int8": -128, "int16": -32768}, formats=("int8", "int16")),
+        "act_max": Attr("int", default={"int8": 127, "int16": 32767}, formats=("int8", "int16")),
         "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
     }
@@ -179,12 +181,13 @@ class _Pool2d(Op):
         for label, n, k, s, d, pa, pb_ in dims:
             why = dim_problem(n, k, s, d, pa, pb_)
             require(why is None, node, f"{label}: {why}")
-        if fmt == "int8":
+        if fmt in ("int8", "int16"):
             xin, xout = in_tensor(model, node), out_tensor(model, node)
             require(qparams(xin) == qparams(xout), node,
-                    f"int8 {self.name} needs the output quantization equal to the input's: input "
+                    f"{fmt} {self.name} needs the output quantization equal to the input's: input "
                     f"{xin.describe()}, output {xout.describe()}")
-            require(128 * kh * kw < SUM_LIMIT, node, f"kernel area {kh * kw} is too large for an int32 sum")
+            big = 128 if fmt == "int8" else 32768     # max |q|: the int32 sum is exact (9.4 for int16)
+            require(big * kh * kw < SUM_LIMIT, node, f"kernel area {kh * kw} is too large for an int32 sum")
 
     def output_shapes(self, node, in_shapes):
         C, H, W = self.as4d(in_shapes[0])
@@ -200,8 +203,9 @@ class _Pool2d(Op):
         p = dict(geom=(kh, kw, sh, sw, dh, dw, pt, pl), out_shape=tuple(out_tensor(model, node).shape),
                  fmt=in_tensor(model, node).format,
                  include_pad=bool(node.attrs.get("count_include_pad", False)))
-        if p["fmt"] == "int8":
-            p.update(zp=qparams(in_tensor(model, node))[1], act=(node.attrs["act_min"], node.attrs["act_max"]))
+        if p["fmt"] in ("int8", "int16"):
+            p.update(zp=qparams(in_tensor(model, node))[1], act=(node.attrs["act_min"], node.attrs["act_max"]),
+                     qmin=-128 if p["fmt"] == "int8" else -32768)
         else:
             p.update(act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
         return p
@@ -215,19 +219,20 @@ class _Pool2d(Op):
         kh, kw, sh, sw, dh, dw, pt, pl = p["geom"]
         lo, hi = p["act"]
         if self.kind == "avg":
-            if p["fmt"] == "int8":
+            if p["fmt"] in ("int8", "int16"):
                 avgpool2d_int8(x4, kh, kw, sh, sw, pt, pl, p["include_pad"], p["zp"], lo, hi, out)
             else:
                 avgpool2d_f32(x4, kh, kw, sh, sw, pt, pl, p["include_pad"], lo, hi, out)
         else:
-            if p["fmt"] == "int8":
-                maxpool2d_int8(x4, kh, kw, sh, sw, dh, dw, pt, pl, lo, hi, out)
+            if p["fmt"] in ("int8", "int16"):
+                maxpool2d_int8(x4, kh, kw, sh, sw, dh, dw, pt, pl, lo, hi, p["qmin"], out)
             else:
                 maxpool2d_f32(x4, kh, kw, sh, sw, dh, dw, pt, pl, lo, hi, out)
         return [out.reshape((n,) + tuple(p["out_shape"]))]
 
     def c_call(self, node, model):
-        """C: kws_avgpool2d_s8/_f32, kws_maxpool2d_s8/_f32 (c_runtime/kws_pool.h); 1d ops: H = KH = 1."""
+        """C: kws_avgpool2d_s8/_s16/_f32, kws_maxpool2d_s8/_s16/_f32 (c_runtime/kws_pool.h); 1d ops: H = KH = 1;
+        the _s16 kernels take no zero point (0)."""
         (kh, kw), (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
         xin = in_tensor(model, node)
         C, H, W = self.as4d(tuple(xin.shape))
@@ -239,12 +244,12 @@ class _Pool2d(Op):
                 args.append(("i32", qparams(xin)[1]))
         else:
             args += [("i32", int(v)) for v in (dh, dw, pt, pl)]
-        if xin.format == "int8":
+        if xin.format in ("int8", "int16"):
             args += [("i32", int(node.attrs["act_min"])), ("i32", int(node.attrs["act_max"]))]
         else:
             args += [("f32", float(np.float32(node.attrs["act_min_f"]))),
                      ("f32", float(np.float32(node.attrs["act_max_f"])))]
-        return f"kws_{self.kind}pool2d_{'s8' if xin.format == 'int8' else 'f32'}", args
+        return f"kws_{self.kind}pool2d_{dict(int8='s8', int16='s16').get(xin.format, 'f32')}", args
 
     def torch_ref(self, node, model, inputs):
         import torch
@@ -252,9 +257,9 @@ class _Pool2d(Op):
         x = inputs[0]
         (kh, kw), (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
         x4 = x if self.rank == 2 else x.unsqueeze(2)
-        xf = x4.to(torch.float64)  # int8 values are exact in float64, and so are their sums
+        xf = x4.to(torch.float64)  # int8 / int16 values are exact in float64, and so are their sums
         pads = (pl, pr, pt, pb)
-        int8 = in_tensor(model, node).format == "int8"
+        int8 = in_tensor(model, node).format in ("int8", "int16")   # integer formats (int16: zp 0)
         if self.kind == "avg":
             include = node.attrs["count_include_pad"]
             zp = qparams(in_tensor(model, node))[1] if int8 else 0

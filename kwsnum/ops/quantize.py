@@ -16,17 +16,18 @@ from numba import njit, prange
 
 from ..fixedpoint import round_half_away_f32
 from ..float16 import narrow, widen
-from ..model import STORAGE_FLOATS
+from ..model import QRANGE, QUANTIZED, STORAGE_FLOATS
 from .base import C_SUFFIX, Op, in_tensor, out_tensor, qparams
 
 FLOATS = ("float32",) + STORAGE_FLOATS
 
 
 @njit(cache=True, parallel=True)
-def quantize_f32_int8(x, scale, zp, out):
-    """x float32 (flat), scale float32, zp int64 -> out int8 (flat)."""
-    lo = np.float64(-128.0)
-    hi = np.float64(127.0)
+def quantize_f32_int(x, scale, zp, qmin, qmax, out):
+    """x float32 (flat), scale float32, zp int64 -> out int8 / int16 (flat), clamped to [qmin, qmax]
+    ([-128, 127] / [-32768, 32767], docs/numerics.md 9.4)."""
+    lo = np.float64(qmin)
+    hi = np.float64(qmax)
     for i in prange(x.shape[0]):
         v = x[i] / scale                       # float32 / float32 -> float32
         if v != v:                             # NaN
@@ -42,30 +43,33 @@ def quantize_f32_int8(x, scale, zp, out):
 
 @njit(cache=True, parallel=True)
 def dequantize_int8_f32(x, scale, zp, out):
-    """x int8 (flat), scale float32, zp int64 -> out float32 (flat)."""
+    """x int8 / int16 (flat), scale float32, zp int64 -> out float32 (flat)."""
     for i in prange(x.shape[0]):
         out[i] = np.float32(np.int64(x[i]) - zp) * scale   # float32 * float32 -> float32
 
 
 class Quantize(Op):
     name = "quantize"
-    formats = FLOATS            # the node format is its input's; the output is int8
+    formats = FLOATS            # the node format is its input's; the output is int8 or int16
     storage_floats = False      # the 16-bit input is widened here, not by the storage adapter
 
     def output_format(self, node, model, fmt):
-        return "int8"
+        out = out_tensor(model, node).format
+        return out if out in QUANTIZED else "int8"
 
     def output_shapes(self, node, in_shapes):
         return [tuple(in_shapes[0])]
 
     def prepare(self, node, model, rounding):
         s, z = qparams(out_tensor(model, node))
-        return dict(scale=np.float32(s), zp=np.int64(z), fmt=in_tensor(model, node).format)
+        qmin, qmax = QRANGE[out_tensor(model, node).format]
+        return dict(scale=np.float32(s), zp=np.int64(z), fmt=in_tensor(model, node).format,
+                    q=(np.int64(qmin), np.int64(qmax)), dtype=out_tensor(model, node).dtype)
 
     def run(self, p, inputs):
         x = np.ascontiguousarray(widen(inputs[0], p["fmt"]), dtype=np.float32)
-        out = np.empty(x.shape, dtype=np.int8)
-        quantize_f32_int8(x.reshape(-1), p["scale"], p["zp"], out.reshape(-1))
+        out = np.empty(x.shape, dtype=p["dtype"])
+        quantize_f32_int(x.reshape(-1), p["scale"], p["zp"], p["q"][0], p["q"][1], out.reshape(-1))
         return [out]
 
     def torch_ref(self, node, model, inputs):
@@ -79,15 +83,19 @@ class Quantize(Op):
         t = torch.trunc(v)
         tie = (v - t).abs() == 0.5
         r = torch.where(tie, t + torch.sign(v), torch.round(v))
-        q = (r.to(torch.float64) + z).clamp(-128.0, 127.0)
+        qmin, qmax = QRANGE[out_tensor(model, node).format]
+        q = (r.to(torch.float64) + z).clamp(float(qmin), float(qmax))
         q = torch.where(torch.isnan(q), torch.full_like(q, float(z)), q)
         return [q.to(torch.int64)]
 
     def c_call(self, node, model):
         """C: kws_quantize_{f32,f16,bf16}_s8 (c_runtime/kws_quantize.h), the OUTPUT tensor's scale (float32)
-        and zp."""
+        and zp; int16 output: kws_quantize_{f32,f16,bf16}_s16 (no zero point: 0)."""
         s, z = qparams(out_tensor(model, node))
         fin = C_SUFFIX.get(in_tensor(model, node).format, "_f32")
+        if out_tensor(model, node).format == "int16":
+            return f"kws_quantize{fin}_s16", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
+                                            ("f32", float(np.float32(s)))]
         return f"kws_quantize{fin}_s8", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
                                        ("f32", float(np.float32(s))), ("i32", z)]
 
@@ -97,7 +105,7 @@ class Quantize(Op):
 
 class Dequantize(Op):
     name = "dequantize"
-    formats = ("int8",)         # the node format is its input's; the output is float32, float16 or bfloat16
+    formats = QUANTIZED         # the node format is its input's; the output is float32, float16 or bfloat16
 
     def output_format(self, node, model, fmt):
         out = out_tensor(model, node).format
@@ -126,14 +134,19 @@ class Dequantize(Op):
 
     def c_call(self, node, model):
         """C: kws_dequantize_s8_{f32,f16,bf16} (c_runtime/kws_quantize.h), the INPUT tensor's scale (float32)
-        and zp."""
+        and zp; int16 input: kws_dequantize_s16_{f32,f16,bf16} (no zero point: 0)."""
         s, z = qparams(in_tensor(model, node))
         fout = C_SUFFIX.get(out_tensor(model, node).format, "_f32")
+        if in_tensor(model, node).format == "int16":
+            return f"kws_dequantize_s16{fout}", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
+                                              ("f32", float(np.float32(s)))]
         return f"kws_dequantize_s8{fout}", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
                                          ("f32", float(np.float32(s))), ("i32", z)]
 
     def summary(self, node):
         return ""
 
+
+quantize_f32_int8 = quantize_f32_int   # the former name (call with qmin, qmax = -128, 127)
 
 OPS = [Quantize(), Dequantize()]

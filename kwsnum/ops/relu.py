@@ -22,7 +22,7 @@ def clamp_flat(x, lo, hi, out):
 def same_qparams(node, model, what):
     """int8 ops whose output must carry the input's scale and zero point (compared as float32)."""
     xin, xout = in_tensor(model, node), out_tensor(model, node)
-    if xin.format != "int8" or xout.format != "int8":
+    if xin.format not in ("int8", "int16") or xout.format != xin.format:
         return  # the format check of Op.validate reports this
     require(np.float32(xin.scale) == np.float32(xout.scale) and int(xin.zero_point) == int(xout.zero_point), node,
             f"{what}: output quantization (scale={xout.scale}, zero_point={xout.zero_point}) must equal the input's "
@@ -31,10 +31,11 @@ def same_qparams(node, model, what):
 
 class Relu(Op):
     name = "relu"
+    formats = ("int8", "float32", "int16")
     attrs = {
         "kind": Attr("str", default="relu", choices=("relu", "relu6")),
-        "act_min": Attr("int", formats=("int8",)),
-        "act_max": Attr("int", formats=("int8",)),
+        "act_min": Attr("int", formats=("int8", "int16")),
+        "act_max": Attr("int", formats=("int8", "int16")),
         "act_min_f": Attr("float", formats=("float32",)),
         "act_max_f": Attr("float", formats=("float32",)),
     }
@@ -42,12 +43,15 @@ class Relu(Op):
     def check(self, node, model, in_specs, fmt):
         same_qparams(node, model, "relu")
 
+    def inplace_inputs(self, node, model):
+        return (0,)          # elementwise: y[i] from x[i]
+
     def output_shapes(self, node, in_shapes):
         return [tuple(in_shapes[0])]
 
     def prepare(self, node, model, rounding):
         fmt = in_tensor(model, node).format
-        if fmt == "int8":
+        if fmt in ("int8", "int16"):
             return dict(act=(np.int64(node.attrs["act_min"]), np.int64(node.attrs["act_max"])))
         return dict(act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
 
@@ -59,7 +63,7 @@ class Relu(Op):
 
     def torch_ref(self, node, model, inputs):
         x = inputs[0]
-        if in_tensor(model, node).format == "int8":
+        if in_tensor(model, node).format in ("int8", "int16"):
             return [x.clamp(node.attrs["act_min"], node.attrs["act_max"])]
         import torch
         lo = torch.tensor(np.float32(node.attrs["act_min_f"]))
@@ -67,8 +71,11 @@ class Relu(Op):
         return [torch.clamp(x, lo, hi)]
 
     def c_call(self, node, model):
-        """C: kws_relu_s8 / kws_relu_f32 (c_runtime/kws_relu.h), elementwise over the sample."""
+        """C: kws_relu_s8 / kws_relu_s16 / kws_relu_f32 (c_runtime/kws_relu.h), elementwise over the sample."""
         xin = in_tensor(model, node)
+        if xin.format == "int16":
+            return "kws_relu_s16", [("in", 0), ("out", 0), ("i32", xin.size),
+                                    ("i32", int(node.attrs["act_min"])), ("i32", int(node.attrs["act_max"]))]
         if xin.format == "int8":
             return "kws_relu_s8", [("in", 0), ("out", 0), ("i32", xin.size),
                                    ("i32", int(node.attrs["act_min"])), ("i32", int(node.attrs["act_max"]))]

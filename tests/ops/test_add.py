@@ -17,6 +17,7 @@ from kwsnum.ops import get as get_op
 from kwsnum.ops.add import add_params
 from kwsnum.torchref import to_torch
 from tests.strategies import ROUNDINGS, FORMATS, int8_qparams, act_clamp, int8_array, float_array, check_model
+from tests.ops.int16_cases import int16_scale, int16_array, int16_clamp, multipliers16, bias64
 
 
 def run_node(model, x1, x2):
@@ -38,8 +39,8 @@ def int8_add_attrs(draw, s1, s2, so, zo, clamp=True):
 
 
 @st.composite
-def add_models(draw, relation=None):
-    fmt = "int8" if relation else draw(FORMATS)
+def add_models(draw, relation=None, fmt=None):
+    fmt = fmt or ("int8" if relation else draw(FORMATS))
     shape = tuple(draw(st.lists(st.integers(1, 6), min_size=1, max_size=3)))
     N = draw(st.integers(1, 3))
     b = GraphBuilder(rounding=draw(ROUNDINGS))
@@ -64,6 +65,21 @@ def add_models(draw, relation=None):
             data = tuple(rng.integers(-128, 128, size=(N,) + shape).astype(np.int8) for _ in range(2))
         else:
             data = int8_array(draw, (N,) + shape), int8_array(draw, (N,) + shape)
+    elif fmt == "int16":   # TFLM's general int16 ADD: left_shift 15, zero points 0 (docs/numerics.md 9.4)
+        s1, s2, so = int16_scale(draw), int16_scale(draw), int16_scale(draw)
+        rel = draw(st.sampled_from(["none", "inputs", "pow2"]))
+        if rel == "inputs":
+            s2 = s1
+        if rel == "pow2":   # exact ties, where the rounding modes differ
+            s2 = s1 * 2.0 ** draw(st.integers(-3, 3))
+            so = max(s1, s2) * 2.0 ** draw(st.integers(0, 2))
+        a = b.input("a", shape, "int16", s1, 0)
+        c = b.input("c", shape, "int16", s2, 0)
+        lo, hi = int16_clamp(draw)
+        attrs = dict(add_params(s1, s2, so, left_shift=draw(st.sampled_from([15, 15, 0, 7]))), act_min=lo,
+                     act_max=hi)
+        y = b.add("add", "add", [a, c], attrs, scale=so, zero_point=0)
+        data = int16_array(draw, (N,) + shape), int16_array(draw, (N,) + shape)
     else:
         a = b.input("a", shape, "float32")
         c = b.input("c", shape, "float32")
@@ -83,6 +99,19 @@ def test_add_ties_oracle_equals_torch(case):
     """Power-of-two scale ratios put many sums exactly on rounding ties, where double and single
     rounding differ (negative ties): the rounding of every stage is checked, not only its bulk."""
     _check_add(case)
+
+
+@given(add_models(fmt="int16"))
+def test_add_int16_oracle_equals_torch(case):
+    """int16 (TFLM's general ADD, left_shift 15): torch == oracle, and within one output step of the real sum."""
+    _check_add(case)
+    model, (x1, x2) = case
+    a = model.nodes[0].attrs
+    if a["left_shift"] == 15:
+        oracle, _ = run_node(model, x1, x2)
+        s1, s2, so = model.tensors["a"].scale, model.tensors["c"].scale, model.output.scale
+        real = np.clip((s1 * x1.astype(np.float64) + s2 * x2.astype(np.float64)) / so, a["act_min"], a["act_max"])
+        assert np.max(np.abs(oracle - real), initial=0) <= 1.0
 
 
 def _check_add(case):

@@ -6,6 +6,7 @@ from hypothesis import given, strategies as st
 from kwsnum.builder import GraphBuilder
 from tests.strategies import (ROUNDINGS, FORMATS, int8_qparams, multipliers, act_clamp, int8_array,
                               float_array, int8_weights, check_model, calibrated_multipliers)
+from tests.ops.int16_cases import int16_scale, int16_array, int16_clamp, multipliers16, bias64
 
 
 @st.composite
@@ -46,6 +47,17 @@ def conv_models(draw, rank=None, fmt=None, groups=None):
         arrays = dict(weight=int8_weights(draw, wshape), bias=bias, multiplier=mult, shift=shift)
         y = b.add(op, "conv", [x], dict(attrs, act_min=lo, act_max=hi), arrays, scale=so, zero_point=zo)
         data = int8_array(draw, (N, C) + tuple(spatial))
+    elif fmt == "int16":   # TFLite 16x8 (docs/numerics.md 9.4)
+        x = b.input("x", (C,) + tuple(spatial), "int16", int16_scale(draw), 0)
+        K = cg * int(np.prod(ks))
+        calibrated = draw(st.booleans())
+        mult, shift = multipliers16(draw, O, K, calibrated)
+        lo, hi = int16_clamp(draw)
+        arrays = dict(weight=int8_weights(draw, wshape), bias=bias64(draw, O, not calibrated), multiplier=mult,
+                      shift=shift)
+        y = b.add(op, "conv", [x], dict(attrs, act_min=lo, act_max=hi), arrays, scale=int16_scale(draw),
+                  zero_point=0)
+        data = int16_array(draw, (N, C) + tuple(spatial))
     else:
         x = b.input("x", (C,) + tuple(spatial), "float32")
         act = draw(st.sampled_from([(-np.inf, np.inf), (0.0, np.inf), (0.0, 6.0)]))
@@ -57,7 +69,7 @@ def conv_models(draw, rank=None, fmt=None, groups=None):
 
 # Every structural combination gets its own examples (Hypothesis favours the first choices of a draw).
 @pytest.mark.parametrize("groups", [1, 2, "depthwise"])
-@pytest.mark.parametrize("fmt", ["int8", "float32"])
+@pytest.mark.parametrize("fmt", ["int8", "float32", "int16"])
 @pytest.mark.parametrize("rank", [1, 2])
 @given(data=st.data())
 def test_conv_oracle_equals_torch(rank, fmt, groups, data):

@@ -8,12 +8,13 @@ from kwsnum.errors import ModelError
 from kwsnum.quant import quantize_multiplier
 from tests.strategies import (ROUNDINGS, FORMATS, int8_qparams, multipliers, act_clamp, int8_array, float_array,
                               check_model)
+from tests.ops.int16_cases import int16_scale, int16_array, int16_clamp, multipliers16, bias64
 
 
 @st.composite
-def global_avgpool_models(draw):
+def global_avgpool_models(draw, fmt=None):
     rank = draw(st.sampled_from([1, 2]))
-    fmt = draw(FORMATS)
+    fmt = fmt or draw(FORMATS)
     C = draw(st.integers(1, 5))
     N = draw(st.integers(1, 3))
     spatial = tuple(draw(st.integers(1, 12)) for _ in range(rank))
@@ -37,6 +38,20 @@ def global_avgpool_models(draw):
         y = b.add("global_avgpool", "gap", [x], dict(multiplier=int(mult), shift=int(shift), act_min=lo, act_max=hi),
                   scale=so, zero_point=zo)
         data = int8_array(draw, (N, C) + spatial)
+    elif fmt == "int16":   # kwsnum's rule with zero point 0 (docs/numerics.md 9.4)
+        si = int16_scale(draw)
+        how = draw(st.sampled_from(["export", "same_scale", "random"]))
+        if how == "random":
+            so = int16_scale(draw)
+            (mult,), (shift,) = draw(multipliers(1))
+        else:
+            so = si if how == "same_scale" else float(np.float32(si * draw(st.floats(0.05, 4.0))))
+            mult, shift = quantize_multiplier(si / (so * count))
+        x = b.input("x", (C,) + spatial, "int16", si, 0)
+        lo, hi = int16_clamp(draw)
+        y = b.add("global_avgpool", "gap", [x], dict(multiplier=int(mult), shift=int(shift), act_min=lo, act_max=hi),
+                  scale=so, zero_point=0)
+        data = int16_array(draw, (N, C) + spatial)
     else:
         x = b.input("x", (C,) + spatial, "float32")
         act = draw(st.sampled_from([(-np.inf, np.inf), (0.0, np.inf), (0.0, 6.0), (-0.2, 0.2)]))
@@ -47,6 +62,11 @@ def global_avgpool_models(draw):
 
 @given(global_avgpool_models())
 def test_global_avgpool_oracle_equals_torch(case):
+    check_model(*case)
+
+
+@given(global_avgpool_models("int16"))
+def test_global_avgpool_int16_oracle_equals_torch(case):
     check_model(*case)
 
 

@@ -8,11 +8,12 @@ from kwsnum.errors import ModelError
 from kwsnum.quant import quantize_multiplier
 from tests.strategies import (ROUNDINGS, FORMATS, int8_qparams, multipliers, act_clamp, int8_array,
                               float_array, int8_weights, check_model, calibrated_multipliers)
+from tests.ops.int16_cases import int16_scale, int16_array, int16_clamp, multipliers16, bias64
 
 
 @st.composite
-def linear_models(draw):
-    fmt = draw(FORMATS)
+def linear_models(draw, fmt=None):
+    fmt = fmt or draw(FORMATS)
     F = draw(st.one_of(st.integers(1, 16), st.integers(17, 300)))
     O = draw(st.integers(1, 12))
     N = draw(st.integers(1, 4))
@@ -38,6 +39,15 @@ def linear_models(draw):
             data = int8_array(draw, (N, F))
         arrays = dict(weight=weight, bias=bias, multiplier=mult, shift=shift)
         y = b.add("linear", "fc", [x], dict(act_min=lo, act_max=hi), arrays, scale=so, zero_point=zo)
+    elif fmt == "int16":   # TFLite 16x8 (docs/numerics.md 9.4)
+        x = b.input("x", (F,), "int16", int16_scale(draw), 0)
+        calibrated = draw(st.booleans())
+        mult, shift = multipliers16(draw, O, F, calibrated)
+        lo, hi = int16_clamp(draw)
+        arrays = dict(weight=int8_weights(draw, (O, F)), bias=bias64(draw, O, not calibrated), multiplier=mult,
+                      shift=shift)
+        y = b.add("linear", "fc", [x], dict(act_min=lo, act_max=hi), arrays, scale=int16_scale(draw), zero_point=0)
+        data = int16_array(draw, (N, F))
     else:
         x = b.input("x", (F,), "float32")
         act = draw(st.sampled_from([(-np.inf, np.inf), (0.0, np.inf), (0.0, 6.0), (-1.0, 1.0)]))
@@ -49,6 +59,11 @@ def linear_models(draw):
 
 @given(linear_models())
 def test_linear_oracle_equals_torch(case):
+    check_model(*case)
+
+
+@given(linear_models("int16"))
+def test_linear_int16_oracle_equals_torch(case):
     check_model(*case)
 
 

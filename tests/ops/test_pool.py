@@ -7,13 +7,14 @@ from kwsnum.builder import GraphBuilder
 from kwsnum.errors import ModelError
 from kwsnum.ops.pool import dim_problem
 from tests.strategies import ROUNDINGS, FORMATS, int8_qparams, act_clamp, int8_array, float_array, check_model
+from tests.ops.int16_cases import int16_scale, int16_array, int16_clamp, multipliers16, bias64
 
 
 @st.composite
-def pool_models(draw, kind=None, rank=None):
+def pool_models(draw, kind=None, rank=None, fmt=None):
     kind = kind or draw(st.sampled_from(["avg", "max"]))
     rank = rank or draw(st.sampled_from([1, 2]))
-    fmt = draw(FORMATS)
+    fmt = fmt or draw(FORMATS)
     C = draw(st.integers(1, 4))
     N = draw(st.integers(1, 3))
     ks, stride, dil, pad, spatial = [], [], [], [], []
@@ -46,12 +47,24 @@ def pool_models(draw, kind=None, rank=None):
         lo, hi = draw(st.one_of(st.just((-128, 127)), act_clamp(zi)))  # a narrow clamp hides errors: not too often
         y = b.add(op, "pool", [x], dict(attrs, act_min=lo, act_max=hi), scale=si, zero_point=zi)
         data = int8_array(draw, (N, C) + tuple(spatial))
+    elif fmt == "int16":   # docs/numerics.md 9.4: zero point 0, shared scale
+        s = int16_scale(draw)
+        x = b.input("x", (C,) + tuple(spatial), "int16", s, 0)
+        lo, hi = int16_clamp(draw) if draw(st.integers(0, 3)) == 0 else (-32768, 32767)
+        y = b.add(op, "pool", [x], dict(attrs, act_min=lo, act_max=hi), scale=s, zero_point=0)
+        data = int16_array(draw, (N, C) + tuple(spatial))
     else:
         x = b.input("x", (C,) + tuple(spatial), "float32")
         act = draw(st.sampled_from([(-np.inf, np.inf), (0.0, np.inf), (0.0, 6.0), (-0.5, 0.5)]))
         y = b.add(op, "pool", [x], dict(attrs, act_min_f=act[0], act_max_f=act[1]))
         data = float_array(draw, (N, C) + tuple(spatial), scale=3.0)
     return b.build([y]), data
+
+
+@pytest.mark.parametrize("kind", ["avg", "max"])
+@given(data=st.data())
+def test_pool_int16_oracle_equals_torch(kind, data):
+    check_model(*data.draw(pool_models(kind=kind, fmt="int16")))
 
 
 @given(pool_models(kind="avg"))

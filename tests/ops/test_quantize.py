@@ -11,15 +11,17 @@ from kwsnum.builder import GraphBuilder
 from kwsnum.errors import ModelError
 from kwsnum.torchref import run_reference
 from tests.strategies import ROUNDINGS, int8_qparams, int8_array
+from tests.ops.int16_cases import int16_array
 
 SPECIAL = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 3.4028235e38, -3.4028235e38, 1e30, -1e30, 1e-45, -1e-45,
                     1.1754942e-38, -1.1754942e-38, 0.49999997, -0.49999997, 0.5, -0.5, 1.5, 2.5, -2.5,
                     8388607.5, 8388608.0, 16777217.0, 2.0 ** 31, -(2.0 ** 31)], np.float32)
 
 
-def spec_quantize(x, scale, zp):
-    """docs/numerics.md "quantize", element by element in plain Python (exact rational rounding)."""
-    out = np.empty(x.shape, np.int8)
+def spec_quantize(x, scale, zp, qmin=-128, qmax=127):
+    """docs/numerics.md "quantize", element by element in plain Python (exact rational rounding); int16:
+    qmin, qmax = -32768, 32767 (section 9.4)."""
+    out = np.empty(x.shape, np.int8 if qmax == 127 else np.int16)
     s = np.float32(scale)
     with np.errstate(all="ignore"):
         for i, xi in np.ndenumerate(x):
@@ -27,11 +29,11 @@ def spec_quantize(x, scale, zp):
             if math.isnan(v):
                 q = zp
             elif math.isinf(v):
-                q = 127 if v > 0 else -128
+                q = qmax if v > 0 else qmin
             else:
                 f = Fraction(float(v))
                 r = math.floor(abs(f) + Fraction(1, 2))
-                q = min(127, max(-128, (r if f >= 0 else -r) + zp))
+                q = min(qmax, max(qmin, (r if f >= 0 else -r) + zp))
             out[i] = q
     return out
 
@@ -91,31 +93,36 @@ SCALES = st.one_of(int8_qparams().map(lambda p: p[0]),
 
 
 @st.composite
-def quantize_models(draw):
+def quantize_models(draw, fmt="int8"):
+    """quantize / dequantize between float32 and ``fmt`` (int8, or int16: zero point 0, docs/numerics.md 9.4)."""
     op = draw(st.sampled_from(["quantize", "dequantize"]))
     shape = tuple(draw(st.lists(st.integers(1, 6), min_size=1, max_size=3)))
     N = draw(st.integers(1, 3))
     scale = float(np.float32(draw(SCALES)))
-    zp = draw(st.one_of(st.integers(-128, 127), st.sampled_from([-128, 0, 127])))
+    zp = draw(st.one_of(st.integers(-128, 127), st.sampled_from([-128, 0, 127]))) if fmt == "int8" else 0
+    if fmt == "int16" and draw(st.booleans()):   # |x / s| up to about 32768: the int16 range is exercised
+        scale = float(np.float32(scale / 256.0)) or scale
     b = GraphBuilder(rounding=draw(ROUNDINGS))
     if op == "quantize":
         x = b.input("x", shape, "float32")
-        y = b.add("quantize", "q", [x], format="int8", scale=scale, zero_point=zp)
+        y = b.add("quantize", "q", [x], format=fmt, scale=scale, zero_point=zp)
         data = float_data(draw, (N,) + shape, scale)
     else:
-        x = b.input("x", shape, "int8", scale, zp)
+        x = b.input("x", shape, fmt, scale, zp)
         y = b.add("dequantize", "dq", [x], format="float32")
-        data = int8_array(draw, (N,) + shape)
+        data = int8_array(draw, (N,) + shape) if fmt == "int8" else int16_array(draw, (N,) + shape)
     return b.build([y]), data
 
 
-@given(quantize_models())
-def test_quantize_oracle_equals_torch_exactly(case):
-    model, x = case
+@pytest.mark.parametrize("fmt", ["int8", "int16"])
+@given(data=st.data())
+def test_quantize_oracle_equals_torch_exactly(fmt, data):
+    model, x = data.draw(quantize_models(fmt))
     got = assert_exact(model, x)[model.outputs[0]]
     node = model.nodes[0]
     if node.op == "quantize":
-        spec = spec_quantize(x, model.output.scale, model.output.zero_point)
+        spec = spec_quantize(x, model.output.scale, model.output.zero_point,
+                             *((-128, 127) if fmt == "int8" else (-32768, 32767)))
         assert np.array_equal(got, spec)
     else:
         spec = spec_dequantize(x, model.input.scale, model.input.zero_point)

@@ -8,6 +8,7 @@ from kwsnum.errors import ModelError
 from kwsnum.quant import act_clamp_int8
 from kwsnum.torchref import run_reference
 from tests.strategies import ROUNDINGS, FORMATS, int8_qparams, act_clamp, int8_array, float_array, check_model
+from tests.ops.int16_cases import int16_scale, int16_array, int16_clamp, multipliers16, bias64
 
 
 def assert_exact(model, x):
@@ -22,8 +23,8 @@ def assert_exact(model, x):
 
 
 @st.composite
-def relu_models(draw):
-    fmt = draw(FORMATS)
+def relu_models(draw, fmt=None):
+    fmt = fmt or draw(FORMATS)
     shape = tuple(draw(st.lists(st.integers(1, 6), min_size=1, max_size=3)))
     N = draw(st.integers(1, 3))
     kind = draw(st.sampled_from(["relu", "relu6"]))
@@ -34,6 +35,13 @@ def relu_models(draw):
         lo, hi = draw(st.one_of(act_clamp(z), st.just(act_clamp_int8(kind, s, z))))
         y = b.add("relu", "act", [x], dict(kind=kind, act_min=lo, act_max=hi), scale=s, zero_point=z)
         data = int8_array(draw, (N,) + shape)
+    elif fmt == "int16":
+        from kwsnum.ops.base import act_clamp_int16
+        s = int16_scale(draw)
+        x = b.input("x", shape, "int16", s, 0)
+        lo, hi = draw(st.sampled_from([int16_clamp(draw), act_clamp_int16(kind, s)]))
+        y = b.add("relu", "act", [x], dict(kind=kind, act_min=lo, act_max=hi), scale=s, zero_point=0)
+        data = int16_array(draw, (N,) + shape)
     else:
         x = b.input("x", shape, "float32")
         lo = draw(st.sampled_from([0.0, -1.0, float("-inf"), 0.5]))
@@ -41,6 +49,12 @@ def relu_models(draw):
         y = b.add("relu", "act", [x], dict(kind=kind, act_min_f=lo, act_max_f=hi))
         data = float_array(draw, (N,) + shape, scale=4.0)
     return b.build([y]), data
+
+
+@given(relu_models("int16"))
+def test_relu_int16_oracle_equals_torch(case):
+    check_model(*case)
+    assert_exact(*case)
 
 
 @given(relu_models())

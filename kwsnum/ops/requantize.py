@@ -1,0 +1,110 @@
+"""requantize: an integer tensor to another integer format / quantization (int8 <-> int16, also int8 -> int8 and
+int16 -> int16), TFLite QUANTIZE between integer types (TFLM ``reference_ops::Requantize``):
+
+    y = clamp(zp_out + requantize(q_in - zp_in, multiplier, shift, rounding), qmin_out, qmax_out)
+
+with the 32-bit requantize of docs/numerics.md 3.2 in the model's rounding mode and the output type's full range.
+The exporter inserts it where an int8 layer meets an int16 one; (multiplier, shift) = QM(s_in / s_out).
+
+Also here: :func:`torch_requantize64`, the torch reference of the 64-bit requantization of the int16 conv /
+linear (docs/numerics.md 9.2), written independently of kwsnum.fixedpoint.mbqm_int64.
+Spec: docs/numerics.md section 9.
+"""
+import numpy as np
+from numba import njit, prange
+
+from ..fixedpoint import requantize, clamp
+from ..model import QRANGE, QUANTIZED
+from ..quant import quantize_multiplier
+from .base import Attr, Op, in_tensor, out_tensor, qparams
+
+I32MAX = (1 << 31) - 1
+
+
+def torch_requantize64(acc, multiplier, shift, axis=1):
+    """requantize64 (docs/numerics.md 9.2) on an int64 tensor, per channel along ``axis``, in torch int64 ops:
+    reduced multiplier by integer floor division, one floor division by 2**total, clamp to int32."""
+    import torch
+    acc = acc.to(torch.int64)
+    shape = [1] * acc.ndim
+    if np.ndim(multiplier):
+        shape[axis] = -1
+    m = torch.as_tensor(np.asarray(multiplier, np.int64)).reshape(shape if np.ndim(multiplier) else ())
+    s = torch.as_tensor(np.asarray(shift, np.int64)).reshape(shape if np.ndim(shift) else ())
+    reduced = torch.where(m < 0x7FFF0000, torch.div(m + 2 ** 15, 2 ** 16, rounding_mode="floor"),
+                          torch.full_like(m, 0x7FFF))
+    total = 15 - s
+    den = torch.pow(torch.full_like(total, 2), total)
+    y = torch.div(acc * reduced + torch.div(den, 2, rounding_mode="floor"), den, rounding_mode="floor")
+    return y.clamp(-(1 << 31), I32MAX)
+
+
+def requantize_params(s_in, s_out):
+    """Export: (multiplier, shift) = QM(f64(s_in) / f64(s_out)) of the scales as float32 values (TFLM
+    PrepareQuantizeReference)."""
+    return quantize_multiplier(float(np.float32(s_in)) / float(np.float32(s_out)))
+
+
+@njit(cache=True, parallel=True)
+def requantize_q(x, in_off, mult, shift, mode, out_zp, qmin, qmax, out):
+    """x int8 / int16 (flat) -> out int8 / int16 (flat)."""
+    for i in prange(x.shape[0]):
+        v = requantize(np.int64(x[i]) + in_off, mult, shift, mode) + out_zp
+        out[i] = clamp(v, qmin, qmax)
+
+
+class Requantize(Op):
+    name = "requantize"
+    formats = QUANTIZED          # the node format is its input's; the output is int8 or int16
+    storage_floats = False
+    attrs = {
+        "multiplier": Attr("int", min=0, max=I32MAX),
+        "shift": Attr("int", min=-31, max=30),
+    }
+
+    def output_format(self, node, model, fmt):
+        out = out_tensor(model, node).format
+        return out if out in QUANTIZED else "int8 or int16"
+
+    def output_shapes(self, node, in_shapes):
+        return [tuple(in_shapes[0])]
+
+    def prepare(self, node, model, rounding):
+        _, zi = qparams(in_tensor(model, node))
+        _, zo = qparams(out_tensor(model, node))
+        qmin, qmax = QRANGE[out_tensor(model, node).format]
+        i64 = np.int64
+        return dict(args=(i64(-zi), i64(node.attrs["multiplier"]), i64(node.attrs["shift"]), i64(rounding),
+                          i64(zo), i64(qmin), i64(qmax)), dtype=out_tensor(model, node).dtype)
+
+    def run(self, p, inputs):
+        x = np.ascontiguousarray(inputs[0])
+        out = np.empty(x.shape, dtype=p["dtype"])
+        requantize_q(x.reshape(-1), *p["args"], out.reshape(-1))
+        return [out]
+
+    def torch_ref(self, node, model, inputs):
+        from ..torchref import requantize as t_requantize
+        _, zi = qparams(in_tensor(model, node))
+        _, zo = qparams(out_tensor(model, node))
+        qmin, qmax = QRANGE[out_tensor(model, node).format]
+        import torch
+        y = t_requantize(inputs[0].to(torch.int64) - zi, node.attrs["multiplier"], node.attrs["shift"],
+                         model.rounding) + zo
+        return [y.clamp(qmin, qmax)]
+
+    def c_call(self, node, model):
+        """C: kws_requantize_{s8,s16}_{s8,s16} (c_runtime/kws_requantize.h)."""
+        from ..fixedpoint import ROUNDING_MODES
+        xin, xout = in_tensor(model, node), out_tensor(model, node)
+        sfx = {"int8": "s8", "int16": "s16"}
+        return f"kws_requantize_{sfx[xin.format]}_{sfx[xout.format]}", \
+            [("in", 0), ("out", 0)] + [("i32", int(v)) for v in (xin.size, xin.zero_point, node.attrs["multiplier"],
+                                                                 node.attrs["shift"], xout.zero_point,
+                                                                 ROUNDING_MODES[model.rounding])]
+
+    def summary(self, node):
+        return ""
+
+
+OPS = [Requantize()]
