@@ -13,6 +13,13 @@ void kws_add_s8(const int8_t *input1, const int8_t *input2, int8_t *output, int3
                 int32_t out_multiplier, int32_t out_shift, int32_t out_zp,
                 int32_t act_min, int32_t act_max, int32_t rounding);
 
+/** int16 add, TFLM's general quantized ADD for int16 (docs/numerics.md 9.4): zero points 0, left_shift <= 15;
+ * the int8 formula: raw = requantize(q1 * 2**left_shift, in1) + requantize(q2 * 2**left_shift, in2);
+ * y = clamp(requantize(raw, out), act_min, act_max), every requantize in `rounding`. */
+void kws_add_s16(const int16_t *input1, const int16_t *input2, int16_t *output, int32_t size, int32_t left_shift,
+                 int32_t in1_multiplier, int32_t in1_shift, int32_t in2_multiplier, int32_t in2_shift,
+                 int32_t out_multiplier, int32_t out_shift, int32_t act_min, int32_t act_max, int32_t rounding);
+
 /** float32: y = clamp_f(x1 + x2, act_min, act_max) (one float32 addition). */
 void kws_add_f32(const float *input1, const float *input2, float *output, int32_t size,
                  float act_min, float act_max);

@@ -3,12 +3,16 @@
 #include "kws_fixedpoint.h"
 #include "kws_storage.h"
 
-void kws_conv2d_s8(const int8_t *input, const int8_t *weight, const int32_t *bias,
-                   const int32_t *multiplier, const int32_t *shift, int8_t *output,
-                   int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
-                   int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
-                   int32_t pad_top, int32_t pad_left, int32_t groups, int32_t in_zp, int32_t out_zp,
-                   int32_t act_min, int32_t act_max, int32_t rounding)
+/* The integer kernel, once, for every integer storage type it of input and output (kws_storage.h); weights
+ * are int8 for both. int8: int32 accumulator (exact by 3.4), the 32-bit requantize in `rounding`, zero points.
+ * int16 (TFLite 16x8, docs/numerics.md 9.4): zero points 0 (the wrapper passes 0), int64 bias and accumulator
+ * (|acc| < 2**47 by 9.3), requantize64 (the same in both rounding modes). */
+KWS_ST_INLINE void conv2d_int(const void *input, const int8_t *weight, const void *bias,
+                              const int32_t *multiplier, const int32_t *shift, void *output,
+                              int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
+                              int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h,
+                              int32_t dil_w, int32_t pad_top, int32_t pad_left, int32_t groups, int32_t in_zp,
+                              int32_t out_zp, int32_t act_min, int32_t act_max, int32_t rounding, int it)
 {
     const int32_t cg = in_c / groups, og = out_c / groups;
     int32_t o, oh, ow, ci, kh, kw;
@@ -17,27 +21,59 @@ void kws_conv2d_s8(const int8_t *input, const int8_t *weight, const int32_t *bia
         const int8_t *wo = weight + (int64_t)o * cg * k_h * k_w;
         for (oh = 0; oh < out_h; oh++) {
             for (ow = 0; ow < out_w; ow++) {
-                int32_t acc = bias[o]; /* |acc| < 2**31: checked at load (3.4) */
+                int32_t acc32 = 0; /* int8 */
+                int64_t acc64 = 0; /* int16 */
                 int64_t v;
+                if (it == KWS_ST_S16) acc64 = ((const int64_t *)bias)[o];
+                else acc32 = ((const int32_t *)bias)[o];
                 for (ci = 0; ci < cg; ci++) {
-                    const int8_t *xc = input + (int64_t)(c0 + ci) * in_h * in_w;
+                    const void *xc = kws_cadv(input, it, (int64_t)(c0 + ci) * in_h * in_w);
                     const int8_t *wc = wo + (int64_t)ci * k_h * k_w;
                     for (kh = 0; kh < k_h; kh++) {
                         const int32_t ih = oh * stride_h - pad_top + kh * dil_h;
                         if (ih < 0 || ih >= in_h) continue;
                         for (kw = 0; kw < k_w; kw++) {
                             const int32_t iw = ow * stride_w - pad_left + kw * dil_w;
+                            int32_t t; /* |t| <= 2**22 */
                             if (iw < 0 || iw >= in_w) continue;
-                            acc += ((int32_t)xc[ih * in_w + iw] - in_zp) * (int32_t)wc[kh * k_w + kw];
+                            t = (kws_ldi(xc, it, ih * in_w + iw) - in_zp) * (int32_t)wc[kh * k_w + kw];
+                            if (it == KWS_ST_S16) acc64 += t;
+                            else acc32 += t;
                         }
                     }
                 }
-                v = (int64_t)kws_requantize(acc, multiplier[o], shift[o], (int)rounding) + out_zp;
-                output[((int64_t)o * out_h + oh) * out_w + ow] = (int8_t)kws_clamp(v, act_min, act_max);
+                if (it == KWS_ST_S16) v = kws_requantize_s64(acc64, multiplier[o], shift[o]);
+                else v = (int64_t)kws_requantize(acc32, multiplier[o], shift[o], (int)rounding) + out_zp;
+                kws_sti(output, it, ((int64_t)o * out_h + oh) * out_w + ow, kws_clamp(v, act_min, act_max));
             }
         }
     }
 }
+
+#define KWS_CONV2D_INT_ARGS in_c, in_h, in_w, out_c, k_h, k_w, out_h, out_w, stride_h, stride_w, dil_h, dil_w, \
+                            pad_top, pad_left, groups
+
+void kws_conv2d_s8(const int8_t *input, const int8_t *weight, const int32_t *bias,
+                   const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                   int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
+                   int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
+                   int32_t pad_top, int32_t pad_left, int32_t groups, int32_t in_zp, int32_t out_zp,
+                   int32_t act_min, int32_t act_max, int32_t rounding)
+{
+    conv2d_int(input, weight, bias, multiplier, shift, output, KWS_CONV2D_INT_ARGS, in_zp, out_zp, act_min, act_max,
+               rounding, KWS_ST_S8);
+}
+
+void kws_conv2d_s16(const int16_t *input, const int8_t *weight, const int64_t *bias,
+                    const int32_t *multiplier, const int32_t *shift, int16_t *output,
+                    int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
+                    int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
+                    int32_t pad_top, int32_t pad_left, int32_t groups, int32_t act_min, int32_t act_max)
+{
+    conv2d_int(input, weight, bias, multiplier, shift, output, KWS_CONV2D_INT_ARGS, 0, 0, act_min, act_max,
+               KWS_ROUND_DOUBLE, KWS_ST_S16);
+}
+#undef KWS_CONV2D_INT_ARGS
 
 /* The float kernel, once, for every storage type st (kws_storage.h). */
 KWS_ST_INLINE void conv2d_float(const void *input, const void *weight, const void *bias, void *output,

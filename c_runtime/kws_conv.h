@@ -15,6 +15,15 @@ void kws_conv2d_s8(const int8_t *input, const int8_t *weight, const int32_t *bia
                    int32_t pad_top, int32_t pad_left, int32_t groups, int32_t in_zp, int32_t out_zp,
                    int32_t act_min, int32_t act_max, int32_t rounding);
 
+/** int16 conv, TFLite 16x8 (docs/numerics.md 9.4): zero points 0, int64 bias; acc = bias[o] + sum x * w over the
+ * valid taps (int64, |acc| < 2**47 by 9.3); y = clamp(requantize64(acc, multiplier[o], shift[o]), act_min, act_max).
+ * No rounding-mode argument: requantize64 is the same in both modes. */
+void kws_conv2d_s16(const int16_t *input, const int8_t *weight, const int64_t *bias,
+                    const int32_t *multiplier, const int32_t *shift, int16_t *output,
+                    int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h, int32_t k_w,
+                    int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
+                    int32_t pad_top, int32_t pad_left, int32_t groups, int32_t act_min, int32_t act_max);
+
 /** float32 conv (spec "conv1d, conv2d", float32): acc = bias[o]; for ci, kh, kw ascending (valid taps):
  * acc = acc + x * w (no FMA); y = clamp_f(acc, act_min, act_max). */
 void kws_conv2d_f32(const float *input, const float *weight, const float *bias, float *output,

@@ -112,6 +112,18 @@ KWS_INLINE int32_t kws_requantize(int32_t x, int32_t multiplier, int32_t shift, 
     }
 }
 
+/** requantize64(x, M, shift) (docs/numerics.md 9.2): TFLM's 64-bit MultiplyByQuantizedMultiplier for int16
+ * activations, the same in both rounding modes. reduced = (M + 2**15) >> 16 if M < 0x7FFF0000 else 0x7FFF;
+ * total = 15 - shift; saturate_int32(floor((x * reduced + 2**(total - 1)) / 2**total)).
+ * -2**47 <= x < 2**47, M in [0, 2**31), shift in [-31, 7] (checked at load): |x * reduced| < 2**62. */
+KWS_INLINE int32_t kws_requantize_s64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? ((int64_t)multiplier + 32768) / 65536 : 0x7FFF; /* M >= 0 */
+    const int total = 15 - (int)shift;                              /* 8 .. 46 */
+    const int64_t p = x * reduced + ((int64_t)1 << (total - 1));    /* |p| < 2**62 + 2**45 */
+    return kws_sat_i32(kws_floor_shift(p, total));
+}
+
 /** div_round_away(n, d), d > 0 (3.3): (n + d/2) / d for n > 0 else -((-n + d/2) / d), truncating division
  * on non-negative values only (TFLM average pooling). Equals round_away(n / d). */
 KWS_INLINE int64_t kws_div_round_away(int64_t num, int64_t den)

@@ -3,20 +3,37 @@
 #include "kws_fixedpoint.h"
 #include "kws_storage.h"
 
+/* The integer kernel, once, for every integer storage type it (kws_storage.h); int16 passes in_zp = out_zp = 0
+ * (docs/numerics.md 9.4). acc is int32: count * 255 (int8) or count * 32768 (int16) < 2**31, checked at load. */
+KWS_ST_INLINE void global_avgpool_int(const void *input, void *output, int32_t channels, int32_t count,
+                                      int32_t in_zp, int32_t multiplier, int32_t shift, int32_t out_zp,
+                                      int32_t act_min, int32_t act_max, int32_t rounding, int it)
+{
+    int32_t c, s;
+    for (c = 0; c < channels; c++) {
+        const void *xc = kws_cadv(input, it, (int64_t)c * count);
+        int32_t acc = 0;
+        int64_t v;
+        for (s = 0; s < count; s++)
+            acc += kws_ldi(xc, it, s) - in_zp;
+        v = (int64_t)kws_requantize(acc, multiplier, shift, (int)rounding) + out_zp;
+        kws_sti(output, it, c, kws_clamp(v, act_min, act_max));
+    }
+}
+
 void kws_global_avgpool_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t count,
                            int32_t in_zp, int32_t multiplier, int32_t shift, int32_t out_zp,
                            int32_t act_min, int32_t act_max, int32_t rounding)
 {
-    int32_t c, s;
-    for (c = 0; c < channels; c++) {
-        const int8_t *xc = input + (int64_t)c * count;
-        int32_t acc = 0;
-        int64_t v;
-        for (s = 0; s < count; s++)
-            acc += (int32_t)xc[s] - in_zp;
-        v = (int64_t)kws_requantize(acc, multiplier, shift, (int)rounding) + out_zp;
-        output[c] = (int8_t)kws_clamp(v, act_min, act_max);
-    }
+    global_avgpool_int(input, output, channels, count, in_zp, multiplier, shift, out_zp, act_min, act_max,
+                       rounding, KWS_ST_S8);
+}
+
+void kws_global_avgpool_s16(const int16_t *input, int16_t *output, int32_t channels, int32_t count,
+                            int32_t multiplier, int32_t shift, int32_t act_min, int32_t act_max, int32_t rounding)
+{
+    global_avgpool_int(input, output, channels, count, 0, multiplier, shift, 0, act_min, act_max, rounding,
+                       KWS_ST_S16);
 }
 
 /* The float kernel, once, for every storage type st (kws_storage.h). */

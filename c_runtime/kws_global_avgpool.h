@@ -10,6 +10,11 @@ void kws_global_avgpool_s8(const int8_t *input, int8_t *output, int32_t channels
                            int32_t in_zp, int32_t multiplier, int32_t shift, int32_t out_zp,
                            int32_t act_min, int32_t act_max, int32_t rounding);
 
+/** int16 (docs/numerics.md 9.4): acc = sum_s q (int32: S * 32768 < 2**31, checked; zero points 0);
+ * y = clamp(requantize(acc, multiplier, shift, rounding), act_min, act_max). */
+void kws_global_avgpool_s16(const int16_t *input, int16_t *output, int32_t channels, int32_t count,
+                            int32_t multiplier, int32_t shift, int32_t act_min, int32_t act_max, int32_t rounding);
+
 /** float32: acc = +0.0f; for s ascending: acc = acc + x; y = acc / (float)count; clamp_f. */
 void kws_global_avgpool_f32(const float *input, float *output, int32_t channels, int32_t count,
                             float act_min, float act_max);

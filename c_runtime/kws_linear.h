@@ -11,6 +11,12 @@ void kws_linear_s8(const int8_t *input, const int8_t *weight, const int32_t *bia
                    int32_t in_features, int32_t out_features, int32_t in_zp, int32_t out_zp,
                    int32_t act_min, int32_t act_max, int32_t rounding);
 
+/** int16 linear, TFLite 16x8 (docs/numerics.md 9.4): acc = bias[o] + sum_f x[f] * w[o, f] (int64, |acc| < 2**47
+ * by 9.3); y = clamp(requantize64(acc, multiplier[o], shift[o]), act_min, act_max). Zero points 0. */
+void kws_linear_s16(const int16_t *input, const int8_t *weight, const int64_t *bias,
+                    const int32_t *multiplier, const int32_t *shift, int16_t *output,
+                    int32_t in_features, int32_t out_features, int32_t act_min, int32_t act_max);
+
 /** float32 linear: acc = bias[o]; for f ascending: acc = acc + x[f] * w[o, f] (no FMA); clamp_f. */
 void kws_linear_f32(const float *input, const float *weight, const float *bias, float *output,
                     int32_t in_features, int32_t out_features, float act_min, float act_max);

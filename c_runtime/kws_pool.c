@@ -3,28 +3,30 @@
 #include "kws_fixedpoint.h"
 #include "kws_storage.h"
 
-void kws_avgpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t in_h, int32_t in_w,
-                      int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
-                      int32_t pad_top, int32_t pad_left, int32_t count_include_pad, int32_t zp,
-                      int32_t act_min, int32_t act_max)
+/* The integer avgpool, once, for every integer storage type it (kws_storage.h); int16 passes zp = 0
+ * (docs/numerics.md 9.4). |sum| <= 128 * KH * KW (int8) or 32768 * KH * KW (int16) < 2**31 (checked at load). */
+KWS_ST_INLINE void avgpool2d_int(const void *input, void *output, int32_t channels, int32_t in_h, int32_t in_w,
+                                 int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h,
+                                 int32_t stride_w, int32_t pad_top, int32_t pad_left, int32_t count_include_pad,
+                                 int32_t zp, int32_t act_min, int32_t act_max, int it)
 {
     const int32_t area = k_h * k_w;
     int32_t c, oh, ow, i, j;
     for (c = 0; c < channels; c++) {
-        const int8_t *xc = input + (int64_t)c * in_h * in_w;
-        int8_t *yc = output + (int64_t)c * out_h * out_w;
+        const void *xc = kws_cadv(input, it, (int64_t)c * in_h * in_w);
+        void *yc = kws_adv(output, it, (int64_t)c * out_h * out_w);
         for (oh = 0; oh < out_h; oh++) {
             const int32_t ih0 = oh * stride_h - pad_top;
             for (ow = 0; ow < out_w; ow++) {
                 const int32_t iw0 = ow * stride_w - pad_left;
-                int32_t sum = 0, cnt = 0; /* |sum| <= 128 * KH * KW < 2**31 (checked at load) */
+                int32_t sum = 0, cnt = 0;
                 for (i = 0; i < k_h; i++) {
                     const int32_t ih = ih0 + i;
                     if (ih < 0 || ih >= in_h) continue;
                     for (j = 0; j < k_w; j++) {
                         const int32_t iw = iw0 + j;
                         if (iw < 0 || iw >= in_w) continue;
-                        sum += xc[ih * in_w + iw];
+                        sum += kws_ldi(xc, it, ih * in_w + iw);
                         cnt++;
                     }
                 }
@@ -32,10 +34,27 @@ void kws_avgpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int
                     sum += (area - cnt) * zp;
                     cnt = area;
                 }
-                yc[oh * out_w + ow] = (int8_t)kws_clamp(kws_div_round_away(sum, cnt), act_min, act_max);
+                kws_sti(yc, it, oh * out_w + ow, kws_clamp(kws_div_round_away(sum, cnt), act_min, act_max));
             }
         }
     }
+}
+
+void kws_avgpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                      int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                      int32_t pad_top, int32_t pad_left, int32_t count_include_pad, int32_t zp,
+                      int32_t act_min, int32_t act_max)
+{
+    avgpool2d_int(input, output, channels, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w,
+                  pad_top, pad_left, count_include_pad, zp, act_min, act_max, KWS_ST_S8);
+}
+
+void kws_avgpool2d_s16(const int16_t *input, int16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t pad_top, int32_t pad_left, int32_t count_include_pad, int32_t act_min, int32_t act_max)
+{
+    avgpool2d_int(input, output, channels, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w,
+                  pad_top, pad_left, count_include_pad, 0, act_min, act_max, KWS_ST_S16);
 }
 
 /* The float avgpool, once, for every storage type st (kws_storage.h). */
@@ -95,33 +114,54 @@ void kws_avgpool2d_bf16(const uint16_t *input, uint16_t *output, int32_t channel
                     pad_top, pad_left, count_include_pad, act_min, act_max, KWS_ST_BF16);
 }
 
-void kws_maxpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t in_h, int32_t in_w,
-                      int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
-                      int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
-                      int32_t act_min, int32_t act_max)
+/* The integer maxpool, once, for every integer storage type it (kws_storage.h). */
+KWS_ST_INLINE void maxpool2d_int(const void *input, void *output, int32_t channels, int32_t in_h, int32_t in_w,
+                                 int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h,
+                                 int32_t stride_w, int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                                 int32_t act_min, int32_t act_max, int it)
 {
     int32_t c, oh, ow, i, j;
     for (c = 0; c < channels; c++) {
-        const int8_t *xc = input + (int64_t)c * in_h * in_w;
-        int8_t *yc = output + (int64_t)c * out_h * out_w;
+        const void *xc = kws_cadv(input, it, (int64_t)c * in_h * in_w);
+        void *yc = kws_adv(output, it, (int64_t)c * out_h * out_w);
         for (oh = 0; oh < out_h; oh++) {
             const int32_t ih0 = oh * stride_h - pad_top;
             for (ow = 0; ow < out_w; ow++) {
                 const int32_t iw0 = ow * stride_w - pad_left;
-                int32_t m = -128; /* every window has a valid tap (checked at load) */
+                int32_t m = kws_st_qmin(it); /* every window has a valid tap (checked at load) */
                 for (i = 0; i < k_h; i++) {
                     const int32_t ih = ih0 + i * dil_h;
                     if (ih < 0 || ih >= in_h) continue;
                     for (j = 0; j < k_w; j++) {
                         const int32_t iw = iw0 + j * dil_w;
+                        int32_t v;
                         if (iw < 0 || iw >= in_w) continue;
-                        if (xc[ih * in_w + iw] > m) m = xc[ih * in_w + iw];
+                        v = kws_ldi(xc, it, ih * in_w + iw);
+                        if (v > m) m = v;
                     }
                 }
-                yc[oh * out_w + ow] = (int8_t)kws_clamp(m, act_min, act_max);
+                kws_sti(yc, it, oh * out_w + ow, kws_clamp(m, act_min, act_max));
             }
         }
     }
+}
+
+void kws_maxpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                      int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                      int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                      int32_t act_min, int32_t act_max)
+{
+    maxpool2d_int(input, output, channels, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w,
+                  dil_h, dil_w, pad_top, pad_left, act_min, act_max, KWS_ST_S8);
+}
+
+void kws_maxpool2d_s16(const int16_t *input, int16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                       int32_t act_min, int32_t act_max)
+{
+    maxpool2d_int(input, output, channels, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w,
+                  dil_h, dil_w, pad_top, pad_left, act_min, act_max, KWS_ST_S16);
 }
 
 /* The float maxpool, once, for every storage type st (kws_storage.h). */

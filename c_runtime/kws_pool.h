@@ -13,6 +13,12 @@ void kws_avgpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int
                       int32_t pad_top, int32_t pad_left, int32_t count_include_pad, int32_t zp,
                       int32_t act_min, int32_t act_max);
 
+/** int16 avgpool (docs/numerics.md 9.4): the int8 rule with zero point 0 (sum: 32768 * KH * KW < 2**31, checked;
+ * count_include_pad only changes the divisor). Input and output share the scale. */
+void kws_avgpool2d_s16(const int16_t *input, int16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t pad_top, int32_t pad_left, int32_t count_include_pad, int32_t act_min, int32_t act_max);
+
 /** float32 avgpool ("float32"): acc = +0.0f; valid taps kh outer, kw inner: acc = acc + x;
  * y = acc / (float)cnt (cnt = KH*KW if count_include_pad else the valid taps); clamp_f. */
 void kws_avgpool2d_f32(const float *input, float *output, int32_t channels, int32_t in_h, int32_t in_w,
@@ -33,6 +39,12 @@ void kws_maxpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int
                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
                       int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
                       int32_t act_min, int32_t act_max);
+
+/** int16 maxpool (docs/numerics.md 9.4): max of q over the valid (dilated) taps, then clamp. */
+void kws_maxpool2d_s16(const int16_t *input, int16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                       int32_t act_min, int32_t act_max);
 
 /** float32 maxpool: m = -inf; valid taps kh outer, kw inner: if (v > m || v != v) m = v (NaN propagates);
  * then clamp_f. */

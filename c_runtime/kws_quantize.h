@@ -20,4 +20,14 @@ void kws_dequantize_s8_f32(const int8_t *input, float *output, int32_t size, flo
  * 16 bits. Same arguments. */
 void kws_dequantize_s8_f16(const int8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp);
 void kws_dequantize_s8_bf16(const int8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp);
+
+/** int16 (TFLite 16x8, docs/numerics.md 9.4; zero point 0): quantize q = clamp(roundf(x / scale), -32768, 32767)
+ * in floating point (NaN -> 0), from float32 or fp16 / bf16 storage (widened exactly); dequantize
+ * y = (float)q * scale (one float32 multiplication), to float32 or rounded once to fp16 / bf16. */
+void kws_quantize_f32_s16(const float *input, int16_t *output, int32_t size, float scale);
+void kws_quantize_f16_s16(const uint16_t *input, int16_t *output, int32_t size, float scale);
+void kws_quantize_bf16_s16(const uint16_t *input, int16_t *output, int32_t size, float scale);
+void kws_dequantize_s16_f32(const int16_t *input, float *output, int32_t size, float scale);
+void kws_dequantize_s16_f16(const int16_t *input, uint16_t *output, int32_t size, float scale);
+void kws_dequantize_s16_bf16(const int16_t *input, uint16_t *output, int32_t size, float scale);
 #endif

@@ -3,11 +3,22 @@
 #include "kws_fixedpoint.h"
 #include "kws_storage.h"
 
-void kws_relu_s8(const int8_t *input, int8_t *output, int32_t size, int32_t act_min, int32_t act_max)
+/* The integer relu, once, for every integer storage type it (kws_storage.h). */
+KWS_ST_INLINE void relu_int(const void *input, void *output, int32_t size, int32_t act_min, int32_t act_max, int it)
 {
     int32_t i;
     for (i = 0; i < size; i++)
-        output[i] = (int8_t)kws_clamp(input[i], act_min, act_max);
+        kws_sti(output, it, i, kws_clamp(kws_ldi(input, it, i), act_min, act_max));
+}
+
+void kws_relu_s8(const int8_t *input, int8_t *output, int32_t size, int32_t act_min, int32_t act_max)
+{
+    relu_int(input, output, size, act_min, act_max, KWS_ST_S8);
+}
+
+void kws_relu_s16(const int16_t *input, int16_t *output, int32_t size, int32_t act_min, int32_t act_max)
+{
+    relu_int(input, output, size, act_min, act_max, KWS_ST_S16);
 }
 
 /* The float kernel, once, for every storage type st (kws_storage.h). */

@@ -1,4 +1,5 @@
-/* kws_storage.h -- float storage types of the float kernels (docs/numerics.md section 7, "C runtime").
+/* kws_storage.h -- storage types of the kernels: the floats of the float kernels (docs/numerics.md section 7,
+ * "C runtime") and the signed integers of the quantized ones (int8, int16: sections 4 and 9).
  *
  * Each float op's arithmetic is written once, in a KWS_ST_INLINE function of its .c file that takes a storage
  * type code; the public kws_<op>_f32 / _f16 / _bf16 functions are thin wrappers passing a constant code. Every
@@ -18,6 +19,17 @@
  * the plain float32 loop (no per-element type test; -Os included), at the cost of one machine-code copy per
  * storage type (link with -ffunction-sections -Wl,--gc-sections to drop the unused ones). Other compilers
  * get `static inline`: the same results, maybe slower.
+ *
+ * Integer elements, the same way: each quantized op's integer arithmetic is written once, in a KWS_ST_INLINE
+ * function taking a width code; the public kws_<op>_s8 / _s16 functions are thin wrappers passing a constant
+ * code (and, for int16, the constant zero points 0 of docs/numerics.md 9.1):
+ *   KWS_ST_S8     int8_t   q in [-128, 127]
+ *   KWS_ST_S16    int16_t  q in [-32768, 32767]
+ * Elements are read with kws_ldi (widened exactly to int32) and written with kws_sti (the value must already be
+ * in the type's range: every kernel clamps first, so the conversion is exact); kws_st_qmin / kws_st_qmax give the
+ * range; kws_cadv / kws_adv advance these pointers too. Where the int16 path differs in substance (conv / linear:
+ * int64 bias and accumulator, requantize64; docs/numerics.md 9.2, 9.3) the kernel branches on the constant code
+ * explicitly; the branch folds away, so the int8 wrapper compiles to the plain int8 loop.
  */
 #ifndef KWS_STORAGE_H
 #define KWS_STORAGE_H
@@ -28,6 +40,8 @@
 #define KWS_ST_F32 0
 #define KWS_ST_F16 1
 #define KWS_ST_BF16 2
+#define KWS_ST_S8 3
+#define KWS_ST_S16 4
 
 #if defined(__GNUC__) || defined(__clang__)
 #define KWS_ST_INLINE static inline __attribute__((always_inline))
@@ -51,10 +65,39 @@ KWS_ST_INLINE void kws_stf(void *p, int type, int32_t i, float v)
     else ((float *)p)[i] = v;
 }
 
+/** p[i] of integer storage type `type` (KWS_ST_S8 / KWS_ST_S16), as an int32 (exact). */
+KWS_ST_INLINE int32_t kws_ldi(const void *p, int type, int64_t i)
+{
+    if (type == KWS_ST_S16) return ((const int16_t *)p)[i];
+    return ((const int8_t *)p)[i];
+}
+
+/** p[i] = v in integer storage type `type`; v must be in the type's range (clamped by the caller: exact). */
+KWS_ST_INLINE void kws_sti(void *p, int type, int64_t i, int64_t v)
+{
+    if (type == KWS_ST_S16) ((int16_t *)p)[i] = (int16_t)v;
+    else ((int8_t *)p)[i] = (int8_t)v;
+}
+
+/** Smallest value of integer storage type `type` (-128 or -32768). */
+KWS_ST_INLINE int32_t kws_st_qmin(int type)
+{
+    return type == KWS_ST_S16 ? -32768 : -128;
+}
+
+/** Largest value of integer storage type `type` (127 or 32767). */
+KWS_ST_INLINE int32_t kws_st_qmax(int type)
+{
+    return type == KWS_ST_S16 ? 32767 : 127;
+}
+
 /** Bytes per element of storage type `type`. */
 KWS_ST_INLINE int64_t kws_st_bytes(int type)
 {
-    return type == KWS_ST_F32 ? (int64_t)sizeof(float) : (int64_t)sizeof(uint16_t);
+    if (type == KWS_ST_F32) return (int64_t)sizeof(float);
+    if (type == KWS_ST_S8) return (int64_t)sizeof(int8_t);
+    if (type == KWS_ST_S16) return (int64_t)sizeof(int16_t);
+    return (int64_t)sizeof(uint16_t);
 }
 
 /** p + n elements (const). */

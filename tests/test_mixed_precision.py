@@ -43,10 +43,11 @@ def _close_to_float(model, module, test, rel):
     return err
 
 
-@pytest.mark.parametrize("fmt", ["float16", "bfloat16", "float32"])
-def test_int8_model_with_float_layernorm(fmt):
+@pytest.mark.parametrize("default, fmt", [("int8", "float16"), ("int8", "bfloat16"), ("int8", "float32"),
+                                          ("int16", "float16")])
+def test_integer_model_with_float_layernorm(default, fmt):
     module, calib, test = _make(RawCNN, in_len=2000, channels=(8, 16, 16))
-    m = from_torch(module, calib[:1], calib, precision=dict(default="int8", ops=dict(layernorm=fmt)))
+    m = from_torch(module, calib[:1], calib, precision=dict(default=default, ops=dict(layernorm=fmt)))
     lns = [n for n in m.nodes if n.op == "layernorm"]
     assert len(lns) == 3 and all(_fmt(m, n) == fmt for n in lns)
     by_name = {n.outputs[0]: n for n in m.nodes}
@@ -55,7 +56,7 @@ def test_int8_model_with_float_layernorm(fmt):
         assert before.op == "dequantize" and _fmt(m, before) == fmt
     after = [n for n in m.nodes if any(t in (ln.outputs[0] for ln in lns) for t in n.inputs)]
     assert all(n.op == "quantize" for n in after), [n.op for n in after]
-    assert {_fmt(m, n) for n in m.nodes if n.op in ("conv1d", "linear", "maxpool1d")} == {"int8"}
+    assert {_fmt(m, n) for n in m.nodes if n.op in ("conv1d", "linear", "maxpool1d")} == {default}
     _three_way(m, test.numpy())
     _close_to_float(m, module, test, 0.25)
 
