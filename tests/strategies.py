@@ -79,6 +79,20 @@ def int8_weights(draw, shape):
     return rng.integers(-127, 128, size=shape).astype(np.int8)
 
 
+def in_format(model, x, fmt):
+    """(model, x) with the model's float32 tensors and arrays stored as ``fmt`` (kwsnum.precision
+    .to_storage_float) and its float32 input data rounded to it (x: an array, or a tuple for several inputs).
+    fmt "float32" returns them unchanged."""
+    if fmt == "float32":
+        return model, x
+    from kwsnum.float16 import narrow
+    from kwsnum.precision import to_storage_float
+    conv = [model.tensors[t].format == "float32" for t in model.inputs]
+    xs = x if isinstance(x, tuple) else (x,)
+    xs = tuple(narrow(np.asarray(d, np.float32), fmt) if c else d for d, c in zip(xs, conv))
+    return to_storage_float(model, fmt), (xs if isinstance(x, tuple) else xs[0])
+
+
 def check_model(model, x):
     """Oracle vs torch reference on every tensor of the model: == for integers, the spec tolerance for floats.
     Every node's reference runs on the oracle's inputs (run_reference feed), so each op is checked on

@@ -13,9 +13,8 @@ from kwsnum import ops
 from kwsnum.builder import GraphBuilder
 from kwsnum.errors import ModelError
 from kwsnum.float16 import narrow, widen
-from kwsnum.precision import to_storage_float
 from tests.c_build import assert_same, run_c
-from tests.strategies import check_model
+from tests.strategies import check_model, in_format
 from tests.ops.test_conv import conv_models
 from tests.ops.test_global_avgpool import global_avgpool_models
 from tests.ops.test_layernorm import layernorm_models
@@ -53,14 +52,6 @@ def float_add_graphs(draw):
     return b.build([y]), float_array(draw, (draw(st.integers(1, 3)),) + shape, scale=3.0)
 
 
-def _convert(model, x, fmt):
-    """The 16-bit model and its input (float32 data rounded to the storage format)."""
-    m16 = to_storage_float(model, fmt)
-    if model.input.format == "float32":
-        x = narrow(np.asarray(x, np.float32), fmt)
-    return m16, x
-
-
 def _same_after_one_rounding(m16, x16):
     """The storage rule, node by node: each 16-bit node's output == its float32 kernel on the widened inputs and
     widened arrays, rounded once (checked through a float32 single-node model built from the 16-bit one)."""
@@ -86,7 +77,7 @@ def _same_after_one_rounding(m16, x16):
 def test_storage_float_op_three_way(name, fmt, data):
     model, x = data.draw(STRATEGIES[name]())
     assume(any(t.format == "float32" for t in model.tensors.values()))
-    m16, x16 = _convert(model, x, fmt)
+    m16, x16 = in_format(model, x, fmt)
     ref = check_model(m16, x16)                        # torch == oracle within the 16-bit tolerance
     assert_same(run_c(m16, x16), ref)                  # C == oracle, bit for bit
     _same_after_one_rounding(m16, x16)

@@ -6,10 +6,8 @@ from hypothesis import given, strategies as st
 
 from kwsnum.builder import GraphBuilder
 from kwsnum.errors import ModelError
-from kwsnum.float16 import narrow
-from kwsnum.precision import to_storage_float
 from tests.c_build import assert_same, run_c
-from tests.strategies import check_model, float_array
+from tests.strategies import check_model, float_array, in_format
 
 
 @st.composite
@@ -38,10 +36,7 @@ def div_models(draw):
 @pytest.mark.parametrize("fmt", ["float32", "float16", "bfloat16"])
 @given(case=div_models())
 def test_div_three_way(fmt, case):
-    model, data = case
-    if fmt != "float32":
-        model = to_storage_float(model, fmt)
-        data = tuple(narrow(d, fmt) for d in data)
+    model, data = in_format(*case, fmt)
     ref = check_model(model, data)
     got = run_c(model, data)
     assert_same(got, ref)

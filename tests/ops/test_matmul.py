@@ -7,10 +7,8 @@ from hypothesis import given, strategies as st
 
 from kwsnum.builder import GraphBuilder
 from kwsnum.errors import ModelError
-from kwsnum.precision import to_storage_float
-from kwsnum.float16 import narrow
 from tests.c_build import assert_same, run_c
-from tests.strategies import check_model, float_array
+from tests.strategies import check_model, float_array, in_format
 
 
 @st.composite
@@ -53,10 +51,7 @@ def _reference_order(model, data):
 @pytest.mark.parametrize("fmt", ["float32", "float16", "bfloat16"])
 @given(case=matmul_models())
 def test_matmul_three_way(fmt, case):
-    model, data = case
-    if fmt != "float32":
-        model = to_storage_float(model, fmt)
-        data = tuple(narrow(d, fmt) for d in data)
+    model, data = in_format(*case, fmt)
     ref = check_model(model, data)
     assert_same(run_c(model, data), ref)
     if fmt == "float32":
