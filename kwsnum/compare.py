@@ -33,9 +33,11 @@ def storage_values(a, fmt):
     bfloat16 by placing the bits in the top half of a float32). Other formats unchanged."""
     a = np.asarray(a)
     if fmt == "float16":
-        return a.astype(np.uint16).view(np.float16).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            return a.astype(np.uint16).view(np.float16).astype(np.float64)
     if fmt == "bfloat16":
-        return (a.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+        with np.errstate(invalid="ignore"):      # signalling NaN patterns stay NaN
+            return (a.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
     return a
 
 
