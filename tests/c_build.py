@@ -150,24 +150,21 @@ def _ptr(a):
     return ctypes.c_void_p(a.ctypes.data)
 
 
-def call_node(model, node, inputs, op=None):
-    """Run one node on ONE sample in C. inputs: per-sample arrays (no batch dim). Returns the output array."""
-    from kwsnum import ops
-    op = op or ops.get(node.op, node)
-    fname, spec = op.c_function(node, model)
-    out_spec = model.tensors[node.outputs[0]]
-    out = np.zeros(tuple(out_spec.shape), dtype=out_spec.dtype)
+def call(fname, spec, ins, arrays, out):
+    """Call C function ``fname`` with an Op.c_call argument list ``spec``: ``ins[i]`` for ("in", i), ``out``
+    (contiguous, written in place) for ("out", 0), ``arrays[key]`` for ("array", key), a zeroed buffer for
+    ("scratch", n), and the scalars as C int32 / int64 / float."""
     keep, args = [], []
     for kind, v in spec:
         if kind == "in":
-            a = np.ascontiguousarray(inputs[v], dtype=model.tensors[node.inputs[v]].dtype)
+            a = np.ascontiguousarray(ins[v])
             keep.append(a)
             args.append(_ptr(a))
         elif kind == "out":
-            assert v == 0, (fname, kind, v)
+            assert v == 0 and out.flags.c_contiguous, (fname, kind, v)
             args.append(_ptr(out))
         elif kind == "array":
-            a = np.ascontiguousarray(node.arrays[v])
+            a = np.ascontiguousarray(arrays[v])
             keep.append(a)
             args.append(_ptr(a))
         elif kind == "scratch":
@@ -187,6 +184,45 @@ def call_node(model, node, inputs, op=None):
     fn.restype = None
     fn(*args)
     return out
+
+
+def call_node(model, node, inputs, op=None):
+    """Run one node on ONE sample in C. inputs: per-sample arrays (no batch dim). Returns the output array."""
+    from kwsnum import ops
+    op = op or ops.get(node.op, node)
+    fname, spec = op.c_function(node, model)
+    out_spec = model.tensors[node.outputs[0]]
+    out = np.zeros(tuple(out_spec.shape), dtype=out_spec.dtype)
+    ins = [np.ascontiguousarray(x, dtype=model.tensors[t].dtype) for x, t in zip(inputs, node.inputs)]
+    return call(fname, spec, ins, node.arrays, out)
+
+
+SANITIZE_FLAGS = ["-std=c99", "-O1", "-g", "-fno-omit-frame-pointer", "-ffp-contract=off", "-fno-fast-math",
+                  "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wno-overlength-strings",
+                  "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+
+
+def run_sanitized(tmp_path, source, name="kws_sanitize"):
+    """Compile ``source`` (a C program) with every runtime .c under ASan + UBSan, run it, check that no
+    sanitizer fired, and return its stdout. Skips when the compiler cannot build with ASan."""
+    import pytest
+    cc = compiler()
+    if cc is None:
+        pytest.skip("no C compiler found")
+    src = os.path.join(str(tmp_path), name + "_main.c")
+    with open(src, "w") as fh:
+        fh.write(source)
+    exe = os.path.join(str(tmp_path), name)
+    r = subprocess.run([cc] + SANITIZE_FLAGS + ["-I", runtime_dir()] + sources() + [src, "-o", exe, "-lm"],
+                       capture_output=True, text=True)
+    if r.returncode != 0 and "sanitize" in r.stderr and "error" in r.stderr and "kws_" not in r.stderr:
+        pytest.skip(f"this compiler cannot build with ASan: {r.stderr[:500]}")
+    assert r.returncode == 0, r.stderr[-4000:]
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0", UBSAN_OPTIONS="print_stacktrace=1")
+    r = subprocess.run([exe], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert "runtime error" not in r.stderr and "AddressSanitizer" not in r.stderr, r.stderr[-4000:]
+    return r.stdout
 
 
 def run_c(model, x):

@@ -6,8 +6,6 @@ tensor and constant array a global of its exact size, so ASan sees any out-of-bo
 -fsanitize=address,undefined -fno-sanitize-recover=all together with c_runtime/*.c, run, and its hex dump of
 every tensor compared with the oracle. Both formats of every kernel are called at least once.
 """
-import os
-import subprocess
 
 import numpy as np
 import pytest
@@ -122,8 +120,7 @@ def exported_models():
 
 
 def test_c_kernels_under_asan_and_ubsan(tmp_path):
-    cc = c_build.compiler()
-    if cc is None:
+    if c_build.compiler() is None:
         pytest.skip("no C compiler found")
     models = small_models() + exported_models()
     called = set()
@@ -140,23 +137,9 @@ def test_c_kernels_under_asan_and_ubsan(tmp_path):
     expected |= {"kws_quantize_f32_s16", "kws_dequantize_s16_f32", "kws_requantize_s8_s16", "kws_requantize_s16_s8",
                  "kws_requantize_s8_s8", "kws_requantize_s16_s16"}
     assert expected <= called, expected - called
-    src = tmp_path / "kws_sanitize_main.c"
-    src.write_text(generate(models))
-    exe = tmp_path / "kws_sanitize"
-    flags = ["-std=c99", "-O1", "-g", "-fno-omit-frame-pointer", "-ffp-contract=off", "-fno-fast-math",
-             "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wno-overlength-strings",
-             "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
-    r = subprocess.run([cc] + flags + ["-I", c_build.runtime_dir()] + c_build.sources() + [str(src), "-o", str(exe), "-lm"],
-                       capture_output=True, text=True)
-    if r.returncode != 0 and "sanitize" in r.stderr and "error" in r.stderr and "kws_" not in r.stderr:
-        pytest.skip(f"this compiler cannot build with ASan: {r.stderr[:500]}")
-    assert r.returncode == 0, r.stderr[-4000:]
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0", UBSAN_OPTIONS="print_stacktrace=1")
-    r = subprocess.run([str(exe)], capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr[-4000:]
-    assert "runtime error" not in r.stderr and "AddressSanitizer" not in r.stderr, r.stderr[-4000:]
+    stdout = c_build.run_sanitized(tmp_path, generate(models), "kws_sanitize")
     dumped = {}
-    for line in r.stdout.splitlines():
+    for line in stdout.splitlines():
         mi, name, hexdata = line.split(" ")
         dumped[(int(mi), name)] = bytes.fromhex(hexdata)
     for mi, (model, x) in enumerate(models):

@@ -18,8 +18,6 @@ payloads included). Finally the twins, the bridges and the casts run once in a s
 AddressSanitizer + UBSan (exact-size arrays), as tests/test_c_sanitizers.py does for the int8 / float32 kernels.
 """
 import ctypes
-import os
-import subprocess
 
 import numpy as np
 import pytest
@@ -73,38 +71,7 @@ def assert_bits(got, want, fmt, what):
 
 
 # ------------------------------------------------------------------ calling a kernel from a c_call description
-def call(fname, spec, ins, arrays, out):
-    """Call C function ``fname`` with the argument list ``spec`` (the Op.c_call format): ``ins[i]`` for
-    ("in", i), ``out`` for ("out", 0), ``arrays[key]`` for ("array", key); scalars as c_build.call_node."""
-    keep, args = [], []
-    for kind, v in spec:
-        if kind == "in":
-            a = np.ascontiguousarray(ins[v])
-            keep.append(a)
-            args.append(ctypes.c_void_p(a.ctypes.data))
-        elif kind == "out":
-            assert v == 0 and out.flags.c_contiguous
-            args.append(ctypes.c_void_p(out.ctypes.data))
-        elif kind == "array":
-            a = np.ascontiguousarray(arrays[v])
-            keep.append(a)
-            args.append(ctypes.c_void_p(a.ctypes.data))
-        elif kind == "scratch":
-            a = np.zeros(max(int(v), 1), np.uint8)
-            keep.append(a)
-            args.append(ctypes.c_void_p(a.ctypes.data))
-        elif kind == "i32":
-            args.append(ctypes.c_int32(int(v)))
-        elif kind == "i64":
-            args.append(ctypes.c_int64(int(v)))
-        elif kind == "f32":
-            args.append(ctypes.c_float(float(np.float32(v))))
-        else:
-            raise AssertionError(f"unknown c_call argument kind {kind!r}")
-    fn = getattr(c_build.lib(), fname)
-    fn.restype = None
-    fn(*args)
-    return out
+call = c_build.call      # an Op.c_call argument list -> a ctypes call (shared with tests/c_build.py)
 
 
 def twin_name(fname, fmt):
@@ -435,8 +402,7 @@ def _sanitizer_cases():
 
 
 def test_twins_under_asan_and_ubsan(tmp_path):
-    cc = c_build.compiler()
-    if cc is None:
+    if c_build.compiler() is None:
         pytest.skip("no C compiler found")
     decl, body, expect = [], [], {}
 
@@ -502,21 +468,8 @@ def test_twins_under_asan_and_ubsan(tmp_path):
         "{ const unsigned char *b = (const unsigned char *)p; size_t i;",
         '  printf("%s ", name); for (i = 0; i < n; i++) printf("%02x", b[i]); printf("\\n"); }',
         *decl, "int main(void)", "{", *body, "    return 0;", "}", ""])
-    (tmp_path / "main.c").write_text(src)
-    exe = tmp_path / "kws_sanitize16"
-    flags = ["-std=c99", "-O1", "-g", "-fno-omit-frame-pointer", "-ffp-contract=off", "-fno-fast-math",
-             "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wno-overlength-strings",
-             "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
-    r = subprocess.run([cc] + flags + ["-I", c_build.runtime_dir()] + c_build.sources()
-                       + [str(tmp_path / "main.c"), "-o", str(exe), "-lm"], capture_output=True, text=True)
-    if r.returncode != 0 and "sanitize" in r.stderr and "error" in r.stderr and "kws_" not in r.stderr:
-        pytest.skip(f"this compiler cannot build with ASan: {r.stderr[:500]}")
-    assert r.returncode == 0, r.stderr[-4000:]
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0", UBSAN_OPTIONS="print_stacktrace=1")
-    r = subprocess.run([str(exe)], capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr[-4000:]
-    assert "runtime error" not in r.stderr and "AddressSanitizer" not in r.stderr, r.stderr[-4000:]
-    got = dict(line.split(" ") for line in r.stdout.splitlines())
+    stdout = c_build.run_sanitized(tmp_path, src, "kws_sanitize16")
+    got = dict(line.split(" ") for line in stdout.splitlines())
     assert set(got) == set(expect)
     for k, v in expect.items():
         assert bytes.fromhex(got[k]) == v, k
