@@ -3,6 +3,26 @@
 #include "kws_fixedpoint.h"
 #include "kws_storage.h"
 
+/* Taps k in [*lo, *hi) of a kernel of size k_n whose input index pos * stride - pad + k * dil lies in
+ * [0, n): the padding taps are skipped by the loop bounds, not by a test per tap. */
+KWS_ST_INLINE void conv_taps(int32_t pos, int32_t stride, int32_t pad, int32_t dil, int32_t k_n, int32_t n,
+                             int32_t *lo, int32_t *hi)
+{
+    const int32_t first = pos * stride - pad;        /* input index of tap 0 */
+    const int32_t last_ok = n - 1 - first;           /* tap k is inside iff 0 <= first + k * dil <= n - 1 */
+    int32_t l = 0, h;
+    if (first < 0)
+        l = (-first + dil - 1) / dil;
+    if (last_ok < 0) {
+        h = 0;
+    } else {
+        h = last_ok / dil + 1;
+        if (h > k_n) h = k_n;
+    }
+    *lo = l;
+    *hi = h > l ? h : l;
+}
+
 /* The integer kernel, once, for every integer storage type it of input and output (kws_storage.h); weights
  * are int8 for both. int8: int32 accumulator (exact by 3.4), the 32-bit requantize in `rounding`, zero points.
  * int16 (TFLite 16x8, docs/numerics.md 9.4): zero points 0 (the wrapper passes 0), int64 bias and accumulator
@@ -20,23 +40,37 @@ KWS_ST_INLINE void conv2d_int(const void *input, const int8_t *weight, const voi
         const int32_t c0 = (o / og) * cg;
         const int8_t *wo = weight + (int64_t)o * cg * k_h * k_w;
         for (oh = 0; oh < out_h; oh++) {
+            int32_t kh0, kh1;
+            conv_taps(oh, stride_h, pad_top, dil_h, k_h, in_h, &kh0, &kh1);
             for (ow = 0; ow < out_w; ow++) {
                 int32_t acc32 = 0; /* int8 */
                 int64_t acc64 = 0; /* int16 */
                 int64_t v;
+                int32_t kw0, kw1;
+                const int32_t iw0 = ow * stride_w - pad_left;
+                conv_taps(ow, stride_w, pad_left, dil_w, k_w, in_w, &kw0, &kw1);
                 if (it == KWS_ST_S16) acc64 = ((const int64_t *)bias)[o];
                 else acc32 = ((const int32_t *)bias)[o];
-                for (ci = 0; ci < cg; ci++) {
+                /* integer sums are exact (3.4, 9.3): the order of the taps does not matter */
+                if (k_h == 1 && k_w == 1) {          /* pointwise: one tap per input channel */
+                    if (kh0 < kh1 && kw0 < kw1) {
+                        const int32_t plane = in_h * in_w;
+                        int32_t idx = c0 * plane + (oh * stride_h - pad_top) * in_w + iw0;
+                        for (ci = 0; ci < cg; ci++, idx += plane) {
+                            const int32_t t = (kws_ldi(input, it, idx) - in_zp) * (int32_t)wo[ci];
+                            if (it == KWS_ST_S16) acc64 += t;
+                            else acc32 += t;
+                        }
+                    }
+                } else for (ci = 0; ci < cg; ci++) {
                     const void *xc = kws_cadv(input, it, (int64_t)(c0 + ci) * in_h * in_w);
                     const int8_t *wc = wo + (int64_t)ci * k_h * k_w;
-                    for (kh = 0; kh < k_h; kh++) {
-                        const int32_t ih = oh * stride_h - pad_top + kh * dil_h;
-                        if (ih < 0 || ih >= in_h) continue;
-                        for (kw = 0; kw < k_w; kw++) {
-                            const int32_t iw = ow * stride_w - pad_left + kw * dil_w;
-                            int32_t t; /* |t| <= 2**22 */
-                            if (iw < 0 || iw >= in_w) continue;
-                            t = (kws_ldi(xc, it, ih * in_w + iw) - in_zp) * (int32_t)wc[kh * k_w + kw];
+                    for (kh = kh0; kh < kh1; kh++) {
+                        const int32_t row = (oh * stride_h - pad_top + kh * dil_h) * in_w + iw0;
+                        const int8_t *wr = wc + kh * k_w;
+                        for (kw = kw0; kw < kw1; kw++) {
+                            /* |t| <= 2**22 */
+                            const int32_t t = (kws_ldi(xc, it, row + kw * dil_w) - in_zp) * (int32_t)wr[kw];
                             if (it == KWS_ST_S16) acc64 += t;
                             else acc32 += t;
                         }
