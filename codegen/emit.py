@@ -23,6 +23,7 @@ import numpy as np
 
 from kwsnum.compare import same_values
 from kwsnum.errors import KwsnumError, ModelError, InputError
+from kwsnum.model import QUANTIZED
 
 from .planner import is_alias, plan_model
 
@@ -301,7 +302,7 @@ def _write_all(model, d, name, plan, steps):
               f"#define {NAME}_{io}_BYTES {spec.nbytes}",
               f'#define {NAME}_{io}_FORMAT "{spec.format}"',
               f"#define {NAME}_{io}_IS_INT8 {1 if spec.format == 'int8' else 0}"]
-        if spec.format in ("int8", "int16"):
+        if spec.format in QUANTIZED:
             h += [f"#define {NAME}_{io}_SCALE {lit(spec.scale, 'float32')} /* {spec.scale!r} */",
                   f"#define {NAME}_{io}_ZERO_POINT {int(spec.zero_point)}"]
         h.append("")

@@ -8,7 +8,7 @@ import tempfile
 import numpy as np
 
 from .errors import ModelError, InputError
-from .model import Model, Node, TensorSpec
+from .model import QUANTIZED, Model, Node, TensorSpec
 
 FORMAT_VERSION = 1
 RESERVED = ("op", "name", "inputs", "outputs")
@@ -70,7 +70,7 @@ def save(model, path):
                 g.attrs["name"] = t.name
                 g.attrs["shape"] = np.asarray(t.shape, dtype=np.int64)
                 g.attrs["format"] = t.format
-                if t.format in ("int8", "int16"):
+                if t.format in QUANTIZED:
                     g.attrs["scale"] = np.float32(t.scale)
                     g.attrs["zero_point"] = np.int32(t.zero_point)
             gg = f.create_group("graph")
@@ -207,7 +207,7 @@ def _read(f):
         shape = _get_attr(g, "shape", where, "ints")
         fmt = _get_attr(g, "format", where, "str")
         scale = zp = None
-        if fmt in ("int8", "int16"):
+        if fmt in QUANTIZED:
             scale = _get_attr(g, "scale", where, "float")
             zp = _get_attr(g, "zero_point", where, "int")
         tensors.append(TensorSpec(tname, shape, fmt, scale, zp))

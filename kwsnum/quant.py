@@ -69,20 +69,44 @@ def quantize_weights(w, scales, axis=0, qmax=127):
     return np.clip(q, -qmax, qmax).astype(np.int8)
 
 
-def quantize_bias(b, in_scale, w_scales):
+INT16_ACC_LIMIT = 1 << 47   # requantize64's input range; every int64 partial sum stays below it (numerics 9.3)
+
+
+def quantize_bias(b, in_scale, w_scales, wide=False):
+    """round_away(b / (f64(s_in) * f64(s_w[c]))): int32 (int8 layers, clipped to the int32 range) or, with
+    ``wide``, int64 clipped to +-2**47 (int16 layers, numerics 9.5; a clipped bias then fails the 9.3 bound)."""
     bs = np.float64(in_scale) * np.asarray(w_scales, dtype=np.float64)
     q = round_half_away(np.asarray(b, dtype=np.float64) / bs)
+    if wide:
+        return np.clip(q, -float(INT16_ACC_LIMIT), float(INT16_ACC_LIMIT)).astype(np.int64)
     return np.clip(q, -(2 ** 31), 2 ** 31 - 1).astype(np.int32)
 
 
-def act_clamp_int8(act, scale, zp):
-    """Fused activation as the int8 clamp [act_min, act_max] (TFLite CalculateActivationRangeQuantized)."""
-    lo, hi = -128, 127
+def act_clamp_int8(act, scale, zp, qmin=-128, qmax=127):
+    """Fused activation as the integer clamp [act_min, act_max] (TFLite CalculateActivationRangeQuantized):
+    None -> [qmin, qmax]; relu -> [max(qmin, zp), qmax]; relu6 -> also hi = min(qmax, zp + round_away(6 / s))."""
+    lo, hi = qmin, qmax
     if act in ("relu", "relu6"):
         lo = max(lo, zp)
     if act == "relu6":
         hi = min(hi, zp + int(round_half_away(6.0 / scale)))
     return int(lo), int(hi)
+
+
+def act_clamp_int16(act, scale):
+    """The int16 clamp (zero point 0, numerics 9.4): act_clamp_int8 over [-32768, 32767]."""
+    if act not in (None, "relu", "relu6"):
+        raise ValueError(f"unknown activation {act!r}")
+    return act_clamp_int8(act, float(np.float32(scale)), 0, -32768, 32767)
+
+
+def int16_params(lo, hi):
+    """(scale, 0) of a symmetric int16 tensor from a calibrated range: float32(max(|lo|, |hi|) / 32767), with
+    1e-8 in place of a zero range (numerics 9.5)."""
+    a = max(abs(float(lo)), abs(float(hi)))
+    if a == 0.0:
+        a = 1e-8
+    return float(np.float32(a / 32767.0)), 0
 
 
 def act_clamp_float(act):

@@ -15,9 +15,9 @@ import numpy as np
 
 from ..builder import GraphBuilder
 from ..errors import ExportError, ModelError
-from ..quant import (act_clamp_float, act_clamp_int8, affine_params, quantize_bias, quantize_multiplier,
-                     quantize_multipliers, quantize_weights, symmetric_weight_scales)
-from ..ops.base import act_clamp_int16, int16_params, quantize_bias_int64     # int16 (docs/numerics.md 9.5)
+from ..model import QUANTIZED
+from ..quant import (act_clamp_float, act_clamp_int8, act_clamp_int16, affine_params, int16_params, quantize_bias,
+                     quantize_multiplier, quantize_multipliers, quantize_weights, symmetric_weight_scales)
 from ..ops.requantize import requantize_params
 
 # exporter layer kinds with an int16 kernel (docs/numerics.md 9.4); others (layernorm) are an ExportError in int16
@@ -505,7 +505,7 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     if example.ndim < 2:
         raise ExportError(f"example_input must be a batch (N, *input_shape), got shape {tuple(example.shape)}")
     in_shape = tuple(int(d) for d in example.shape[1:])
-    if policy.any_int8:
+    if policy.needs_calibration:
         if calib is None or calib.shape[0] == 0:
             raise ExportError("int8 export needs calibration_data (a batch of inputs)")
         if tuple(calib.shape[1:]) != in_shape:
@@ -545,7 +545,7 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
         for L in layers:
             policy.resolve(L)
         ranges = {}
-        if policy.any_int8:
+        if policy.needs_calibration:
             wanted = [L.out for L in layers if L.kind not in ("reshape",)]
             ranges = _calibrate(torch, gm, wanted, calib, pct)
         model = _build(layers, out_layer, shape_of, ranges, policy, rounding, labels,
@@ -560,7 +560,7 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
             "torch_version": str(torch.__version__),
             "bn_folded": ",".join(f for L in layers for f in L.folded),
             "relu_fused": ",".join(f for L in layers for f in L.fused)}
-    if policy.any_int8:
+    if policy.needs_calibration:
         meta.update(calibration=calib_name, calibration_samples=str(int(calib.shape[0])))
     model.meta.update(meta)
     return model
@@ -600,7 +600,7 @@ class _Precision:
         self.used_layers = set()
         self.chosen = {}
         # any integer layer (int8, or int16: docs/numerics.md 9.5) needs calibration
-        self.any_int8 = any(f in ("int8", "int16") for f in [self.default, *self.ops.values(), *self.layers.values()])
+        self.needs_calibration = any(f in QUANTIZED for f in [self.default, *self.ops.values(), *self.layers.values()])
 
     def resolve(self, L):
         """The format layer L computes in (None for the input and reshape: they follow their data)."""
@@ -669,14 +669,14 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
             nm = "quantize" if want == "int8" else f"to_{want}"
         if t == "input" and want == "int16":
             nm = "quantize"
-        if want in ("int8", "int16") and have in ("int8", "int16"):   # integer -> integer: requantize
+        if want in QUANTIZED and have in QUANTIZED:   # integer -> integer: requantize
             s_, z_ = qp(producer[t], want)
             m_, sh_ = requantize_params(b.tensors[t].scale, s_)
             y = b.add("requantize", nm, [t], dict(multiplier=m_, shift=sh_), format=want, scale=s_, zero_point=z_)
-        elif want in ("int8", "int16"):
+        elif want in QUANTIZED:
             s_, z_ = qp(producer[t], want)
             y = b.add("quantize", nm, [t], format=want, scale=s_, zero_point=z_)
-        elif have in ("int8", "int16"):
+        elif have in QUANTIZED:
             y = b.add("dequantize", nm, [t], format=want)
         else:
             y = b.add("cast", nm, [t], format=want)
@@ -720,7 +720,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                 L.tensor = x
                 continue
             fmt = policy.chosen.get(L) or b.tensors[L.inputs[0].tensor].format
-            q8 = fmt in ("int8", "int16")
+            q8 = fmt in QUANTIZED
             q16 = fmt == "int16"
             if q16 and L.kind not in INT16_KINDS:
                 raise _fail(L.node, f"layer {nm} ({L.kind}) in int16",
@@ -744,7 +744,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                     so, zo = qp(L)
                     sw = symmetric_weight_scales(w, axis=0)
                     wq = quantize_weights(w, sw, axis=0)
-                    bq = quantize_bias_int64(bias, si.scale, sw) if q16 else quantize_bias(bias, si.scale, sw)
+                    bq = quantize_bias(bias, si.scale, sw, wide=q16)
                     reals = real(si.scale) * sw.astype(np.float64) / real(so)
                     mult, shift = quantize_multipliers(reals)
                     arrays = dict(weight=wq, bias=bq, multiplier=mult, shift=shift)
@@ -837,7 +837,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
             L.tensor = y
             producer[y] = L if L.kind != "reshape" else producer[x]
         out = out_layer.tensor
-        if b.tensors[out].format in ("int8", "int16"):
+        if b.tensors[out].format in QUANTIZED:
             out = b.add("dequantize", "dequantize", [out], format="float32")
         elif b.tensors[out].format != "float32":
             out = b.add("cast", "to_float32", [out], format="float32")

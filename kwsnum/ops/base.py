@@ -8,6 +8,7 @@ An op module defines one or more :class:`Op` subclasses and registers them in
 import numpy as np
 
 from ..errors import ModelError
+from ..quant import INT16_ACC_LIMIT   # requantize64's input range (numerics 9.3)
 from ..model import QRANGE, QUANTIZED, STORAGE_FLOATS, Node, TensorSpec
 
 C_SUFFIX = {"float16": "_f16", "bfloat16": "_bf16"}
@@ -387,7 +388,6 @@ def check_int8_accumulation(node, weight, bias, multiplier, shift, in_zp):
 
 
 # ------------------------------------------------------------------ int16 activations (TFLite 16x8, section 9)
-INT16_ACC_LIMIT = 1 << 47   # requantize64's input range; every int64 partial sum stays below it (9.3)
 
 
 def int16_accumulator_bound(weight, bias):
@@ -411,38 +411,6 @@ def check_int16_accumulation(node, weight, bias, multiplier, shift):
                                            f"input range")
 
 
-def act_clamp_int16(act, scale):
-    """(act_min, act_max) of an int16 output (zp 0), TFLite CalculateActivationRangeQuantized: None ->
-    [-32768, 32767]; "relu" -> [0, 32767]; "relu6" -> [0, min(32767, round_away(6 / s))]."""
-    from ..quant import round_half_away
-    if act is None:
-        return -32768, 32767
-    if act == "relu":
-        return 0, 32767
-    if act == "relu6":
-        return 0, int(min(32767, round_half_away(6.0 / float(np.float32(scale)))))
-    raise ValueError(f"unknown activation {act!r}")
-
-
-def int16_params(lo, hi):
-    """(scale, 0) of a symmetric int16 tensor from a calibrated range: float32(max(|lo|, |hi|) / 32767), with
-    1e-8 in place of a zero range (docs/numerics.md 9.5)."""
-    a = max(abs(float(lo)), abs(float(hi)))
-    if a == 0.0:
-        a = 1e-8
-    return float(np.float32(a / 32767.0)), 0
-
-
-def quantize_bias_int64(b, in_scale, w_scales):
-    """int64 bias of an int16 conv / linear: round_away(b / (f64(s_in) * f64(s_w[c]))), clipped to +-2**47
-    (a clipped bias then fails the accumulator bound, 9.3)."""
-    from ..quant import round_half_away
-    den = np.float64(np.float32(in_scale)) * np.asarray(w_scales, np.float32).astype(np.float64)
-    q = round_half_away(np.asarray(b, np.float64) / den)
-    return np.clip(q, -float(INT16_ACC_LIMIT), float(INT16_ACC_LIMIT)).astype(np.int64)
-
-
 __all__ = ["Attr", "Arr", "Op", "ModelError", "out_tensor", "in_tensor", "qparams", "require",
            "check_int8_accumulation", "int8_accumulator_bound", "accumulator_report", "schema_format", "float32_view", "STORAGE_FLOATS",
-           "QUANTIZED", "QRANGE", "int16_accumulator_bound", "check_int16_accumulation", "act_clamp_int16",
-           "int16_params", "quantize_bias_int64"]
+           "QUANTIZED", "QRANGE", "int16_accumulator_bound", "check_int16_accumulation"]

@@ -36,7 +36,7 @@ def relu_models(draw, fmt=None):
         y = b.add("relu", "act", [x], dict(kind=kind, act_min=lo, act_max=hi), scale=s, zero_point=z)
         data = int8_array(draw, (N,) + shape)
     elif fmt == "int16":
-        from kwsnum.ops.base import act_clamp_int16
+        from kwsnum.quant import act_clamp_int16
         s = int16_scale(draw)
         x = b.input("x", shape, "int16", s, 0)
         lo, hi = draw(st.sampled_from([int16_clamp(draw), act_clamp_int16(kind, s)]))
