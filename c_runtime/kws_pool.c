@@ -3,8 +3,6 @@
 #include "kws_fixedpoint.h"
 #include "kws_storage.h"
 
-#define KWS_ST_IS_INT(st) ((st) == KWS_ST_S8 || (st) == KWS_ST_S16)
-
 /* The avgpool, once, for every storage type st (kws_storage.h); the branches on the constant st fold away.
  * Integer types: int32 sum (|sum| <= 128 * KH * KW for int8, 32768 * KH * KW for int16, < 2**31: checked at
  * load), padded taps counted as q = zp when count_include_pad (int16 passes zp = 0, docs/numerics.md 9.4), one

@@ -42,6 +42,8 @@
 #define KWS_ST_BF16 2
 #define KWS_ST_S8 3
 #define KWS_ST_S16 4
+/** Is storage type st an integer one (KWS_ST_S8 / KWS_ST_S16)? */
+#define KWS_ST_IS_INT(st) ((st) == KWS_ST_S8 || (st) == KWS_ST_S16)
 
 #if defined(__GNUC__) || defined(__clang__)
 #define KWS_ST_INLINE static inline __attribute__((always_inline))
