@@ -1,12 +1,13 @@
 """Accuracy, error and footprint of one trained model in every precision kwsnum exports.
 
     python bench/precision_report.py TRAIN_DIR DATA_DIR [--precisions float32,float16,bfloat16,int8]
-                                     [--png errors.png] [--limit N]
+                                     [--config LABEL=JSON ...] [--png errors.png] [--limit N]
 
 TRAIN_DIR is the output of `kwsnum train` / `python -m kwsnum.train` (its <model>.pt checkpoint holds the model
 name, constructor arguments, weights, labels and the fitted frontend); DATA_DIR the Speech Commands-style folder
 it was trained on. For each precision (a format name, or "mixed" for the zoo entry's mixed config, e.g.
-kws_attn), the float module is exported (calibration: 200 training clips), run by the oracle on the test split
+kws_attn; --config adds a labelled precision config of docs/numerics.md 6.8, e.g.
+'q16+ln8={"default": "q16", "ops": {"layernorm": "q8"}}'), the float module is exported (calibration: 200 training clips), run by the oracle on the test split
 (features through the stored frontend), and compared with the float torch module: test accuracy, agreement of
 the predicted class with float, max and mean |logit error| relative to the largest float logit; the generated
 C's arena and weight bytes (kwsnum.codegen planner, as `kwsnum codegen` prints them). A matplotlib PNG shows, per
@@ -52,7 +53,14 @@ def main():
     ap.add_argument("--precisions", default="float32,float16,bfloat16,int8")
     ap.add_argument("--png", default=None, help="where to write the error plot (default TRAIN_DIR/precision.png)")
     ap.add_argument("--limit", type=int, default=None, help="use the first N test clips")
+    ap.add_argument("--config", action="append", default=[], metavar="LABEL=JSON",
+                    help="an extra precision config (JSON dict of docs/numerics.md 6.8) reported under LABEL")
     a = ap.parse_args()
+    import json
+    configs = {}
+    for c in a.config:
+        label, _, js = c.partition("=")
+        configs[label] = json.loads(js)
     ck, net, fe = load_checkpoint(a.train_dir)
     labels = ck["labels"]
     test = load_split(a.data_dir, "test", balance_unknown=True)
@@ -68,8 +76,8 @@ def main():
     print(f"{ck['model']} {ck['args']}: {len(yt)} test clips, float torch accuracy {100 * f_acc:.1f} %")
     rows, errs = [], {}
     entry = zoo.ZOO.get(ck["model"])
-    for prec in a.precisions.split(","):
-        cfg = entry.precision if prec == "mixed" and entry is not None else prec
+    for prec in [p for p in a.precisions.split(",") if p] + list(configs):
+        cfg = entry.precision if prec == "mixed" and entry is not None else configs.get(prec, prec)
         m = from_torch(net, torch.from_numpy(xc[:1]), torch.from_numpy(xc), precision=cfg, labels=labels,
                        frontend=fe)
         y = m.run(xt).astype(np.float64)

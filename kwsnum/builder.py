@@ -18,13 +18,14 @@ class GraphBuilder:
             name = f"{base}_{i}"
         return name
 
-    def input(self, name, shape, format="float32", scale=None, zero_point=None):
+    def input(self, name, shape, format="float32", scale=None, zero_point=None, frac_bits=None):
         name = self._unique(name)
-        self.tensors[name] = TensorSpec(name, tuple(int(d) for d in shape), format, scale, zero_point)
+        self.tensors[name] = TensorSpec(name, tuple(int(d) for d in shape), format, scale, zero_point, frac_bits)
         self.inputs.append(name)
         return name
 
-    def add(self, op, name, inputs, attrs=None, arrays=None, format=None, scale=None, zero_point=None):
+    def add(self, op, name, inputs, attrs=None, arrays=None, format=None, scale=None, zero_point=None,
+            frac_bits=None):
         """Append a node; its output tensor is named after the node and returned."""
         node = Node(op, name, list(inputs), [], dict(attrs or {}), dict(arrays or {}), index=len(self.nodes))
         opdef = ops.get(op, node)
@@ -33,7 +34,7 @@ class GraphBuilder:
         shape = tuple(int(d) for d in opdef.output_shapes(node, in_shapes)[0])
         out = self._unique(name)
         fmt = format or self.tensors[inputs[0]].format
-        self.tensors[out] = TensorSpec(out, shape, fmt, scale, zero_point)
+        self.tensors[out] = TensorSpec(out, shape, fmt, scale, zero_point, frac_bits)
         node.outputs = [out]
         self.nodes.append(node)
         return out

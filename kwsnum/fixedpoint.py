@@ -288,3 +288,69 @@ def qcast(x, shift, rmode, bits, omode):
         m = np.int64(x) & ((np.int64(1) << (np.int64(63) - k)) - np.int64(1))
         return overflow(m << k, bits, omode)
     return overflow(shift_round(x, shift, rmode), bits, omode)
+
+
+@njit(cache=True)
+def _round_up(mode, tie, above, neg, odd, inexact):
+    """The rounding decision shared by div_round and round_float: add one to the floor? (section 8's table;
+    ``tie``: exactly half way, ``above``: more than half way, ``neg``: the value is negative, ``odd``: the
+    floor is odd, ``inexact``: the value is not an integer)."""
+    if mode == 0:      # TRN
+        return False
+    if mode == 1:      # TRN_ZERO
+        return inexact and neg
+    if mode == 2:      # RND
+        return above or tie
+    if mode == 3:      # RND_ZERO
+        return above or (tie and neg)
+    if mode == 4:      # RND_INF
+        return above or (tie and not neg)
+    if mode == 5:      # RND_MIN_INF
+        return above
+    if mode == 6:      # RND_CONV
+        return above or (tie and odd)
+    raise ValueError("unknown rounding mode")
+
+
+@njit(cache=True)
+def div_round(x, d, mode):
+    """x / d rounded by ``mode`` (ROUND_*), for int64 x and d in [1, 2**31) (docs/numerics.md 10.2)."""
+    x = np.int64(x)
+    d = np.int64(d)
+    q = x // d                                              # floor
+    r = x - q * d                                           # [0, d)
+    return q + np.int64(1) if _round_up(mode, 2 * r == d, 2 * r > d, x < 0, (q & np.int64(1)) == 1, r != 0) else q
+
+
+TWO23 = np.float32(8388608.0)
+
+
+@njit(cache=True)
+def round_float(t, mode):
+    """float32 t to an integer-valued float32 by ``mode`` (docs/numerics.md 10.2); NaN is the caller's."""
+    t = np.float32(t)
+    if not abs(t) < TWO23:
+        return t
+    fl = np.float32(np.floor(t))
+    h = np.float32(fl + np.float32(0.5))
+    up = _round_up(mode, t == h, t > h, t < np.float32(0.0), np.int32(fl) % 2 != 0, t != fl)
+    return np.float32(fl + np.float32(1.0)) if up else fl
+
+
+Q_FRAC_MIN, Q_FRAC_MAX = -32, 62      # frac_bits of a Q tensor or weight channel (10.1)
+Q_LIMIT = np.float32(2.0 ** 62)
+
+
+@njit(cache=True)
+def quantize_q(x, scale_pow2, rmode, bits, omode):
+    """float32 x to a Q value (docs/numerics.md 10.3 quantize): t = x * 2**n (scale_pow2 = float32 2**n),
+    NaN -> 0, round_float, clamp to +-2**62, overflow to ``bits``."""
+    t = np.float32(np.float32(x) * scale_pow2)
+    if t != t:
+        return overflow(np.int64(0), bits, omode)
+    r = round_float(t, rmode)
+    if r > Q_LIMIT:
+        r = Q_LIMIT
+    elif r < -Q_LIMIT:
+        r = -Q_LIMIT
+    return overflow(np.int64(r), bits, omode)

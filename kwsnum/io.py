@@ -8,7 +8,7 @@ import tempfile
 import numpy as np
 
 from .errors import ModelError, InputError
-from .model import QUANTIZED, Model, Node, TensorSpec
+from .model import QFORMATS, QUANTIZED, Model, Node, TensorSpec
 
 FORMAT_VERSION = 1
 RESERVED = ("op", "name", "inputs", "outputs")
@@ -73,6 +73,8 @@ def save(model, path):
                 if t.format in QUANTIZED:
                     g.attrs["scale"] = np.float32(t.scale)
                     g.attrs["zero_point"] = np.int32(t.zero_point)
+                if t.format in QFORMATS:
+                    g.attrs["frac_bits"] = np.int32(t.frac_bits)
             gg = f.create_group("graph")
             for i, n in enumerate(model.nodes):
                 g = gg.create_group(str(i))
@@ -206,11 +208,13 @@ def _read(f):
         tname = _get_attr(g, "name", where, "str")
         shape = _get_attr(g, "shape", where, "ints")
         fmt = _get_attr(g, "format", where, "str")
-        scale = zp = None
+        scale = zp = frac = None
         if fmt in QUANTIZED:
             scale = _get_attr(g, "scale", where, "float")
             zp = _get_attr(g, "zero_point", where, "int")
-        tensors.append(TensorSpec(tname, shape, fmt, scale, zp))
+        if fmt in QFORMATS:
+            frac = _get_attr(g, "frac_bits", where, "int")
+        tensors.append(TensorSpec(tname, shape, fmt, scale, zp, frac))
     names = [t.name for t in tensors]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)

@@ -9,12 +9,17 @@ import numpy as np
 
 from .errors import ModelError, InputError
 
-FORMATS = ("int8", "float32", "float16", "bfloat16", "int16")
+FORMATS = ("int8", "float32", "float16", "bfloat16", "int16", "q8", "q16", "q32")
 QUANTIZED = ("int8", "int16")              # integer formats with a scale (int16: symmetric, zero point 0; section 9)
-QRANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
+QFORMATS = ("q8", "q16", "q32")            # Q-format fixed point: real = q * 2**-frac_bits (docs/numerics.md 10)
+QBITS = {"q8": 8, "q16": 16, "q32": 32}
+INTEGER = QUANTIZED + QFORMATS             # every integer format
+QRANGE = {"int8": (-128, 127), "int16": (-32768, 32767), "q8": (-128, 127), "q16": (-32768, 32767),
+          "q32": (-(1 << 31), (1 << 31) - 1)}
 STORAGE_FLOATS = ("float16", "bfloat16")   # 16-bit storage, float32 arithmetic (docs/numerics.md section 7)
 STORAGE_DTYPE = {"int8": np.dtype(np.int8), "float32": np.dtype(np.float32),
-                 "float16": np.dtype(np.uint16), "bfloat16": np.dtype(np.uint16), "int16": np.dtype(np.int16)}   # 16-bit floats as bit patterns
+                 "float16": np.dtype(np.uint16), "bfloat16": np.dtype(np.uint16), "int16": np.dtype(np.int16),
+                 "q8": np.dtype(np.int8), "q16": np.dtype(np.int16), "q32": np.dtype(np.int32)}   # 16-bit floats as bit patterns
 MAX_DIM = 1 << 24          # no single dimension beyond this
 MAX_ELEMENTS = 1 << 28     # no tensor beyond this many elements (per sample)
 
@@ -27,6 +32,7 @@ class TensorSpec:
     format: str                      # "int8" (affine) | "float32" | "float16" | "bfloat16" | "int16" (see FORMATS)
     scale: float = None              # int8 / int16 only (float32 value)
     zero_point: int = None           # int8 / int16 only (int16: 0)
+    frac_bits: int = None            # q8 / q16 / q32 only: real = q * 2**-frac_bits (docs/numerics.md 10.1)
 
     @property
     def dtype(self):
@@ -44,6 +50,8 @@ class TensorSpec:
     def describe(self):
         if self.format in QUANTIZED:
             return f"{self.format}(s={self.scale:.6g},zp={self.zero_point})"
+        if self.format in QFORMATS:
+            return f"{self.format}(Q{QBITS[self.format] - self.frac_bits}.{self.frac_bits})"
         return self.format
 
 
@@ -114,6 +122,14 @@ class Model:
                                          where=where)
                 elif t.zero_point is None or not -128 <= int(t.zero_point) <= 127:
                     raise ModelError(f"int8 zero point must be in [-128, 127], got {t.zero_point}", where=where)
+            if t.format in QFORMATS:
+                from .fixedpoint import Q_FRAC_MIN, Q_FRAC_MAX
+                n = t.frac_bits
+                if n is None or isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) \
+                        or not Q_FRAC_MIN <= n <= Q_FRAC_MAX:
+                    raise ModelError(f"{t.format} tensor needs integer frac_bits in [{Q_FRAC_MIN}, {Q_FRAC_MAX}], "
+                                     f"got {n!r}", where=where)
+                t.frac_bits = int(n)
         for name in self.inputs + self.outputs:
             if name not in self.tensors:
                 raise ModelError(f"model input/output {name!r} is not a declared tensor", where="/")

@@ -116,3 +116,64 @@ def act_clamp_float(act):
     if act == "relu6":
         hi = 6.0
     return float(lo), float(hi)
+
+
+# ------------------------------------------------------------------ Q-format fixed point (docs/numerics.md 10.4)
+Q_FRAC_RANGE = (-32, 62)
+
+
+def q_frac_bits(amax, bits):
+    """The largest n in [-32, 62] with amax * 2**n <= 2**(bits-1) - 1 (bits - 1 for amax = 0): the fractional
+    bits of a Q tensor or weight channel whose largest magnitude is amax."""
+    amax = float(amax)
+    qmax = float((1 << (bits - 1)) - 1)
+    if not math.isfinite(amax):
+        raise ValueError(f"a Q range must be finite, got {amax}")
+    if amax <= 0.0:
+        return bits - 1
+    n = math.floor(math.log2(qmax / amax))
+    while amax * 2.0 ** n > qmax:        # log2 rounding at exact powers of two
+        n -= 1
+    while amax * 2.0 ** (n + 1) <= qmax:
+        n += 1
+    return int(min(max(n, Q_FRAC_RANGE[0]), Q_FRAC_RANGE[1]))
+
+
+def act_clamp_q(act, frac_bits, bits):
+    """The fused activation of a Q layer as its integer clamp (10.1): none -> the container's range;
+    relu -> [0, max]; relu6 -> [0, min(max, round_away(6 * 2**n))]."""
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if act in ("relu", "relu6"):
+        lo = 0
+    if act == "relu6":
+        hi = int(min(hi, round_half_away(6.0 * 2.0 ** frac_bits)))
+    return int(lo), int(hi)
+
+
+def q_layer_params(w, b, n_in, bits_in, wbits, acc_bits):
+    """Export of a Q conv / linear (10.4): per output channel weight_frac, the weights in a ``wbits`` container and
+    the bias at n_in + weight_frac, lowering a channel's weight_frac until its bias fits the int``acc_bits`` bias
+    and its worst accumulator |bias| + 2**(bits_in-1) * sum|wq| stays below 2**(acc_bits-1).
+    Returns (wq, bias, weight_frac)."""
+    w = np.asarray(w, dtype=np.float64)
+    O = w.shape[0]
+    b = np.zeros(O) if b is None else np.asarray(b, dtype=np.float64)
+    wm = (1 << (wbits - 1)) - 1
+    limit = 1 << (acc_bits - 1)
+    wq = np.zeros(w.shape, np.int8 if wbits == 8 else np.int16)
+    bq = np.zeros(O, np.int32 if acc_bits == 32 else np.int64)
+    wf = np.zeros(O, np.int32)
+    for o in range(O):
+        n = q_frac_bits(np.abs(w[o]).max(initial=0.0), wbits)
+        while True:
+            q = np.clip(round_half_away(w[o] * 2.0 ** n), -wm, wm)
+            bias = float(round_half_away(b[o] * 2.0 ** (n_in + n)))
+            worst = abs(bias) + float(np.abs(q).sum()) * 2.0 ** (bits_in - 1)
+            if worst < limit or n <= Q_FRAC_RANGE[0]:
+                break
+            n -= 1
+        if worst >= limit:
+            raise ValueError(f"output channel {o}: the bias {b[o]:.6g} does not fit a {acc_bits}-bit accumulator at "
+                             f"any weight_frac")
+        wq[o], bq[o], wf[o] = q, int(bias), n
+    return wq, bq, wf

@@ -81,6 +81,83 @@ def requantize(acc, multiplier, shift, rounding, axis=1):
     return round_half_away_pow2(high, right)
 
 
+def _round_up(mode, tie, above, neg, odd, inexact):
+    """The Q rounding decision of docs/numerics.md 8 / 10.2 by mode NAME (boolean tensors in, boolean out)."""
+    if mode == "TRN":
+        return torch_false_like(tie)
+    return {"TRN_ZERO": lambda: inexact & neg, "RND": lambda: above | tie, "RND_ZERO": lambda: above | (tie & neg),
+            "RND_INF": lambda: above | (tie & ~neg), "RND_MIN_INF": lambda: above,
+            "RND_CONV": lambda: above | (tie & odd)}[mode]()
+
+
+def torch_false_like(t):
+    return _torch().zeros_like(t, dtype=_torch().bool)
+
+
+def div_round(x, d, mode):
+    """x / d (int64 tensors, d >= 1, broadcastable) rounded by the Q rounding mode named ``mode``."""
+    torch = _torch()
+    d = torch.as_tensor(d, dtype=torch.int64)
+    q = torch.div(x, d, rounding_mode="floor")
+    r = x - q * d
+    up = _round_up(mode, 2 * r == d, 2 * r > d, x < 0, torch.remainder(q, 2) == 1, r != 0)
+    return q + up.to(torch.int64)
+
+
+def overflow(x, bits, mode):
+    """int64 tensor x to a ``bits``-bit signed integer by the overflow mode named ``mode`` (section 8)."""
+    torch = _torch()
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if mode == "WRAP":
+        return torch.remainder(x - lo, 1 << bits) + lo
+    if mode == "SAT":
+        return x.clamp(lo, hi)
+    if mode == "SAT_SYM":
+        return x.clamp(-hi, hi)
+    return torch.where((x < lo) | (x > hi), torch.zeros_like(x), x)
+
+
+def qcast(x, shift, rmode, bits, omode):
+    """overflow(x * 2**-shift rounded by rmode, bits, omode) of int64 tensors; ``shift`` broadcastable, in
+    [-62, 62]. A left shift is exact where it fits int64, saturated beyond (SAT modes: the container saturates
+    anyway) or taken mod 2**64 (WRAP: a wrap to bits <= 63 only reads the low bits)."""
+    torch = _torch()
+    shift = torch.as_tensor(shift, dtype=torch.int64).expand_as(x)
+    k = shift.clamp(min=0)
+    right = div_round(x, torch.bitwise_left_shift(torch.ones_like(k), k), rmode)
+    kl = (-shift).clamp(min=0)
+    if omode == "WRAP":
+        left = x * torch.bitwise_left_shift(torch.ones_like(kl), kl)        # mod 2**64
+    else:
+        limit = torch.bitwise_right_shift(torch.full_like(kl, (1 << 63) - 1), kl)
+        big = (1 << 62)
+        left = torch.where(x > limit, torch.full_like(x, big), torch.where(x < -limit, torch.full_like(x, -big),
+                           x * torch.bitwise_left_shift(torch.ones_like(kl), kl)))
+    return overflow(torch.where(shift >= 0, right, left), bits, omode)
+
+
+def round_float(t, mode):
+    """float32 tensor t to integer-valued float32 by the Q rounding mode named ``mode`` (docs/numerics.md 10.2)."""
+    torch = _torch()
+    t = t.to(torch.float32)
+    fl = torch.floor(t)
+    h = fl + 0.5
+    odd = torch.remainder(fl, 2) == 1
+    up = _round_up(mode, t == h, t > h, t < 0, odd, t != fl)
+    r = fl + up.to(torch.float32)
+    return torch.where(t.abs() < 2.0 ** 23, r, t)
+
+
+def quantize_q(x, frac_bits, rmode, bits, omode):
+    """float32 tensor to Q values (int64 tensor): t = x * 2**n in float32, NaN -> 0, round_float, clamp to
+    +-2**62, overflow (docs/numerics.md 10.3 quantize)."""
+    torch = _torch()
+    t = x.to(torch.float32) * torch.tensor(2.0 ** frac_bits, dtype=torch.float32)
+    r = round_float(torch.nan_to_num(t, nan=0.0, posinf=float("inf"), neginf=float("-inf")), rmode)
+    r = r.clamp(-(2.0 ** 62), 2.0 ** 62)
+    return overflow(r.to(torch.int64), bits, omode)
+
+
 def widen(x, fmt):
     """Stored values of a float16 / bfloat16 tensor (bit patterns in an int64 tensor) as float32, with torch's
     own 16-bit float types (independent of kwsnum.float16). Other formats unchanged."""

@@ -15,13 +15,16 @@ import numpy as np
 
 from ..builder import GraphBuilder
 from ..errors import ExportError, ModelError
-from ..model import QUANTIZED
-from ..quant import (act_clamp_float, act_clamp_int8, act_clamp_int16, affine_params, int16_params, quantize_bias,
-                     quantize_multiplier, quantize_multipliers, quantize_weights, symmetric_weight_scales)
+from ..model import INTEGER, QBITS, QFORMATS, QUANTIZED
+from ..quant import (act_clamp_float, act_clamp_int8, act_clamp_int16, act_clamp_q, affine_params, int16_params,
+                     q_frac_bits, q_layer_params, quantize_bias, quantize_multiplier, quantize_multipliers,
+                     quantize_weights, symmetric_weight_scales)
 from ..ops.requantize import requantize_params
 
 # exporter layer kinds with an int16 kernel (docs/numerics.md 9.4); others (layernorm) are an ExportError in int16
 INT16_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add")
+# ... with a Q-format kernel (docs/numerics.md 10.3; layernorm in q8 only)
+Q_KINDS = INT16_KINDS + ("layernorm",)
 
 CALIB_CHUNK = 64
 
@@ -475,7 +478,7 @@ def _parse_calibration(calibration):
 
 
 def from_torch(module, example_input, calibration_data, precision="int8", rounding="double",
-               calibration="minmax", labels=None, name=None, frontend=None):
+               calibration="minmax", labels=None, name=None, frontend=None, qround="RND", qoverflow="SAT"):
     """Export ``module`` (a torch.nn.Module) to a :class:`kwsnum.Model`.
 
     example_input: a float batch (N, *input_shape) used to trace shapes (None: the first calibration
@@ -485,14 +488,20 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     tensor and float array stored in 16 bits, float32 arithmetic, cast nodes at the float32 input and output;
     docs/numerics.md section 7). rounding: "double" | "single" (stored in the model).
     calibration: "minmax" or ("percentile", p). See docs/numerics.md, "Export from PyTorch".
+    precision "q8" / "q16" / "q32": Q-format fixed point (docs/numerics.md 10.4), every Q node with the rounding
+    mode ``qround`` and the overflow mode ``qoverflow`` (section 8's names; default RND + SAT).
     frontend: a kwsnum.frontend.Frontend stored with the model, so that `kwsnum run model.h5 clip.wav` works;
     its output shape must be the module's input shape.
     """
     torch = _torch()
     policy = _Precision(precision)
-    from ..fixedpoint import ROUNDING_MODES
+    from ..fixedpoint import ROUNDING_MODES, QROUNDING_MODES, OVERFLOW_MODES
     if rounding not in ROUNDING_MODES:
         raise ExportError(f"rounding must be one of {', '.join(ROUNDING_MODES)}, got {rounding!r}")
+    if qround not in QROUNDING_MODES or qoverflow not in OVERFLOW_MODES:
+        raise ExportError(f"qround must be one of {', '.join(QROUNDING_MODES)} and qoverflow one of "
+                          f"{', '.join(OVERFLOW_MODES)}; got {qround!r}, {qoverflow!r}")
+    policy.qmodes = dict(qround=qround, qoverflow=qoverflow)
     pct, calib_name = _parse_calibration(calibration)
     if not isinstance(module, torch.nn.Module):
         raise ExportError(f"expected a torch.nn.Module, got {type(module).__name__}")
@@ -562,11 +571,13 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
             "relu_fused": ",".join(f for L in layers for f in L.fused)}
     if policy.needs_calibration:
         meta.update(calibration=calib_name, calibration_samples=str(int(calib.shape[0])))
+    if any(model.tensors[t].format in QFORMATS for t in model.tensors):
+        meta.update(qround=qround, qoverflow=qoverflow)
     model.meta.update(meta)
     return model
 
 
-PRECISIONS = ("int8", "float32", "float16", "bfloat16", "int16")
+PRECISIONS = ("int8", "float32", "float16", "bfloat16", "int16", "q8", "q16", "q32")
 # layer kinds of the exporter -> the kwsnum op names a precision config uses
 _OP_NAMES = {"conv1d": ("conv1d",), "conv2d": ("conv2d",), "linear": ("linear",), "gap": ("global_avgpool",),
              "avgpool": ("avgpool1d", "avgpool2d", "avgpool"), "maxpool": ("maxpool1d", "maxpool2d", "maxpool"),
@@ -600,7 +611,8 @@ class _Precision:
         self.used_layers = set()
         self.chosen = {}
         # any integer layer (int8, or int16: docs/numerics.md 9.5) needs calibration
-        self.needs_calibration = any(f in QUANTIZED for f in [self.default, *self.ops.values(), *self.layers.values()])
+        self.needs_calibration = any(f in INTEGER for f in [self.default, *self.ops.values(), *self.layers.values()])
+        self.qmodes = dict(qround="RND", qoverflow="SAT")
 
     def resolve(self, L):
         """The format layer L computes in (None for the input and reshape: they follow their data)."""
@@ -645,8 +657,9 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
     from ..model import STORAGE_FLOATS
     b = GraphBuilder(name=name, rounding=rounding)
     policy.check_layers_used()
-    q8 = False                  # the format of the layer being built is an integer one (int8 or int16)
+    q8 = False                  # the format of the layer being built is an affine integer one (int8 or int16)
     q16 = False                 # ... int16 (TFLite 16x8, docs/numerics.md 9.5)
+    qf = False                  # ... a Q format (docs/numerics.md 10.4)
     fmt = "float32"             # ... its format
     producer = {}               # kwsnum tensor -> the layer whose calibrated range it carries
     bridges = {}                # (tensor, format) -> the bridged tensor
@@ -656,6 +669,16 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
         if (f or fmt) == "int16":
             return int16_params(lo, hi)      # symmetric, zero point 0
         return affine_params(lo, hi)
+
+    def qn(L, f=None):
+        """frac_bits of layer L's output in Q format f (10.4)."""
+        lo, hi = ranges[L.out]
+        return q_frac_bits(max(abs(lo), abs(hi)), QBITS[f or fmt])
+
+    def scale_of(t):
+        """float32 scale of an integer tensor: int8 / int16 as stored, Q 2**-frac_bits."""
+        sp = b.tensors[t]
+        return float(np.float32(2.0 ** -sp.frac_bits)) if sp.format in QFORMATS else sp.scale
 
     def convert(t, want):
         """Tensor t in format ``want``: t itself, or a bridge node (quantize / dequantize / cast), made once."""
@@ -667,16 +690,24 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
         nm = f"{t}_to_{want}"
         if t == "input":          # the model input's bridge: quantize / to_float16 / to_bfloat16
             nm = "quantize" if want == "int8" else f"to_{want}"
-        if t == "input" and want == "int16":
+        if t == "input" and want in INTEGER:
             nm = "quantize"
-        if want in QUANTIZED and have in QUANTIZED:   # integer -> integer: requantize
+        if want in QFORMATS and have in QFORMATS:      # Q -> Q: qcast
+            y = b.add("qcast", nm, [t], dict(policy.qmodes), format=want, frac_bits=qn(producer[t], want))
+        elif want in QFORMATS and have in QUANTIZED:   # affine -> Q: requantize
+            n_ = qn(producer[t], want)
+            m_, sh_ = requantize_params(b.tensors[t].scale, np.float32(2.0 ** -n_))
+            y = b.add("requantize", nm, [t], dict(multiplier=m_, shift=sh_), format=want, frac_bits=n_)
+        elif want in QUANTIZED and have in INTEGER:   # integer -> affine integer: requantize
             s_, z_ = qp(producer[t], want)
-            m_, sh_ = requantize_params(b.tensors[t].scale, s_)
+            m_, sh_ = requantize_params(scale_of(t), s_)
             y = b.add("requantize", nm, [t], dict(multiplier=m_, shift=sh_), format=want, scale=s_, zero_point=z_)
+        elif want in QFORMATS:
+            y = b.add("quantize", nm, [t], dict(policy.qmodes), format=want, frac_bits=qn(producer[t], want))
         elif want in QUANTIZED:
             s_, z_ = qp(producer[t], want)
             y = b.add("quantize", nm, [t], format=want, scale=s_, zero_point=z_)
-        elif have in QUANTIZED:
+        elif have in INTEGER:
             y = b.add("dequantize", nm, [t], format=want)
         else:
             y = b.add("cast", nm, [t], format=want)
@@ -697,7 +728,10 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
     def spec(t):
         return b.tensors[t]
 
-    def act_attrs(L, scale=None, zp=None):
+    def act_attrs(L, scale=None, zp=None, n=None):
+        if qf:
+            lo, hi = act_clamp_q(L.act, n, QBITS[fmt])
+            return dict(act_min=lo, act_max=hi)
         if q16:
             lo, hi = act_clamp_int16(L.act, scale)
             return dict(act_min=lo, act_max=hi)
@@ -722,6 +756,11 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
             fmt = policy.chosen.get(L) or b.tensors[L.inputs[0].tensor].format
             q8 = fmt in QUANTIZED
             q16 = fmt == "int16"
+            qf = fmt in QFORMATS
+            if qf and (L.kind not in Q_KINDS or (L.kind == "layernorm" and fmt != "q8")):
+                raise _fail(L.node, f"layer {nm} ({L.kind}) in {fmt}",
+                            f"there is no {fmt} kernel for {L.kind} (Q formats support: {', '.join(INT16_KINDS)}, "
+                            f"and layernorm in q8); choose another format for this layer in the precision config")
             if q16 and L.kind not in INT16_KINDS:
                 raise _fail(L.node, f"layer {nm} ({L.kind}) in int16",
                             f"there is no int16 kernel for {L.kind} (int16 supports: {', '.join(INT16_KINDS)}); "
@@ -740,7 +779,15 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                     attrs = dict(stride=p["stride"], dilation=p["dilation"], padding=p["padding"],
                                  groups=p["groups"])
                 w, bias = p["weight"], p["bias"]
-                if q8:
+                if qf:
+                    no = qn(L)
+                    bits = QBITS[fmt]
+                    wq, bq, wf = q_layer_params(w, bias, si.frac_bits, bits, 8 if fmt == "q8" else 16,
+                                                32 if fmt == "q8" else 64)
+                    arrays = dict(weight=wq, bias=bq, weight_frac=wf)
+                    y = b.add(L.kind, nm, [x], dict(attrs, **act_attrs(L, n=no), **policy.qmodes), arrays,
+                              frac_bits=no)
+                elif q8:
                     so, zo = qp(L)
                     sw = symmetric_weight_scales(w, axis=0)
                     wq = quantize_weights(w, sw, axis=0)
@@ -759,13 +806,20 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                     attrs["count_include_pad"] = p["count_include_pad"]
                 else:
                     attrs["dilation"] = p["dilation"]
-                if q8:  # output shares the input's scale and zero point
+                if qf:  # output keeps the input's frac_bits (10.3)
+                    if L.kind == "avgpool":
+                        attrs["qround"] = policy.qmodes["qround"]
+                    y = b.add(op, nm, [x], dict(attrs, **act_attrs(L, n=si.frac_bits)), frac_bits=si.frac_bits)
+                elif q8:  # output shares the input's scale and zero point
                     y = b.add(op, nm, [x], dict(attrs, **act_attrs(L, si.scale, si.zero_point)),
                               scale=si.scale, zero_point=si.zero_point)
                 else:
                     y = b.add(op, nm, [x], dict(attrs, **act_attrs(L)), **fout())
             elif L.kind == "gap":
-                if q8:
+                if qf:
+                    y = b.add("global_avgpool", nm, [x], dict(qround=policy.qmodes["qround"],
+                                                              **act_attrs(L, n=si.frac_bits)), frac_bits=si.frac_bits)
+                elif q8:
                     so, zo = qp(L)
                     count = int(np.prod(si.shape[1:]))
                     m, sh = quantize_multiplier(real(si.scale) / (real(so) * count))
@@ -775,7 +829,10 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                     y = b.add("global_avgpool", nm, [x], act_attrs(L), **fout())
             elif L.kind == "relu":
                 kind = p["relu_kind"]
-                if q8:
+                if qf:
+                    lo, hi = act_clamp_q(kind, si.frac_bits, QBITS[fmt])
+                    y = b.add("relu", nm, [x], dict(kind=kind, act_min=lo, act_max=hi), frac_bits=si.frac_bits)
+                elif q8:
                     lo, hi = act_clamp_int16(kind, si.scale) if q16 else act_clamp_int8(kind, si.scale, si.zero_point)
                     y = b.add("relu", nm, [x], dict(kind=kind, act_min=lo, act_max=hi), scale=si.scale,
                               zero_point=si.zero_point)
@@ -784,7 +841,9 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                     y = b.add("relu", nm, [x], dict(kind=kind, act_min_f=lo, act_max_f=hi), **fout())
             elif L.kind == "reshape":
                 attrs = dict(shape=tuple(want_shape))
-                if q8:
+                if qf:
+                    y = b.add("reshape", nm, [x], attrs, frac_bits=si.frac_bits)
+                elif q8:
                     y = b.add("reshape", nm, [x], attrs, scale=si.scale, zero_point=si.zero_point)
                 else:
                     y = b.add("reshape", nm, [x], attrs, **fout())
@@ -794,7 +853,10 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                 if tuple(si.shape) != tuple(s2.shape):
                     raise _fail(L.node, "add", f"operands have different shapes {tuple(si.shape)} and "
                                                f"{tuple(s2.shape)} (broadcasting is not supported)")
-                if q8:
+                if qf:
+                    no = qn(L)
+                    y = b.add("add", nm, [x, x2], dict(act_attrs(L, n=no), **policy.qmodes), frac_bits=no)
+                elif q8:
                     so, zo = qp(L)
                     # TFLite ADD: twice_max = 2 max(s1, s2); in_i = QM(s_i / twice_max);
                     # out = QM(twice_max / (2**20 s_out)) (kwsnum.ops.add.add_params)
@@ -809,7 +871,14 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                     raise _fail(L.node, "LayerNorm", f"normalized_shape {ns} is not the trailing shape of its "
                                                      f"input {tuple(si.shape)}")
                 attrs = dict(axes=p["axes"], eps=p["eps"])
-                if q8:
+                if qf:   # q8: the int8 algorithm with power-of-two scales (10.3)
+                    no = qn(L)
+                    from ..ops.layernorm import int8_params
+                    arrs, extra = int8_params(p["gamma"], p["beta"], p["eps"], 2.0 ** -si.frac_bits, 2.0 ** -no, ns)
+                    attrs.update(extra)
+                    attrs.update(act_attrs(L, n=no), **policy.qmodes)
+                    y = b.add("layernorm", nm, [x], attrs, arrs, frac_bits=no)
+                elif q8:
                     so, zo = qp(L)
                     from ..ops.layernorm import int8_params
                     arrs, extra = int8_params(p["gamma"], p["beta"], p["eps"], si.scale, so, ns)
@@ -837,7 +906,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
             L.tensor = y
             producer[y] = L if L.kind != "reshape" else producer[x]
         out = out_layer.tensor
-        if b.tensors[out].format in QUANTIZED:
+        if b.tensors[out].format in INTEGER:
             out = b.add("dequantize", "dequantize", [out], format="float32")
         elif b.tensors[out].format != "float32":
             out = b.add("cast", "to_float32", [out], format="float32")

@@ -42,8 +42,10 @@ def _load():
     from . import cast            # cast between float32, float16, bfloat16
     from . import matmul          # matmul of two activations (attention)
     from . import div             # elementwise a / (b + eps), b broadcast (attention normaliser)
-    from . import requantize      # requantize between int8 and int16 (TFLite QUANTIZE, integer to integer)
-    for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast, requantize, matmul, div):
+    from . import requantize      # requantize between int8, int16 and Q formats (TFLite QUANTIZE, integer to integer)
+    from . import qcast           # qcast between Q formats (docs/numerics.md 10.3)
+    for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast, requantize, matmul, div,
+                qcast):
         for op in mod.OPS:
             register(op)
     _loaded = True

@@ -9,10 +9,10 @@ then the clamp. Spec: docs/numerics.md, "add". The exporter computes the int8 at
 import numpy as np
 from numba import njit, prange
 
-from ..fixedpoint import requantize, clamp
+from ..fixedpoint import requantize, clamp, qcast
 from ..quant import quantize_multiplier
 from ..torchref import requantize as t_requantize
-from .base import Attr, Op, in_tensor, out_tensor, qparams, require
+from .base import Attr, Op, in_tensor, out_tensor, qparams, require, QFORMATS, QBITS, q_attrs, qmodes, q_frac
 
 LEFT_SHIFT = 20  # TFLite's value for int8 ADD
 LEFT_SHIFT_INT16 = 15  # TFLite's value for int16 ADD (general path): |q| * 2**15 <= 2**30
@@ -47,6 +47,22 @@ def add_int8(a, b, off1, off2, left_shift, m1, s1, m2, s2, mo, so, out_zp, act_m
 
 
 @njit(cache=True, parallel=True)
+def add_q(a, b, k1, k2, shift, rmode, bits, omode, act_min, act_max, out):
+    """Q add (docs/numerics.md 10.3): s = a * 2**k1 + b * 2**k2 (k1, k2 >= 0, one of them 0; int64 exact),
+    y = clamp(qcast(s, shift, rmode, bits, omode), act_min, act_max)."""
+    for i in prange(a.shape[0]):
+        s = np.int64(a[i]) * (np.int64(1) << k1) + np.int64(b[i]) * (np.int64(1) << k2)
+        out[i] = clamp(qcast(s, shift, rmode, bits, omode), act_min, act_max)
+
+
+def q_add_shifts(node, model):
+    """(k1, k2, shift) of a Q add: the inputs aligned to n = max(n1, n2), then shifted by n - n_out (10.3)."""
+    n1, n2 = q_frac(model, node.inputs[0]), q_frac(model, node.inputs[1])
+    n = max(n1, n2)
+    return n - n1, n - n2, n - q_frac(model, node.outputs[0])
+
+
+@njit(cache=True, parallel=True)
 def add_f32(a, b, act_min, act_max, out):
     for i in prange(a.shape[0]):
         out[i] = clamp(a[i] + b[i], act_min, act_max)
@@ -59,7 +75,7 @@ def _int8_attr(lo, hi, default=None):
 class Add(Op):
     name = "add"
     n_inputs = 2
-    formats = ("int8", "float32", "int16")
+    formats = ("int8", "float32", "int16") + QFORMATS
     attrs = {
         "in1_multiplier": _int8_attr(0, I32MAX),
         "in1_shift": _int8_attr(-31, 0),
@@ -69,10 +85,11 @@ class Add(Op):
         "out_shift": _int8_attr(-31, 30),
         # |q - zp| <= 255 and in_shift <= 0 keep x' and the raw sum inside int32 for left_shift <= 22
         "left_shift": _int8_attr(0, 22, default=LEFT_SHIFT),
-        "act_min": Attr("int", formats=("int8", "int16")),
-        "act_max": Attr("int", formats=("int8", "int16")),
+        "act_min": Attr("int", formats=("int8", "int16") + QFORMATS),
+        "act_max": Attr("int", formats=("int8", "int16") + QFORMATS),
         "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
+        **q_attrs(),
     }
 
     def check(self, node, model, in_specs, fmt):
@@ -83,6 +100,10 @@ class Add(Op):
         if fmt == "int16":   # |q| <= 2**15: x' = q * 2**left_shift and the raw sum stay inside int32 (9.4)
             require(node.attrs["left_shift"] <= LEFT_SHIFT_INT16, node,
                     f"int16 add needs left_shift <= {LEFT_SHIFT_INT16}, got {node.attrs['left_shift']}")
+        if fmt in QFORMATS:
+            k1, k2, shift = q_add_shifts(node, model)
+            require(max(k1, k2) <= 31, node, f"the inputs' frac_bits differ by {max(k1, k2)} (at most 31)")
+            require(abs(shift) <= 62, node, f"the shift max(n1, n2) - n_out = {shift} is outside [-62, 62]")
 
     def inplace_inputs(self, node, model):
         return (0, 1)        # elementwise: y[i] from a[i] and b[i]
@@ -94,6 +115,10 @@ class Add(Op):
         fmt = in_tensor(model, node).format
         if fmt == "float32":
             return dict(fmt=fmt, act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
+        if fmt in QFORMATS:
+            rmode, omode = qmodes(node)
+            return dict(fmt=fmt, args=q_add_shifts(node, model) + (rmode, QBITS[fmt], omode, node.attrs["act_min"],
+                                                                  node.attrs["act_max"]))
         a = node.attrs   # int8 and int16 (zero points 0): the same kernel
         _, z1 = qparams(in_tensor(model, node, 0))
         _, z2 = qparams(in_tensor(model, node, 1))
@@ -109,7 +134,9 @@ class Add(Op):
         a = np.ascontiguousarray(inputs[0])
         b = np.ascontiguousarray(inputs[1])
         out = np.empty_like(a)
-        if p["fmt"] in ("int8", "int16"):
+        if p["fmt"] in QFORMATS:
+            add_q(a.reshape(-1), b.reshape(-1), *p["args"], out.reshape(-1))
+        elif p["fmt"] in ("int8", "int16"):
             add_int8(a.reshape(-1), b.reshape(-1), *p["args"], out.reshape(-1))
         else:
             add_f32(a.reshape(-1), b.reshape(-1), p["act"][0], p["act"][1], out.reshape(-1))
@@ -122,6 +149,14 @@ class Add(Op):
             lo = torch.tensor(np.float32(node.attrs["act_min_f"]))
             hi = torch.tensor(np.float32(node.attrs["act_max_f"]))
             return [torch.clamp(x1 + x2, lo, hi)]
+        if in_tensor(model, node).format in QFORMATS:
+            from ..torchref import qcast as t_qcast
+            n1, n2 = q_frac(model, node.inputs[0]), q_frac(model, node.inputs[1])
+            n = max(n1, n2)
+            s_ = x1.to(torch.int64) * 2 ** (n - n1) + x2.to(torch.int64) * 2 ** (n - n2)
+            y = t_qcast(s_, n - q_frac(model, node.outputs[0]), node.attrs["qround"],
+                        QBITS[in_tensor(model, node).format], node.attrs["qoverflow"])
+            return [y.clamp(node.attrs["act_min"], node.attrs["act_max"])]
         a, r = node.attrs, model.rounding
         z1 = in_tensor(model, node, 0).zero_point
         z2 = in_tensor(model, node, 1).zero_point
@@ -141,6 +176,12 @@ class Add(Op):
                                    ("f32", float(np.float32(node.attrs["act_min_f"]))),
                                    ("f32", float(np.float32(node.attrs["act_max_f"])))]
         a = node.attrs
+        fmt = in_tensor(model, node).format
+        if fmt in QFORMATS:
+            rmode, omode = qmodes(node)
+            ints = (n, q_frac(model, node.inputs[0]), q_frac(model, node.inputs[1]), q_frac(model, node.outputs[0]),
+                    a["act_min"], a["act_max"], rmode, omode)
+            return f"kws_add_{fmt}", [("in", 0), ("in", 1), ("out", 0)] + [("i32", int(v)) for v in ints]
         _, z1 = qparams(in_tensor(model, node, 0))
         _, z2 = qparams(in_tensor(model, node, 1))
         _, zo = qparams(out_tensor(model, node))

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..quant import INT16_ACC_LIMIT   # requantize64's input range (numerics 9.3)
-from ..model import QRANGE, QUANTIZED, STORAGE_FLOATS, Node, TensorSpec
+from ..model import QBITS, QFORMATS, QRANGE, QUANTIZED, STORAGE_FLOATS, Node, TensorSpec
 
 C_SUFFIX = {"float16": "_f16", "bfloat16": "_bf16"}
 
@@ -371,6 +371,8 @@ def weighted_sum_accumulator(node, model):
         return accumulator_report(int16_accumulator_bound(w, b), bits=48)
     if x.format == "int8":
         return accumulator_report(int8_accumulator_bound(w, b, x.zero_point))
+    if x.format in QFORMATS:
+        return accumulator_report(q_accumulator_bound(w, b, QBITS[x.format]), bits=32 if x.format == "q8" else 64)
     return None
 
 
@@ -411,6 +413,57 @@ def check_int16_accumulation(node, weight, bias, multiplier, shift):
                                            f"input range")
 
 
+# ------------------------------------------------------------------ Q-format fixed point (docs/numerics.md 10)
+def q_attrs(overflow=True):
+    """The rounding and overflow mode attributes of a Q node (10.1), as names; default RND + SAT. Ops whose
+    result always fits (averages) have no overflow mode."""
+    from ..fixedpoint import QROUNDING_MODES, OVERFLOW_MODES
+    a = {"qround": Attr("str", default="RND", choices=tuple(QROUNDING_MODES), formats=QFORMATS)}
+    if overflow:
+        a["qoverflow"] = Attr("str", default="SAT", choices=tuple(OVERFLOW_MODES), formats=QFORMATS)
+    return a
+
+
+def qmodes(node):
+    """(rounding, overflow) mode codes of a Q node (section 8's integers, as C takes them)."""
+    from ..fixedpoint import QROUNDING_MODES, OVERFLOW_MODES
+    return QROUNDING_MODES[node.attrs["qround"]], OVERFLOW_MODES[node.attrs.get("qoverflow", "SAT")]
+
+
+def q_accumulator_bound(weight, bias, bits_in):
+    """Worst |bias + sum x * w| of a Q conv / linear over inputs |x| <= 2**(bits_in - 1) (10.3). Exact."""
+    O = weight.shape[0]
+    sw = np.abs(weight.astype(np.int64)).reshape(O, -1).sum(axis=1)
+    return max((abs(int(b)) + (int(w) << (bits_in - 1)) for b, w in zip(bias.reshape(-1), sw)), default=0)
+
+
+def q_shifts(node, model):
+    """Per output channel n_in + weight_frac[o] - n_out of a Q conv / linear (int64 array)."""
+    n_in = model.tensors[node.inputs[0]].frac_bits
+    n_out = model.tensors[node.outputs[0]].frac_bits
+    return node.arrays["weight_frac"].astype(np.int64) + (n_in - n_out)
+
+
+def check_q_accumulation(node, model, fmt):
+    """Q conv / linear checks (10.3): weight_frac range, shifts in [-62, 62], the accumulator bound."""
+    from ..fixedpoint import Q_FRAC_MIN, Q_FRAC_MAX
+    wf = node.arrays["weight_frac"]
+    require(np.all((wf >= Q_FRAC_MIN) & (wf <= Q_FRAC_MAX)), node,
+            f"weight_frac values must be in [{Q_FRAC_MIN}, {Q_FRAC_MAX}]")
+    sh = q_shifts(node, model)
+    require(np.all(np.abs(sh) <= 62), node, f"the shift n_in + weight_frac - n_out must be in [-62, 62], got "
+                                            f"{int(sh[np.argmax(np.abs(sh))])}")
+    worst = q_accumulator_bound(node.arrays["weight"], node.arrays["bias"], QBITS[fmt])
+    limit = 31 if fmt == "q8" else 63
+    require(worst < 2 ** limit, node, f"the int{limit + 1} accumulator could overflow: worst case |acc| = {worst} "
+                                      f"(>= 2**{limit}) from the weights, bias and the {fmt} input range")
+
+
+def q_frac(model, tensor):
+    return model.tensors[tensor].frac_bits
+
+
 __all__ = ["Attr", "Arr", "Op", "ModelError", "out_tensor", "in_tensor", "qparams", "require",
            "check_int8_accumulation", "int8_accumulator_bound", "accumulator_report", "schema_format", "float32_view", "STORAGE_FLOATS",
-           "QUANTIZED", "QRANGE", "int16_accumulator_bound", "check_int16_accumulation"]
+           "QUANTIZED", "QRANGE", "int16_accumulator_bound", "check_int16_accumulation", "QFORMATS", "QBITS", "q_attrs", "qmodes",
+           "q_accumulator_bound", "q_shifts", "check_q_accumulation", "q_frac"]

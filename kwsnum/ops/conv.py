@@ -6,10 +6,11 @@ conv1d runs the conv2d kernel on a height-1 view. Spec: docs/numerics.md, "conv"
 import numpy as np
 from numba import njit, prange
 
-from ..fixedpoint import requantize, clamp, mbqm_int64
+from ..fixedpoint import requantize, clamp, mbqm_int64, qcast
 from ..torchref import requantize as t_requantize
 from .base import (Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check_int8_accumulation,
-                   check_int16_accumulation, weighted_sum_accumulator)
+                   check_int16_accumulation, weighted_sum_accumulator, QFORMATS, QBITS, q_attrs, qmodes, q_shifts,
+                   check_q_accumulation)
 from .requantize import torch_requantize64
 
 
@@ -24,20 +25,39 @@ def tap_range(pad, offset, stride, n_in, n_out):
 # Both kernels accumulate a whole output plane per (sample, output channel), tap by tap in the order
 # ci, kh, kw: every output still receives its terms in the spec's order (docs/numerics.md, conv), and the
 # inner loop runs over contiguous outputs without bounds tests.
+KIND_INT8, KIND_INT16, KIND_Q = 0, 1, 2     # the integer epilogues of conv2d_int / linear_int
+
+
+@njit(cache=True)
+def int_epilogue(acc, kind, mult, shift, mode, out_zp, bits, omode, act_min, act_max):
+    """The output of an integer conv / linear accumulator: int8 requantize(mode) + out_zp (docs/numerics.md 4);
+    int16 requantize64 (9.4); Q qcast(acc, shift, mode, bits, omode) with shift = n_in + weight_frac - n_out
+    (10.3). Then the clamp."""
+    if kind == 1:
+        v = mbqm_int64(acc, mult, shift)
+    elif kind == 2:
+        v = qcast(acc, shift, mode, bits, omode)
+    else:
+        v = requantize(acc, mult, shift, mode) + out_zp
+    return clamp(v, act_min, act_max)
+
+
 @njit(cache=True, parallel=True)
-def conv2d_int(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp, act_min, act_max, mode, wide, out):
-    """x holds q_in - zp_in as int16 (the caller subtracts the zero point once per tensor).
-    int8: bias int32, int32 accumulator, requantize(mode) + out_zp. int16 (``wide``, docs/numerics.md 9.4): bias
-    int64, int64 accumulator, requantize64 (out_zp 0)."""
+def conv2d_int(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp, act_min, act_max, mode, kind,
+               bits, omode, out):
+    """x holds q_in - zp_in (int8: as int16; the caller subtracts the zero point once per tensor).
+    int8: bias int32, int32 accumulator; int16 (docs/numerics.md 9.4): bias int64, int64 accumulator; Q (10.3):
+    int32 (q8) or int64 accumulator, products in int64 for q32. See int_epilogue."""
     N, C, H, W = x.shape
     O, Cg, KH, KW = w.shape
     OH, OW = out.shape[2], out.shape[3]
     Og = O // groups
+    prod64 = bits == 32
     for no in prange(N * O):
         n = no // O
         o = no % O
         c0 = (o // Og) * Cg
-        acc = np.empty((OH, OW), dtype=bias.dtype)  # int32 / int64, exact: the loader bounds |acc| (3.4, 9.3)
+        acc = np.empty((OH, OW), dtype=bias.dtype)  # int32 / int64, exact: the loader bounds |acc| (3.4, 9.3, 10.3)
         acc[:] = bias[o]
         for ci in range(Cg):
             xc = x[n, c0 + ci]
@@ -53,15 +73,16 @@ def conv2d_int(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp, 
                         xr = xc[oh * sh - pt + kh * dh]
                         ar = acc[oh]
                         # unsigned indices: no negative-index wrap-around test in the inner loop
-                        for ow in range(ow_lo, ow_hi):
-                            ar[np.uintp(ow)] += np.int32(xr[np.uintp(ow * sw + base)]) * wv
+                        if prod64:
+                            for ow in range(ow_lo, ow_hi):
+                                ar[np.uintp(ow)] += np.int64(xr[np.uintp(ow * sw + base)]) * np.int64(wv)
+                        else:
+                            for ow in range(ow_lo, ow_hi):
+                                ar[np.uintp(ow)] += np.int32(xr[np.uintp(ow * sw + base)]) * wv
         for oh in range(OH):
             for ow in range(OW):
-                if wide:
-                    v = mbqm_int64(np.int64(acc[oh, ow]), np.int64(mult[o]), np.int64(shift[o]))
-                else:
-                    v = requantize(np.int64(acc[oh, ow]), np.int64(mult[o]), np.int64(shift[o]), mode) + out_zp
-                out[n, o, oh, ow] = clamp(v, act_min, act_max)
+                out[n, o, oh, ow] = int_epilogue(np.int64(acc[oh, ow]), kind, np.int64(mult[o]), np.int64(shift[o]),
+                                                 mode, out_zp, bits, omode, act_min, act_max)
 
 
 @njit(cache=True, parallel=True)
@@ -105,17 +126,19 @@ class Conv2d(Op):
         "dilation": Attr("ints", 2, default=(1, 1), min=1, max=1 << 16),
         "padding": Attr("ints", 4, default=(0, 0, 0, 0), min=0, max=1 << 16),  # top, bottom, left, right
         "groups": Attr("int", default=1, min=1),
-        "act_min": Attr("int", formats=("int8", "int16")),
-        "act_max": Attr("int", formats=("int8", "int16")),
+        "act_min": Attr("int", formats=("int8", "int16") + QFORMATS),
+        "act_max": Attr("int", formats=("int8", "int16") + QFORMATS),
         "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
+        **q_attrs(),
     }
-    formats = ("int8", "float32", "int16")
+    formats = ("int8", "float32", "int16") + QFORMATS
     arrays = {
-        "weight": Arr(int8="int8", float32="float32", int16="int8"),
-        "bias": Arr(int8="int32", float32="float32", int16="int64"),
+        "weight": Arr(int8="int8", float32="float32", int16="int8", q8="int8", q16="int16", q32="int16"),
+        "bias": Arr(int8="int32", float32="float32", int16="int64", q8="int32", q16="int64", q32="int64"),
         "multiplier": Arr(int8="int32", int16="int32"),
         "shift": Arr(int8="int32", int16="int32"),
+        "weight_frac": Arr(q8="int32", q16="int32", q32="int32"),
     }
 
     # -- geometry in conv2d terms: conv1d overrides these two
@@ -139,10 +162,12 @@ class Conv2d(Op):
         C = x[0]
         require(C % g == 0 and O % g == 0, node, f"groups={g} must divide in_channels={C} and out_channels={O}")
         require(Cg * g == C, node, f"weight shape {w.shape} does not match in_channels={C} with groups={g}")
-        for k in ("bias", "multiplier", "shift"):
+        for k in ("bias", "multiplier", "shift", "weight_frac"):
             if k in node.arrays:
                 require(node.arrays[k].shape == (O,), node,
                         f"{k} shape {node.arrays[k].shape} does not match out_channels={O}")
+        if fmt in QFORMATS:
+            check_q_accumulation(node, model, fmt)
         if fmt == "int8":
             a = node.arrays
             check_int8_accumulation(node, w, a["bias"], a["multiplier"], a["shift"], in_specs[0].zero_point)
@@ -179,7 +204,10 @@ class Conv2d(Op):
             _, zi = qparams(in_tensor(model, node))
             _, zo = qparams(out_tensor(model, node))
             p.update(bias=node.arrays["bias"], mult=node.arrays["multiplier"], shift=node.arrays["shift"],
-                     in_off=-zi, out_zp=zo, act=(node.attrs["act_min"], node.attrs["act_max"]), mode=rounding)
+                     in_off=-zi, out_zp=zo, act=(node.attrs["act_min"], node.attrs["act_max"]), mode=rounding,
+                     kind=KIND_INT16 if p["fmt"] == "int16" else KIND_INT8, bits=0, omode=0)
+        elif p["fmt"] in QFORMATS:
+            p.update(q_prepare(node, model))
         else:
             p.update(bias=node.arrays["bias"],
                      act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
@@ -193,11 +221,11 @@ class Conv2d(Op):
         oshape = p["out_shape"] if self.rank == 2 else (p["out_shape"][0], 1, p["out_shape"][1])
         out = np.empty((n,) + tuple(oshape), dtype=x.dtype)
         sh, sw, dh, dw, pt, pl = p["geom"]
-        if p["fmt"] in ("int8", "int16"):
-            # q_in - zp_in: int8 in [-255, 255]; int16 has zero point 0
+        if p["fmt"] in ("int8", "int16") + QFORMATS:
+            # q_in - zp_in: int8 in [-255, 255]; int16 and Q have zero point 0
             xo = x4.astype(np.int16) + np.int16(p["in_off"]) if p["fmt"] == "int8" else x4
             conv2d_int(xo, p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw, pt, pl, p["groups"],
-                       p["out_zp"], p["act"][0], p["act"][1], p["mode"], p["fmt"] == "int16", out)
+                       p["out_zp"], p["act"][0], p["act"][1], p["mode"], p["kind"], p["bits"], p["omode"], out)
         else:
             conv2d_f32(x4, p["w"], p["bias"], sh, sw, dh, dw, pt, pl, p["groups"], p["act"][0], p["act"][1], out)
         return [out.reshape((n,) + tuple(p["out_shape"]))]
@@ -210,6 +238,13 @@ class Conv2d(Op):
         (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
         g = node.attrs["groups"]
         xin, xout = in_tensor(model, node), out_tensor(model, node)
+        if xin.format in QFORMATS:
+            def conv(v):
+                v = F.pad(v, (pl, pr, pt, pb) if self.rank == 2 else (pl, pr))
+                if self.rank == 2:
+                    return F.conv2d(v, w, None, stride=(sh, sw), dilation=(dh, dw), groups=g)
+                return F.conv1d(v, w, None, stride=sw, dilation=dw, groups=g)
+            return [torch_q_weighted_sum(conv, x, node, model, axis=1)]
         if xin.format in ("int8", "int16"):
             # padding below adds real zeros; float64 holds every int16 partial sum (< 2**47) exactly
             xf = (x - xin.zero_point).to(torch.float64)
@@ -246,6 +281,8 @@ class Conv2d(Op):
         _, OH, OW = self.as4d(tuple(out_tensor(model, node).shape))
         (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
         geom = [("i32", int(v)) for v in (C, H, W, O, kh, kw, OH, OW, sh, sw, dh, dw, pt, pl, node.attrs["groups"])]
+        if in_tensor(model, node).format in QFORMATS:
+            return q_c_call("kws_conv2d", node, model, geom)
         if in_tensor(model, node).format == "int16":
             return "kws_conv2d_s16", ([("in", 0), ("array", "weight"), ("array", "bias"), ("array", "multiplier"),
                                        ("array", "shift"), ("out", 0)] + geom +
@@ -284,6 +321,48 @@ class Conv1d(Conv2d):
 
     def as4d(self, shape):
         return (shape[0], 1, shape[1])
+
+
+def q_prepare(node, model):
+    """prepare() entries of a Q conv / linear (docs/numerics.md 10.3): the shifts n_in + weight_frac - n_out
+    and the mode codes, for conv2d_int / linear_int's KIND_Q epilogue."""
+    fmt = in_tensor(model, node).format
+    rmode, omode = qmodes(node)
+    sh = q_shifts(node, model)
+    return dict(bias=node.arrays["bias"], mult=np.zeros_like(sh), shift=sh, in_off=0, out_zp=0,
+                act=(node.attrs["act_min"], node.attrs["act_max"]), mode=rmode, kind=KIND_Q, bits=QBITS[fmt],
+                omode=omode)
+
+
+def torch_q_weighted_sum(op, x, node, model, axis):
+    """Torch reference of a Q conv / linear (10.3): ``op`` is the float64 conv / matmul with the weights bound;
+    x splits into 16-bit halves (x = xh * 2**16 + xl, 0 <= xl < 2**16) so that each float64 sum of products
+    (|x| < 2**16, |w| <= 2**15) is exact; acc = bias + op(xh) * 2**16 + op(xl) in int64, then qcast, clamp."""
+    import torch
+    from ..torchref import qcast
+    fmt = in_tensor(model, node).format
+    x = x.to(torch.int64)
+    xh = torch.div(x, 1 << 16, rounding_mode="floor")
+    xl = x - xh * (1 << 16)
+    acc = op(xh.to(torch.float64)).round().to(torch.int64) * (1 << 16) + op(xl.to(torch.float64)).round().to(torch.int64)
+    shape = [1] * acc.ndim
+    shape[axis] = -1
+    acc = acc + torch.as_tensor(node.arrays["bias"].astype(np.int64)).reshape(shape)
+    sh = torch.as_tensor(q_shifts(node, model)).reshape(shape)
+    y = qcast(acc, sh, node.attrs["qround"], QBITS[fmt], node.attrs["qoverflow"])
+    return y.clamp(node.attrs["act_min"], node.attrs["act_max"])
+
+
+def q_c_call(base, node, model, geom):
+    """C call of a Q conv / linear: <base>_q8/_q16/_q32(in, weight, bias, weight_frac, out, <geom>, in_frac,
+    out_frac, act_min, act_max, qround, qoverflow) (docs/numerics.md 10.3)."""
+    rmode, omode = qmodes(node)
+    xin, xout = in_tensor(model, node), out_tensor(model, node)
+    return f"{base}_{xin.format}", ([("in", 0), ("array", "weight"), ("array", "bias"), ("array", "weight_frac"),
+                                     ("out", 0)] + geom +
+                                    [("i32", xin.frac_bits), ("i32", xout.frac_bits),
+                                     ("i32", int(node.attrs["act_min"])), ("i32", int(node.attrs["act_max"])),
+                                     ("i32", rmode), ("i32", omode)])
 
 
 conv2d_int8 = conv2d_int   # the former name

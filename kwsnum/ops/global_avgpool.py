@@ -10,9 +10,11 @@ Spec: docs/numerics.md, "global_avgpool".
 import numpy as np
 from numba import njit, prange
 
-from ..fixedpoint import requantize, clamp
+from ..fixedpoint import requantize, clamp, div_round
+from ..model import QRANGE
 from ..torchref import requantize as t_requantize
-from .base import Attr, Op, in_tensor, out_tensor, qparams, require
+from .base import Attr, Op, in_tensor, out_tensor, qparams, require, QFORMATS, q_attrs, qmodes
+from .relu import INT_FORMATS, same_qparams
 
 ACC_LIMIT = 1 << 31  # count * 255 must stay below this: the int32 sum of (q - zp_in) is exact
 
@@ -31,6 +33,19 @@ def global_avgpool_int8(x, in_off, mult, shift, mode, out_zp, act_min, act_max, 
 
 
 @njit(cache=True, parallel=True)
+def global_avgpool_q(x, mode, act_min, act_max, out):
+    """Q (docs/numerics.md 10.3): clamp(div_round(sum q, count, mode), act_min, act_max); int64 sum, exact."""
+    N, C, S = x.shape
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        acc = np.int64(0)
+        for s in range(S):
+            acc += np.int64(x[n, c, s])
+        out[n, c] = clamp(div_round(acc, np.int64(S), mode), act_min, act_max)
+
+
+@njit(cache=True, parallel=True)
 def global_avgpool_f32(x, act_min, act_max, out):
     N, C, S = x.shape
     for nc in prange(N * C):
@@ -45,12 +60,13 @@ def global_avgpool_f32(x, act_min, act_max, out):
 
 class GlobalAvgPool(Op):
     name = "global_avgpool"
-    formats = ("int8", "float32", "int16")
+    formats = ("int8", "float32", "int16") + QFORMATS
     attrs = {
         "multiplier": Attr("int", min=0, max=(1 << 31) - 1, formats=("int8", "int16")),
         "shift": Attr("int", min=-31, max=30, formats=("int8", "int16")),
-        "act_min": Attr("int", default={"int8": -128, "int16": -32768}, formats=("int8", "int16")),
-        "act_max": Attr("int", default={"int8": 127, "int16": 32767}, formats=("int8", "int16")),
+        "act_min": Attr("int", default={f: QRANGE[f][0] for f in INT_FORMATS}, formats=INT_FORMATS),
+        "act_max": Attr("int", default={f: QRANGE[f][1] for f in INT_FORMATS}, formats=INT_FORMATS),
+        **q_attrs(overflow=False),
         "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
     }
@@ -65,6 +81,8 @@ class GlobalAvgPool(Op):
         if fmt == "int16":   # |q| <= 32768, zero point 0 (docs/numerics.md 9.4)
             require(count * 32768 < ACC_LIMIT, node,
                     f"{count} spatial elements are too many for an exact int32 sum (count * 32768 must be < 2**31)")
+        if fmt in QFORMATS:   # the int64 sum of count <= 2**28 values |q| <= 2**31 is exact
+            same_qparams(node, model, "global_avgpool")
 
     def output_shapes(self, node, in_shapes):
         shp = tuple(in_shapes[0])
@@ -78,6 +96,8 @@ class GlobalAvgPool(Op):
             _, zo = qparams(out_tensor(model, node))
             p.update(in_off=-zi, out_zp=zo, mult=node.attrs["multiplier"], shift=node.attrs["shift"], mode=rounding,
                      act=(node.attrs["act_min"], node.attrs["act_max"]))
+        elif p["fmt"] in QFORMATS:
+            p.update(mode=qmodes(node)[0], act=(node.attrs["act_min"], node.attrs["act_max"]))
         else:
             p.update(act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
         return p
@@ -88,7 +108,9 @@ class GlobalAvgPool(Op):
         x3 = np.ascontiguousarray(x).reshape(n, c, -1)
         out = np.empty((n, c), dtype=x.dtype)
         lo, hi = p["act"]
-        if p["fmt"] in ("int8", "int16"):
+        if p["fmt"] in QFORMATS:
+            global_avgpool_q(x3, p["mode"], lo, hi, out)
+        elif p["fmt"] in ("int8", "int16"):
             global_avgpool_int8(x3, p["in_off"], p["mult"], p["shift"], p["mode"], p["out_zp"], lo, hi, out)
         else:
             global_avgpool_f32(x3, lo, hi, out)
@@ -99,6 +121,9 @@ class GlobalAvgPool(Op):
         from ..fixedpoint import ROUNDING_MODES
         xin = in_tensor(model, node)
         C, count = int(xin.shape[0]), int(np.prod(xin.shape[1:]))
+        if xin.format in QFORMATS:
+            ints = (C, count, node.attrs["act_min"], node.attrs["act_max"], qmodes(node)[0])
+            return f"kws_global_avgpool_{xin.format}", [("in", 0), ("out", 0)] + [("i32", int(v)) for v in ints]
         if xin.format == "int16":
             a = node.attrs
             ints = (C, count, a["multiplier"], a["shift"], a["act_min"], a["act_max"], ROUNDING_MODES[model.rounding])
@@ -119,6 +144,11 @@ class GlobalAvgPool(Op):
         x = inputs[0]
         xin, xout = in_tensor(model, node), out_tensor(model, node)
         dims = tuple(range(2, x.ndim))
+        if xin.format in QFORMATS:
+            from ..torchref import div_round as t_div_round
+            count = int(np.prod(xin.shape[1:]))
+            y = t_div_round(x.to(torch.int64).sum(dim=dims, keepdim=True), count, node.attrs["qround"])
+            return [y.clamp(node.attrs["act_min"], node.attrs["act_max"])]
         if xin.format in ("int8", "int16"):
             acc = (x.to(torch.int64) - xin.zero_point).sum(dim=dims, keepdim=True)
             y = t_requantize(acc, node.attrs["multiplier"], node.attrs["shift"], model.rounding)

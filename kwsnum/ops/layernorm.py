@@ -10,10 +10,12 @@ import warnings
 import numpy as np
 from numba import njit, prange
 
-from ..fixedpoint import div_round_away, shift_round_away, isqrt, clamp
+from ..fixedpoint import div_round_away, shift_round_away, isqrt, clamp, qcast
 from ..quant import round_half_away
 from ..torchref import round_half_away_div as t_div, round_half_away_pow2 as t_shift, isqrt as t_isqrt
-from .base import Attr, Arr, Op, in_tensor, out_tensor, qparams, require
+from .base import Attr, Arr, Op, in_tensor, out_tensor, qparams, require, q_attrs, qmodes
+
+INT_FMTS = ("int8", "q8")      # q8: the int8 algorithm with zero points 0 and a qcast at the end (numerics 10.3)
 
 F_BITS = 8        # fractional bits of the mean (units 2**-8 of an input step)
 Z_BITS = 16       # fractional bits of the normalized value z (Q16)
@@ -38,8 +40,9 @@ def acc_bound(D, gamma_q, beta_q, gamma_shift):
 
 # ---------------------------------------------------------------- numba kernels
 @njit(cache=True, parallel=True)
-def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, act_max, out):
-    """x, out: (R, D) int8, one normalization group per row; gamma int32 (D,), beta int64 (D,)."""
+def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, act_max, q, rmode, omode, out):
+    """x, out: (R, D) int8, one normalization group per row; gamma int32 (D,), beta int64 (D,). ``q``: the q8
+    format (zero points 0; the output is qcast(acc, 16 + gamma_shift, rmode, 8, omode), numerics 10.3)."""
     R, D = x.shape
     d = np.int64(D)
     one_f = np.int64(1 << F_BITS)
@@ -63,7 +66,10 @@ def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, a
             if sd != 0:
                 z = div_round_away(c * zmul, sd)
             acc = z * np.int64(gamma[i]) + beta[i]
-            y = shift_round_away(acc, oshift) + out_zp
+            if q:
+                y = qcast(acc, oshift, rmode, 8, omode)
+            else:
+                y = shift_round_away(acc, oshift) + out_zp
             out[r, i] = clamp(y, act_min, act_max)
 
 
@@ -143,16 +149,18 @@ class LayerNorm(Op):
     attrs = {
         "axes": Attr("int", choices=(1, 2)),
         "eps": Attr("float", default=1e-5),
-        "eps_q": Attr("int", min=0, max=MAX_EPS_Q, formats=("int8",)),
-        "gamma_shift": Attr("int", min=0, max=MAX_GAMMA_SHIFT, formats=("int8",)),
-        "act_min": Attr("int", formats=("int8",)),
-        "act_max": Attr("int", formats=("int8",)),
+        "eps_q": Attr("int", min=0, max=MAX_EPS_Q, formats=INT_FMTS),
+        "gamma_shift": Attr("int", min=0, max=MAX_GAMMA_SHIFT, formats=INT_FMTS),
+        "act_min": Attr("int", formats=INT_FMTS),
+        "act_max": Attr("int", formats=INT_FMTS),
         "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
+        **q_attrs(),
     }
+    formats = ("int8", "float32", "q8")
     arrays = {
-        "gamma": Arr(int8="int32", float32="float32"),
-        "beta": Arr(int8="int64", float32="float32"),
+        "gamma": Arr(int8="int32", float32="float32", q8="int32"),
+        "beta": Arr(int8="int64", float32="float32", q8="int64"),
     }
 
     def check(self, node, model, in_specs, fmt):
@@ -167,7 +175,7 @@ class LayerNorm(Op):
             require(a.shape == norm, node, f"{name} shape {a.shape} does not match the normalized dims {norm}")
         eps = node.attrs["eps"]
         require(math.isfinite(eps) and eps >= 0, node, f"eps must be finite and >= 0, got {eps}")
-        if fmt == "int8":
+        if fmt in INT_FMTS:
             g = node.arrays["gamma"]
             require(np.all(g != np.iinfo(np.int32).min), node, "gamma values must be in [-(2**31-1), 2**31-1]")
             worst = acc_bound(D, g, node.arrays["beta"], node.attrs["gamma_shift"])
@@ -185,11 +193,12 @@ class LayerNorm(Op):
         p = dict(D=D, fmt=xin.format,
                  gamma=np.ascontiguousarray(node.arrays["gamma"].reshape(D)),
                  beta=np.ascontiguousarray(node.arrays["beta"].reshape(D)))
-        if xin.format == "int8":
-            _, zi = qparams(xin)
-            _, zo = qparams(xout)
+        if xin.format in INT_FMTS:
+            q = xin.format == "q8"
+            zi, zo = (0, 0) if q else (qparams(xin)[1], qparams(xout)[1])
+            rmode, omode = qmodes(node) if q else (0, 0)
             p.update(in_zp=np.int64(zi), out_zp=np.int64(zo), eps_q=np.int64(node.attrs["eps_q"]),
-                     gamma_shift=np.int64(node.attrs["gamma_shift"]),
+                     gamma_shift=np.int64(node.attrs["gamma_shift"]), q=(q, rmode, omode),
                      act=(np.int64(node.attrs["act_min"]), np.int64(node.attrs["act_max"])))
         else:
             p.update(eps=np.float32(node.attrs["eps"]),
@@ -200,9 +209,9 @@ class LayerNorm(Op):
         x = inputs[0]
         x2 = np.ascontiguousarray(x.reshape(-1, p["D"]))
         out = np.empty_like(x2)
-        if p["fmt"] == "int8":
+        if p["fmt"] in INT_FMTS:
             layernorm_int8(x2, p["gamma"], p["beta"], p["in_zp"], p["out_zp"], p["eps_q"], p["gamma_shift"],
-                           p["act"][0], p["act"][1], out)
+                           p["act"][0], p["act"][1], *p["q"], out)
         else:
             layernorm_f32(x2, p["gamma"], p["beta"], p["eps"], p["act"][0], p["act"][1], out)
         return [out.reshape(x.shape)]
@@ -213,6 +222,13 @@ class LayerNorm(Op):
         k = node.attrs["axes"]
         D = int(np.prod(xin.shape[len(xin.shape) - k:]))
         G = xin.size // D
+        if xin.format == "q8":
+            a = node.attrs
+            rmode, omode = qmodes(node)
+            return "kws_layernorm_q8", [("in", 0), ("array", "gamma"), ("array", "beta"), ("out", 0),
+                                        ("i32", G), ("i32", D), ("i64", int(a["eps_q"])),
+                                        ("i32", int(a["gamma_shift"])), ("i32", int(a["act_min"])),
+                                        ("i32", int(a["act_max"])), ("i32", rmode), ("i32", omode)]
         if xin.format == "int8":
             _, zi = qparams(xin)
             _, zo = qparams(xout)
@@ -240,7 +256,8 @@ class LayerNorm(Op):
             y = tF.layer_norm(x.to(torch.float64), norm, g, b, float(np.float32(node.attrs["eps"])))
             y = y.clamp(node.attrs["act_min_f"], node.attrs["act_max_f"]).to(torch.float32)
             return [y]
-        xs = (x.to(torch.int64) - xin.zero_point).reshape(x.shape[:x.ndim - k] + (D,))
+        q = xin.format == "q8"
+        xs = (x.to(torch.int64) - (0 if q else xin.zero_point)).reshape(x.shape[:x.ndim - k] + (D,))
         total = torch.sum(xs, dim=-1, keepdim=True, dtype=torch.int64)
         mean_f = t_div(total * (1 << F_BITS), D)
         c = xs * (1 << F_BITS) - mean_f
@@ -252,7 +269,11 @@ class LayerNorm(Op):
         g = torch.as_tensor(node.arrays["gamma"].astype(np.int64).reshape(D))
         b = torch.as_tensor(node.arrays["beta"].astype(np.int64).reshape(D))
         acc = z * g + b
-        y = t_shift(acc, Z_BITS + int(node.attrs["gamma_shift"])) + xout.zero_point
+        if q:
+            from ..torchref import qcast as t_qcast
+            y = t_qcast(acc, Z_BITS + int(node.attrs["gamma_shift"]), node.attrs["qround"], 8, node.attrs["qoverflow"])
+        else:
+            y = t_shift(acc, Z_BITS + int(node.attrs["gamma_shift"])) + xout.zero_point
         y = y.clamp(node.attrs["act_min"], node.attrs["act_max"])
         return [y.reshape(x.shape)]
 

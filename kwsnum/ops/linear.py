@@ -7,17 +7,18 @@ Spec: docs/numerics.md, "linear".
 import numpy as np
 from numba import njit, prange
 
-from ..fixedpoint import requantize, clamp, mbqm_int64
+from ..fixedpoint import clamp
 from ..torchref import requantize as t_requantize
 from .base import (Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check_int8_accumulation,
-                   check_int16_accumulation, weighted_sum_accumulator)
+                   check_int16_accumulation, weighted_sum_accumulator, QFORMATS, q_attrs, check_q_accumulation)
+from .conv import KIND_INT8, KIND_INT16, int_epilogue, q_prepare, q_c_call, torch_q_weighted_sum
 from .requantize import torch_requantize64
 
 
 @njit(cache=True, parallel=True)
-def linear_int(x, w, bias, mult, shift, in_off, out_zp, act_min, act_max, mode, wide, out):
-    """int8: requantize(mode) + out_zp; int16 (``wide``, docs/numerics.md 9.4): requantize64, in_off = out_zp = 0.
-    The accumulator is int64 for both (int8's value is the int32 one: exact by 3.4)."""
+def linear_int(x, w, bias, mult, shift, in_off, out_zp, act_min, act_max, mode, kind, bits, omode, out):
+    """int8, int16 (docs/numerics.md 9.4; in_off = out_zp = 0) and Q (10.3) linear: the accumulator is int64 for
+    all (int8's value is the int32 one: exact by 3.4; q8's by 10.3); the output by conv's int_epilogue."""
     N, F = x.shape
     O = w.shape[0]
     for no in prange(N * O):
@@ -26,11 +27,8 @@ def linear_int(x, w, bias, mult, shift, in_off, out_zp, act_min, act_max, mode, 
         acc = np.int64(bias[o])
         for f in range(F):
             acc += (np.int64(x[n, f]) + in_off) * np.int64(w[o, f])
-        if wide:
-            v = mbqm_int64(acc, np.int64(mult[o]), np.int64(shift[o]))
-        else:
-            v = requantize(acc, np.int64(mult[o]), np.int64(shift[o]), mode) + out_zp
-        out[n, o] = clamp(v, act_min, act_max)
+        out[n, o] = int_epilogue(acc, kind, np.int64(mult[o]), np.int64(shift[o]), mode, out_zp, bits, omode,
+                                 act_min, act_max)
 
 
 @njit(cache=True, parallel=True)
@@ -49,17 +47,19 @@ def linear_f32(x, w, bias, act_min, act_max, out):
 class Linear(Op):
     name = "linear"
     attrs = {
-        "act_min": Attr("int", formats=("int8", "int16")),
-        "act_max": Attr("int", formats=("int8", "int16")),
+        "act_min": Attr("int", formats=("int8", "int16") + QFORMATS),
+        "act_max": Attr("int", formats=("int8", "int16") + QFORMATS),
         "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
+        **q_attrs(),
     }
-    formats = ("int8", "float32", "int16")
+    formats = ("int8", "float32", "int16") + QFORMATS
     arrays = {
-        "weight": Arr(int8="int8", float32="float32", int16="int8"),
-        "bias": Arr(int8="int32", float32="float32", int16="int64"),
+        "weight": Arr(int8="int8", float32="float32", int16="int8", q8="int8", q16="int16", q32="int16"),
+        "bias": Arr(int8="int32", float32="float32", int16="int64", q8="int32", q16="int64", q32="int64"),
         "multiplier": Arr(int8="int32", int16="int32"),
         "shift": Arr(int8="int32", int16="int32"),
+        "weight_frac": Arr(q8="int32", q16="int32", q32="int32"),
     }
 
     def check(self, node, model, in_specs, fmt):
@@ -69,10 +69,12 @@ class Linear(Op):
         O, F = w.shape
         require(in_specs[0].shape[0] == F, node,
                 f"weight shape {w.shape} does not match in_features={in_specs[0].shape[0]}")
-        for k in ("bias", "multiplier", "shift"):
+        for k in ("bias", "multiplier", "shift", "weight_frac"):
             if k in node.arrays:
                 require(node.arrays[k].shape == (O,), node,
                         f"{k} shape {node.arrays[k].shape} does not match out_features={O}")
+        if fmt in QFORMATS:
+            check_q_accumulation(node, model, fmt)
         if fmt == "int8":
             a = node.arrays
             check_int8_accumulation(node, w, a["bias"], a["multiplier"], a["shift"], in_specs[0].zero_point)
@@ -93,7 +95,10 @@ class Linear(Op):
             _, zi = qparams(in_tensor(model, node))
             _, zo = qparams(out_tensor(model, node))
             p.update(mult=node.arrays["multiplier"], shift=node.arrays["shift"], in_off=-zi, out_zp=zo,
-                     act=(node.attrs["act_min"], node.attrs["act_max"]), mode=rounding)
+                     act=(node.attrs["act_min"], node.attrs["act_max"]), mode=rounding,
+                     kind=KIND_INT16 if p["fmt"] == "int16" else KIND_INT8, bits=0, omode=0)
+        elif p["fmt"] in QFORMATS:
+            p.update(q_prepare(node, model))
         else:
             p.update(act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
         return p
@@ -101,9 +106,9 @@ class Linear(Op):
     def run(self, p, inputs):
         x = np.ascontiguousarray(inputs[0])
         out = np.empty((x.shape[0], p["O"]), dtype=x.dtype)
-        if p["fmt"] in ("int8", "int16"):
+        if p["fmt"] in ("int8", "int16") + QFORMATS:
             linear_int(x, p["w"], p["bias"], p["mult"], p["shift"], p["in_off"], p["out_zp"],
-                       p["act"][0], p["act"][1], p["mode"], p["fmt"] == "int16", out)
+                       p["act"][0], p["act"][1], p["mode"], p["kind"], p["bits"], p["omode"], out)
         else:
             linear_f32(x, p["w"], p["bias"], p["act"][0], p["act"][1], out)
         return [out]
@@ -114,6 +119,8 @@ class Linear(Op):
         x = inputs[0]
         w = torch.as_tensor(node.arrays["weight"].astype(np.float64))
         xin, xout = in_tensor(model, node), out_tensor(model, node)
+        if xin.format in QFORMATS:
+            return [torch_q_weighted_sum(lambda v: F.linear(v, w), x, node, model, axis=1)]
         if xin.format == "int16":
             # float64 holds every partial sum exactly (integers below 2**47 by the accumulator check, 9.3)
             acc = F.linear(x.to(torch.float64), w)
@@ -133,6 +140,8 @@ class Linear(Op):
         """C: kws_linear_s8 / kws_linear_s16 / kws_linear_f32 (c_runtime/kws_linear.h)."""
         from ..fixedpoint import ROUNDING_MODES
         O, F = node.arrays["weight"].shape
+        if in_tensor(model, node).format in QFORMATS:
+            return q_c_call("kws_linear", node, model, [("i32", int(F)), ("i32", int(O))])
         if in_tensor(model, node).format == "int16":
             return "kws_linear_s16", [("in", 0), ("array", "weight"), ("array", "bias"), ("array", "multiplier"),
                                       ("array", "shift"), ("out", 0), ("i32", int(F)), ("i32", int(O)),

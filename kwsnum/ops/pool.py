@@ -8,13 +8,15 @@ Spec: docs/numerics.md, "pooling".
 import numpy as np
 from numba import njit, prange
 
-from ..fixedpoint import clamp, div_round_away
-from ..torchref import round_half_away_div
-from .base import Attr, Op, in_tensor, out_tensor, qparams, require
+from ..fixedpoint import clamp, div_round, ROUND_RND_INF, QROUNDING_MODES
+from ..model import QRANGE
+from .base import Attr, Op, in_tensor, out_tensor, qparams, require, QFORMATS, q_attrs
+from .relu import C_INT, INT_FORMATS, same_qparams
 
 
 @njit(cache=True, parallel=True)
-def avgpool2d_int8(x, kh, kw, sh, sw, pt, pl, include_pad, zp, act_min, act_max, out):
+def avgpool2d_int8(x, kh, kw, sh, sw, pt, pl, include_pad, zp, act_min, act_max, mode, out):
+    """int8 / int16 (mode RND_INF: round_away, docs/numerics.md 4) and Q (mode: the node's qround, 10.3)."""
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
     area = np.int64(kh * kw)
@@ -40,7 +42,7 @@ def avgpool2d_int8(x, kh, kw, sh, sw, pt, pl, include_pad, zp, act_min, act_max,
                 if include_pad:
                     acc += (area - cnt) * zp  # every padded tap is the real value 0, i.e. q = zp
                     cnt = area
-                v = div_round_away(acc, cnt)
+                v = div_round(acc, cnt, mode)
                 out[n, c, oh, ow] = clamp(v, act_min, act_max)
 
 
@@ -150,14 +152,14 @@ SUM_LIMIT = 1 << 31  # int8 avgpool: 128 * kernel area must stay below this (int
 
 class _Pool2d(Op):
     rank = 2
-    formats = ("int8", "float32", "int16")
+    formats = ("int8", "float32", "int16") + QFORMATS
     kind = "avg"
     attrs = {
         "kernel": Attr("ints", 2, min=1, max=1 << 16),
         "stride": Attr("ints", 2, min=1, max=1 << 16),
         "padding": Attr("ints", 4, default=(0, 0, 0, 0), min=0, max=1 << 16),  # top, bottom, left, right
-        "act_min": Attr("int", default={"int8": -128, "int16": -32768}, formats=("int8", "int16")),
-        "act_max": Attr("int", default={"int8": 127, "int16": 32767}, formats=("int8", "int16")),
+        "act_min": Attr("int", default={f: QRANGE[f][0] for f in INT_FORMATS}, formats=INT_FORMATS),
+        "act_max": Attr("int", default={f: QRANGE[f][1] for f in INT_FORMATS}, formats=INT_FORMATS),
         "act_min_f": Attr("float", default=float("-inf"), formats=("float32",)),
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
     }
@@ -188,6 +190,8 @@ class _Pool2d(Op):
                     f"{xin.describe()}, output {xout.describe()}")
             big = 128 if fmt == "int8" else 32768     # max |q|: the int32 sum is exact (9.4 for int16)
             require(big * kh * kw < SUM_LIMIT, node, f"kernel area {kh * kw} is too large for an int32 sum")
+        if fmt in QFORMATS:      # int64 sums of at most 2**32 taps of |q| <= 2**31: exact (10.3)
+            same_qparams(node, model, self.name)
 
     def output_shapes(self, node, in_shapes):
         C, H, W = self.as4d(in_shapes[0])
@@ -203,9 +207,11 @@ class _Pool2d(Op):
         p = dict(geom=(kh, kw, sh, sw, dh, dw, pt, pl), out_shape=tuple(out_tensor(model, node).shape),
                  fmt=in_tensor(model, node).format,
                  include_pad=bool(node.attrs.get("count_include_pad", False)))
-        if p["fmt"] in ("int8", "int16"):
-            p.update(zp=qparams(in_tensor(model, node))[1], act=(node.attrs["act_min"], node.attrs["act_max"]),
-                     qmin=-128 if p["fmt"] == "int8" else -32768)
+        if p["fmt"] in INT_FORMATS:
+            q = p["fmt"] in QFORMATS
+            p.update(zp=0 if q else qparams(in_tensor(model, node))[1],
+                     act=(node.attrs["act_min"], node.attrs["act_max"]), qmin=QRANGE[p["fmt"]][0],
+                     mode=QROUNDING_MODES[node.attrs["qround"]] if q and self.kind == "avg" else ROUND_RND_INF)
         else:
             p.update(act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
         return p
@@ -219,20 +225,21 @@ class _Pool2d(Op):
         kh, kw, sh, sw, dh, dw, pt, pl = p["geom"]
         lo, hi = p["act"]
         if self.kind == "avg":
-            if p["fmt"] in ("int8", "int16"):
-                avgpool2d_int8(x4, kh, kw, sh, sw, pt, pl, p["include_pad"], p["zp"], lo, hi, out)
+            if p["fmt"] in INT_FORMATS:
+                avgpool2d_int8(x4, kh, kw, sh, sw, pt, pl, p["include_pad"], p["zp"], lo, hi, p["mode"], out)
             else:
                 avgpool2d_f32(x4, kh, kw, sh, sw, pt, pl, p["include_pad"], lo, hi, out)
         else:
-            if p["fmt"] in ("int8", "int16"):
+            if p["fmt"] in INT_FORMATS:
                 maxpool2d_int8(x4, kh, kw, sh, sw, dh, dw, pt, pl, lo, hi, p["qmin"], out)
             else:
                 maxpool2d_f32(x4, kh, kw, sh, sw, dh, dw, pt, pl, lo, hi, out)
         return [out.reshape((n,) + tuple(p["out_shape"]))]
 
     def c_call(self, node, model):
-        """C: kws_avgpool2d_s8/_s16/_f32, kws_maxpool2d_s8/_s16/_f32 (c_runtime/kws_pool.h); 1d ops: H = KH = 1;
-        the _s16 kernels take no zero point (0)."""
+        """C: kws_avgpool2d_s8/_s16/_q8/_q16/_q32/_f32, kws_maxpool2d_s8/_s16/_s32/_f32 (c_runtime/kws_pool.h; Q
+        maxpool is the integer maxpool of its container); 1d ops: H = KH = 1; the _s16 and Q kernels take no zero
+        point (0); Q avgpool takes the rounding mode last."""
         (kh, kw), (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
         xin = in_tensor(model, node)
         C, H, W = self.as4d(tuple(xin.shape))
@@ -244,12 +251,15 @@ class _Pool2d(Op):
                 args.append(("i32", qparams(xin)[1]))
         else:
             args += [("i32", int(v)) for v in (dh, dw, pt, pl)]
-        if xin.format in ("int8", "int16"):
+        if xin.format in INT_FORMATS:
             args += [("i32", int(node.attrs["act_min"])), ("i32", int(node.attrs["act_max"]))]
         else:
             args += [("f32", float(np.float32(node.attrs["act_min_f"]))),
                      ("f32", float(np.float32(node.attrs["act_max_f"])))]
-        return f"kws_{self.kind}pool2d_{dict(int8='s8', int16='s16').get(xin.format, 'f32')}", args
+        if xin.format in QFORMATS and self.kind == "avg":
+            args.append(("i32", QROUNDING_MODES[node.attrs["qround"]]))
+            return f"kws_avgpool2d_{xin.format}", args
+        return f"kws_{self.kind}pool2d_{C_INT.get(xin.format, 'f32')}", args
 
     def torch_ref(self, node, model, inputs):
         import torch
@@ -257,12 +267,14 @@ class _Pool2d(Op):
         x = inputs[0]
         (kh, kw), (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
         x4 = x if self.rank == 2 else x.unsqueeze(2)
-        xf = x4.to(torch.float64)  # int8 / int16 values are exact in float64, and so are their sums
+        xf = x4.to(torch.float64)  # int8 / int16 values are exact in float64, and so are their sums (q32: 2**53 / 2**31
+                                   # = 4M taps; the loader allows kernels up to 2**32 taps, tests stay far below)
         pads = (pl, pr, pt, pb)
-        int8 = in_tensor(model, node).format in ("int8", "int16")   # integer formats (int16: zp 0)
+        fmt = in_tensor(model, node).format
+        int8 = fmt in INT_FORMATS   # integer formats (int16, Q: zp 0)
         if self.kind == "avg":
             include = node.attrs["count_include_pad"]
-            zp = qparams(in_tensor(model, node))[1] if int8 else 0
+            zp = qparams(in_tensor(model, node))[1] if fmt in ("int8", "int16") else 0
             # padded taps: the real value 0 (q = zp) when counted, else they add nothing
             xp = F.pad(xf, pads, value=float(zp) if include else 0.0)
             s = F.avg_pool2d(xp, (kh, kw), (sh, sw), divisor_override=1)
@@ -272,7 +284,9 @@ class _Pool2d(Op):
                 ones = F.pad(torch.ones((1, 1) + tuple(xf.shape[2:]), dtype=torch.float64), pads)
                 cnt = F.avg_pool2d(ones, (kh, kw), (sh, sw), divisor_override=1)
             if int8:
-                y = round_half_away_div(s.round().to(torch.int64), cnt.round().to(torch.int64))
+                from ..torchref import div_round
+                mode = node.attrs["qround"] if fmt in QFORMATS else "RND_INF"    # RND_INF: round_away (section 4)
+                y = div_round(s.round().to(torch.int64), cnt.round().to(torch.int64), mode)
             else:
                 y = s / cnt
         else:
@@ -292,7 +306,7 @@ class _Pool2d(Op):
 class AvgPool2d(_Pool2d):
     name = "avgpool2d"
     kind = "avg"
-    attrs = dict(_Pool2d.attrs, count_include_pad=Attr("bool", default=False))
+    attrs = dict(_Pool2d.attrs, count_include_pad=Attr("bool", default=False), **q_attrs(overflow=False))
 
 
 class MaxPool2d(_Pool2d):

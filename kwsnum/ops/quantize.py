@@ -14,10 +14,10 @@ Both are exact IEEE operations: oracle, torch and C agree bit for bit. Spec: doc
 import numpy as np
 from numba import njit, prange
 
-from ..fixedpoint import round_half_away_f32
+from ..fixedpoint import round_half_away_f32, quantize_q
 from ..float16 import narrow, widen
-from ..model import QRANGE, QUANTIZED, STORAGE_FLOATS
-from .base import C_SUFFIX, Op, in_tensor, out_tensor, qparams
+from ..model import QRANGE, QUANTIZED, STORAGE_FLOATS, INTEGER, QBITS, QFORMATS
+from .base import C_SUFFIX, Op, in_tensor, out_tensor, qparams, q_attrs, qmodes
 
 FLOATS = ("float32",) + STORAGE_FLOATS
 
@@ -42,6 +42,26 @@ def quantize_f32_int(x, scale, zp, qmin, qmax, out):
 
 
 @njit(cache=True, parallel=True)
+def quantize_f32_qfmt(x, scale_pow2, rmode, bits, omode, out):
+    """x float32 (flat) -> Q values (flat) by kwsnum.fixedpoint.quantize_q (docs/numerics.md 10.3)."""
+    for i in prange(x.shape[0]):
+        out[i] = quantize_q(x[i], scale_pow2, rmode, bits, omode)
+
+
+def pow2_f32(n):
+    """2**n as a float32 (exact for the frac_bits range [-32, 62])."""
+    return np.float32(2.0 ** int(n))
+
+
+def int_qparams(spec):
+    """(float32 scale, zero point) of an integer tensor: int8 / int16 as stored, Q formats 2**-frac_bits and 0."""
+    if spec.format in QFORMATS:
+        return pow2_f32(-spec.frac_bits), 0
+    s, z = qparams(spec)
+    return np.float32(s), z
+
+
+@njit(cache=True, parallel=True)
 def dequantize_int8_f32(x, scale, zp, out):
     """x int8 / int16 (flat), scale float32, zp int64 -> out float32 (flat)."""
     for i in prange(x.shape[0]):
@@ -50,17 +70,32 @@ def dequantize_int8_f32(x, scale, zp, out):
 
 class Quantize(Op):
     name = "quantize"
-    formats = FLOATS            # the node format is its input's; the output is int8 or int16
+    formats = FLOATS            # the node format is its input's; the output is int8, int16 or a Q format
     storage_floats = False      # the 16-bit input is widened here, not by the storage adapter
+    attrs = q_attrs()           # Q output only (the schema skips them: the node format is the float input's)
 
     def output_format(self, node, model, fmt):
         out = out_tensor(model, node).format
-        return out if out in QUANTIZED else "int8"
+        return out if out in INTEGER else "int8"
+
+    def check(self, node, model, in_specs, fmt):
+        """The Q output's rounding / overflow modes (docs/numerics.md 10.3), defaulted and checked here."""
+        q = out_tensor(model, node).format in QFORMATS
+        for k, spec in self.attrs.items():
+            if q:
+                node.attrs[k] = spec.coerce(k, node.attrs.get(k, spec.default), node)
+            elif k in node.attrs:
+                raise node.error(f"attribute {k!r} only applies to a Q-format output")
 
     def output_shapes(self, node, in_shapes):
         return [tuple(in_shapes[0])]
 
     def prepare(self, node, model, rounding):
+        xout = out_tensor(model, node)
+        if xout.format in QFORMATS:
+            rmode, omode = qmodes(node)
+            return dict(q_args=(pow2_f32(xout.frac_bits), rmode, QBITS[xout.format], omode),
+                        fmt=in_tensor(model, node).format, dtype=xout.dtype)
         s, z = qparams(out_tensor(model, node))
         qmin, qmax = QRANGE[out_tensor(model, node).format]
         return dict(scale=np.float32(s), zp=np.int64(z), fmt=in_tensor(model, node).format,
@@ -69,14 +104,22 @@ class Quantize(Op):
     def run(self, p, inputs):
         x = np.ascontiguousarray(widen(inputs[0], p["fmt"]), dtype=np.float32)
         out = np.empty(x.shape, dtype=p["dtype"])
+        if "q_args" in p:
+            quantize_f32_qfmt(x.reshape(-1), *p["q_args"], out.reshape(-1))
+            return [out]
         quantize_f32_int(x.reshape(-1), p["scale"], p["zp"], p["q"][0], p["q"][1], out.reshape(-1))
         return [out]
 
     def torch_ref(self, node, model, inputs):
         import torch
         from ..torchref import widen as torch_widen
-        s, z = qparams(out_tensor(model, node))
         x = torch_widen(inputs[0], in_tensor(model, node).format).to(torch.float32)
+        xout = out_tensor(model, node)
+        if xout.format in QFORMATS:
+            from ..torchref import quantize_q as t_quantize_q
+            return [t_quantize_q(x, xout.frac_bits, node.attrs["qround"], QBITS[xout.format],
+                                 node.attrs["qoverflow"])]
+        s, z = qparams(out_tensor(model, node))
         v = x / torch.full_like(x, np.float32(s))          # elementwise IEEE float32 division
         # roundf written differently from the oracle: torch.round (ties to even, exact) corrected at ties,
         # all in float32 (|v| < 2**23 wherever a tie is possible, so trunc(v) + sign(v) is exact)
@@ -91,8 +134,13 @@ class Quantize(Op):
     def c_call(self, node, model):
         """C: kws_quantize_{f32,f16,bf16}_s8 (c_runtime/kws_quantize.h), the OUTPUT tensor's scale (float32)
         and zp; int16 output: kws_quantize_{f32,f16,bf16}_s16 (no zero point: 0)."""
-        s, z = qparams(out_tensor(model, node))
         fin = C_SUFFIX.get(in_tensor(model, node).format, "_f32")
+        xout = out_tensor(model, node)
+        if xout.format in QFORMATS:       # kws_quantize_{f32,f16,bf16}_{q8,q16,q32} (docs/numerics.md 10.3)
+            rmode, omode = qmodes(node)
+            return f"kws_quantize{fin}_{xout.format}", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
+                                                        ("i32", xout.frac_bits), ("i32", rmode), ("i32", omode)]
+        s, z = qparams(out_tensor(model, node))
         if out_tensor(model, node).format == "int16":
             return f"kws_quantize{fin}_s16", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
                                             ("f32", float(np.float32(s)))]
@@ -105,7 +153,7 @@ class Quantize(Op):
 
 class Dequantize(Op):
     name = "dequantize"
-    formats = QUANTIZED         # the node format is its input's; the output is float32, float16 or bfloat16
+    formats = INTEGER           # the node format is its input's; the output is float32, float16 or bfloat16
 
     def output_format(self, node, model, fmt):
         out = out_tensor(model, node).format
@@ -115,7 +163,7 @@ class Dequantize(Op):
         return [tuple(in_shapes[0])]
 
     def prepare(self, node, model, rounding):
-        s, z = qparams(in_tensor(model, node))
+        s, z = int_qparams(in_tensor(model, node))       # Q: 2**-n, 0 (docs/numerics.md 10.3)
         return dict(scale=np.float32(s), zp=np.int64(z), fmt=out_tensor(model, node).format)
 
     def run(self, p, inputs):
@@ -126,7 +174,7 @@ class Dequantize(Op):
 
     def torch_ref(self, node, model, inputs):
         import torch
-        s, z = qparams(in_tensor(model, node))
+        s, z = int_qparams(in_tensor(model, node))
         from ..torchref import narrow as torch_narrow
         d = (inputs[0].to(torch.int64) - z).to(torch.float32)
         y = d * torch.full_like(d, np.float32(s))          # elementwise IEEE float32 multiplication
@@ -135,8 +183,12 @@ class Dequantize(Op):
     def c_call(self, node, model):
         """C: kws_dequantize_s8_{f32,f16,bf16} (c_runtime/kws_quantize.h), the INPUT tensor's scale (float32)
         and zp; int16 input: kws_dequantize_s16_{f32,f16,bf16} (no zero point: 0)."""
-        s, z = qparams(in_tensor(model, node))
         fout = C_SUFFIX.get(out_tensor(model, node).format, "_f32")
+        xin = in_tensor(model, node)
+        if xin.format in QFORMATS:        # kws_dequantize_{q8,q16,q32}_{f32,f16,bf16}(in, out, size, frac_bits)
+            return f"kws_dequantize_{xin.format}{fout}", [("in", 0), ("out", 0), ("i32", xin.size),
+                                                          ("i32", xin.frac_bits)]
+        s, z = qparams(in_tensor(model, node))
         if in_tensor(model, node).format == "int16":
             return f"kws_dequantize_s16{fout}", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
                                               ("f32", float(np.float32(s)))]

@@ -9,7 +9,10 @@ import numpy as np
 from numba import njit, prange
 
 from ..fixedpoint import clamp
-from .base import Attr, Op, in_tensor, out_tensor, require
+from .base import Attr, Op, in_tensor, out_tensor, require, QFORMATS
+
+INT_FORMATS = ("int8", "int16") + QFORMATS
+C_INT = {"int8": "s8", "int16": "s16", "q8": "s8", "q16": "s16", "q32": "s32"}   # C storage suffix of integer formats
 
 
 @njit(cache=True, parallel=True)
@@ -20,8 +23,13 @@ def clamp_flat(x, lo, hi, out):
 
 
 def same_qparams(node, model, what):
-    """int8 ops whose output must carry the input's scale and zero point (compared as float32)."""
+    """int8 ops whose output must carry the input's scale and zero point (compared as float32); Q ops whose
+    output must carry the input's frac_bits."""
     xin, xout = in_tensor(model, node), out_tensor(model, node)
+    if xin.format in QFORMATS and xout.format == xin.format:
+        require(xin.frac_bits == xout.frac_bits, node, f"{what}: output frac_bits {xout.frac_bits} must equal the "
+                                                       f"input's {xin.frac_bits}")
+        return
     if xin.format not in ("int8", "int16") or xout.format != xin.format:
         return  # the format check of Op.validate reports this
     require(np.float32(xin.scale) == np.float32(xout.scale) and int(xin.zero_point) == int(xout.zero_point), node,
@@ -31,11 +39,11 @@ def same_qparams(node, model, what):
 
 class Relu(Op):
     name = "relu"
-    formats = ("int8", "float32", "int16")
+    formats = ("int8", "float32", "int16") + QFORMATS
     attrs = {
         "kind": Attr("str", default="relu", choices=("relu", "relu6")),
-        "act_min": Attr("int", formats=("int8", "int16")),
-        "act_max": Attr("int", formats=("int8", "int16")),
+        "act_min": Attr("int", formats=INT_FORMATS),
+        "act_max": Attr("int", formats=INT_FORMATS),
         "act_min_f": Attr("float", formats=("float32",)),
         "act_max_f": Attr("float", formats=("float32",)),
     }
@@ -51,7 +59,7 @@ class Relu(Op):
 
     def prepare(self, node, model, rounding):
         fmt = in_tensor(model, node).format
-        if fmt in ("int8", "int16"):
+        if fmt in INT_FORMATS:
             return dict(act=(np.int64(node.attrs["act_min"]), np.int64(node.attrs["act_max"])))
         return dict(act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
 
@@ -63,7 +71,7 @@ class Relu(Op):
 
     def torch_ref(self, node, model, inputs):
         x = inputs[0]
-        if in_tensor(model, node).format in ("int8", "int16"):
+        if in_tensor(model, node).format in INT_FORMATS:
             return [x.clamp(node.attrs["act_min"], node.attrs["act_max"])]
         import torch
         lo = torch.tensor(np.float32(node.attrs["act_min_f"]))
@@ -71,14 +79,13 @@ class Relu(Op):
         return [torch.clamp(x, lo, hi)]
 
     def c_call(self, node, model):
-        """C: kws_relu_s8 / kws_relu_s16 / kws_relu_f32 (c_runtime/kws_relu.h), elementwise over the sample."""
+        """C: kws_relu_s8 / _s16 / _s32 (int8, int16 and the Q containers: the same clamp) / kws_relu_f32
+        (c_runtime/kws_relu.h), elementwise over the sample."""
         xin = in_tensor(model, node)
-        if xin.format == "int16":
-            return "kws_relu_s16", [("in", 0), ("out", 0), ("i32", xin.size),
-                                    ("i32", int(node.attrs["act_min"])), ("i32", int(node.attrs["act_max"]))]
-        if xin.format == "int8":
-            return "kws_relu_s8", [("in", 0), ("out", 0), ("i32", xin.size),
-                                   ("i32", int(node.attrs["act_min"])), ("i32", int(node.attrs["act_max"]))]
+        if xin.format in INT_FORMATS:
+            return f"kws_relu_{C_INT[xin.format]}", [("in", 0), ("out", 0), ("i32", xin.size),
+                                                     ("i32", int(node.attrs["act_min"])),
+                                                     ("i32", int(node.attrs["act_max"]))]
         return "kws_relu_f32", [("in", 0), ("out", 0), ("i32", xin.size),
                                 ("f32", float(np.float32(node.attrs["act_min_f"]))),
                                 ("f32", float(np.float32(node.attrs["act_max_f"])))]

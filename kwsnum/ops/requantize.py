@@ -14,9 +14,14 @@ import numpy as np
 from numba import njit, prange
 
 from ..fixedpoint import requantize, clamp
-from ..model import QRANGE, QUANTIZED
+from ..model import QRANGE, QUANTIZED, INTEGER, QFORMATS
 from ..quant import quantize_multiplier
-from .base import Attr, Op, in_tensor, out_tensor, qparams
+from .base import Attr, Op, in_tensor, out_tensor, require
+
+
+def zero_point(spec):
+    """The zero point of an integer tensor (int16 and the Q formats: 0)."""
+    return 0 if spec.format in QFORMATS else int(spec.zero_point)
 
 I32MAX = (1 << 31) - 1
 
@@ -47,7 +52,7 @@ def requantize_params(s_in, s_out):
 
 @njit(cache=True, parallel=True)
 def requantize_q(x, in_off, mult, shift, mode, out_zp, qmin, qmax, out):
-    """x int8 / int16 (flat) -> out int8 / int16 (flat)."""
+    """x int8 / int16 / Q (flat) -> out int8 / int16 / Q (flat)."""
     for i in prange(x.shape[0]):
         v = requantize(np.int64(x[i]) + in_off, mult, shift, mode) + out_zp
         out[i] = clamp(v, qmin, qmax)
@@ -55,7 +60,7 @@ def requantize_q(x, in_off, mult, shift, mode, out_zp, qmin, qmax, out):
 
 class Requantize(Op):
     name = "requantize"
-    formats = QUANTIZED          # the node format is its input's; the output is int8 or int16
+    formats = INTEGER            # the node format is its input's; the output is another integer format
     storage_floats = False
     attrs = {
         "multiplier": Attr("int", min=0, max=I32MAX),
@@ -64,14 +69,18 @@ class Requantize(Op):
 
     def output_format(self, node, model, fmt):
         out = out_tensor(model, node).format
-        return out if out in QUANTIZED else "int8 or int16"
+        return out if out in INTEGER else "int8 or int16"
+
+    def check(self, node, model, in_specs, fmt):
+        require(fmt in QUANTIZED or out_tensor(model, node).format in QUANTIZED, node,
+                f"{fmt} -> {out_tensor(model, node).format}: between Q formats use the qcast op "
+                f"(docs/numerics.md 10.3)")
 
     def output_shapes(self, node, in_shapes):
         return [tuple(in_shapes[0])]
 
     def prepare(self, node, model, rounding):
-        _, zi = qparams(in_tensor(model, node))
-        _, zo = qparams(out_tensor(model, node))
+        zi, zo = zero_point(in_tensor(model, node)), zero_point(out_tensor(model, node))
         qmin, qmax = QRANGE[out_tensor(model, node).format]
         i64 = np.int64
         return dict(args=(i64(-zi), i64(node.attrs["multiplier"]), i64(node.attrs["shift"]), i64(rounding),
@@ -85,8 +94,7 @@ class Requantize(Op):
 
     def torch_ref(self, node, model, inputs):
         from ..torchref import requantize as t_requantize
-        _, zi = qparams(in_tensor(model, node))
-        _, zo = qparams(out_tensor(model, node))
+        zi, zo = zero_point(in_tensor(model, node)), zero_point(out_tensor(model, node))
         qmin, qmax = QRANGE[out_tensor(model, node).format]
         import torch
         y = t_requantize(inputs[0].to(torch.int64) - zi, node.attrs["multiplier"], node.attrs["shift"],
@@ -94,13 +102,13 @@ class Requantize(Op):
         return [y.clamp(qmin, qmax)]
 
     def c_call(self, node, model):
-        """C: kws_requantize_{s8,s16}_{s8,s16} (c_runtime/kws_requantize.h)."""
+        """C: kws_requantize_<in>_<out> (c_runtime/kws_requantize.h), in / out in s8, s16, q8, q16, q32."""
         from ..fixedpoint import ROUNDING_MODES
         xin, xout = in_tensor(model, node), out_tensor(model, node)
-        sfx = {"int8": "s8", "int16": "s16"}
+        sfx = {"int8": "s8", "int16": "s16", "q8": "q8", "q16": "q16", "q32": "q32"}
         return f"kws_requantize_{sfx[xin.format]}_{sfx[xout.format]}", \
-            [("in", 0), ("out", 0)] + [("i32", int(v)) for v in (xin.size, xin.zero_point, node.attrs["multiplier"],
-                                                                 node.attrs["shift"], xout.zero_point,
+            [("in", 0), ("out", 0)] + [("i32", int(v)) for v in (xin.size, zero_point(xin), node.attrs["multiplier"],
+                                                                 node.attrs["shift"], zero_point(xout),
                                                                  ROUNDING_MODES[model.rounding])]
 
     def summary(self, node):

@@ -15,7 +15,7 @@ class Reshape(Op):
         "shape": Attr("ints", min=1),
     }
 
-    formats = ("int8", "float32", "float16", "bfloat16", "int16")
+    formats = ("int8", "float32", "float16", "bfloat16", "int16", "q8", "q16", "q32")
     storage_floats = False      # a byte copy: every format as it is
 
     def check(self, node, model, in_specs, fmt):
