@@ -1,7 +1,7 @@
 """Accuracy, error and footprint of one trained model in every precision kwsnum exports.
 
     python bench/precision_report.py TRAIN_DIR DATA_DIR [--precisions float32,float16,bfloat16,int8]
-                                     [--config LABEL=JSON ...] [--png errors.png] [--limit N]
+                                     [--config LABEL=JSON ...] [--png errors.png] [--limit N] [--save DIR]
 
 TRAIN_DIR is the output of `kwsnum train` / `python -m kwsnum.train` (its <model>.pt checkpoint holds the model
 name, constructor arguments, weights, labels and the fitted frontend); DATA_DIR the Speech Commands-style folder
@@ -12,7 +12,7 @@ kws_attn; --config adds a labelled precision config of docs/numerics.md 6.8, e.g
 the predicted class with float, max and mean |logit error| relative to the largest float logit; the generated
 C's arena and weight bytes (kwsnum.codegen planner, as `kwsnum codegen` prints them). A matplotlib PNG shows, per
 precision, quantized vs float logits and the histogram of the per-element error. Prints a table; asserts
-nothing.
+nothing. --save DIR also writes each exported model as DIR/<model>_<precision>.h5 (for `kwsnum verify`).
 """
 import argparse
 import os
@@ -55,6 +55,7 @@ def main():
     ap.add_argument("--limit", type=int, default=None, help="use the first N test clips")
     ap.add_argument("--config", action="append", default=[], metavar="LABEL=JSON",
                     help="an extra precision config (JSON dict of docs/numerics.md 6.8) reported under LABEL")
+    ap.add_argument("--save", default=None, metavar="DIR", help="write every exported model to DIR")
     a = ap.parse_args()
     import json
     configs = {}
@@ -80,6 +81,10 @@ def main():
         cfg = entry.precision if prec == "mixed" and entry is not None else configs.get(prec, prec)
         m = from_torch(net, torch.from_numpy(xc[:1]), torch.from_numpy(xc), precision=cfg, labels=labels,
                        frontend=fe)
+        if a.save:
+            import kwsnum
+            os.makedirs(a.save, exist_ok=True)
+            kwsnum.save(m, os.path.join(a.save, f"{ck['model']}_{prec}.h5"))
         y = m.run(xt).astype(np.float64)
         errs[prec] = (f, y)
         err = np.abs(y - f) / scale

@@ -42,6 +42,46 @@ void kws_add_s16(const int16_t *input1, const int16_t *input2, int16_t *output, 
             in2_shift, out_multiplier, out_shift, 0, act_min, act_max, rounding, KWS_ST_S16);
 }
 
+/* The Q-format add (docs/numerics.md 10.3, "add"), once, for every integer storage type it (kws_storage.h):
+ * n = max(frac1, frac2); a = x1 * 2**(n - frac1) + x2 * 2**(n - frac2) in int64 (|n1 - n2| <= 31: one factor is
+ * 1, the other at most 2**31, so |a| <= 2**62 + 2**31); y = clamp(qcast(a, n - out_frac, qround, bits,
+ * qoverflow), act_min, act_max). Left shifts are written as multiplications (never shift a negative value). */
+KWS_ST_INLINE void add_q(const void *input1, const void *input2, void *output, int32_t size, int32_t frac1,
+                         int32_t frac2, int32_t out_frac, int32_t act_min, int32_t act_max, int32_t qround,
+                         int32_t qoverflow, int it)
+{
+    const int32_t n = frac1 > frac2 ? frac1 : frac2;
+    const int64_t m1 = (int64_t)1 << (n - frac1), m2 = (int64_t)1 << (n - frac2);
+    const int shift = (int)(n - out_frac);
+    const int bits = kws_st_bits(it);
+    int32_t i;
+    for (i = 0; i < size; i++) {
+        const int64_t a = (int64_t)kws_ldi(input1, it, i) * m1 + (int64_t)kws_ldi(input2, it, i) * m2;
+        kws_sti(output, it, i, kws_clamp(kws_qcast(a, shift, (int)qround, bits, (int)qoverflow), act_min, act_max));
+    }
+}
+
+#define KWS_ADD_Q_ARGS input1, input2, output, size, frac1, frac2, out_frac, act_min, act_max, qround, qoverflow
+
+void kws_add_q8(const int8_t *input1, const int8_t *input2, int8_t *output, int32_t size, int32_t frac1,
+                int32_t frac2, int32_t out_frac, int32_t act_min, int32_t act_max, int32_t qround, int32_t qoverflow)
+{
+    add_q(KWS_ADD_Q_ARGS, KWS_ST_S8);
+}
+
+void kws_add_q16(const int16_t *input1, const int16_t *input2, int16_t *output, int32_t size, int32_t frac1,
+                 int32_t frac2, int32_t out_frac, int32_t act_min, int32_t act_max, int32_t qround, int32_t qoverflow)
+{
+    add_q(KWS_ADD_Q_ARGS, KWS_ST_S16);
+}
+
+void kws_add_q32(const int32_t *input1, const int32_t *input2, int32_t *output, int32_t size, int32_t frac1,
+                 int32_t frac2, int32_t out_frac, int32_t act_min, int32_t act_max, int32_t qround, int32_t qoverflow)
+{
+    add_q(KWS_ADD_Q_ARGS, KWS_ST_S32);
+}
+#undef KWS_ADD_Q_ARGS
+
 /* The float kernel, once, for every storage type st (kws_storage.h). */
 KWS_ST_INLINE void add_float(const void *input1, const void *input2, void *output, int32_t size,
                              float act_min, float act_max, int st)

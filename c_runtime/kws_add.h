@@ -20,6 +20,17 @@ void kws_add_s16(const int16_t *input1, const int16_t *input2, int16_t *output, 
                  int32_t in1_multiplier, int32_t in1_shift, int32_t in2_multiplier, int32_t in2_shift,
                  int32_t out_multiplier, int32_t out_shift, int32_t act_min, int32_t act_max, int32_t rounding);
 
+/** Q-format add (docs/numerics.md 10.3, "add"): inputs with frac1, frac2 fractional bits (|frac1 - frac2| <= 31),
+ * n = max(frac1, frac2); a = x1 * 2**(n - frac1) + x2 * 2**(n - frac2) (int64, exact);
+ * y = clamp(qcast(a, n - out_frac, qround, bits, qoverflow), act_min, act_max), bits = 8 / 16 / 32 (the
+ * container of inputs and output: int8_t / int16_t / int32_t). qround / qoverflow: section 8's codes. */
+void kws_add_q8(const int8_t *input1, const int8_t *input2, int8_t *output, int32_t size, int32_t frac1,
+                int32_t frac2, int32_t out_frac, int32_t act_min, int32_t act_max, int32_t qround, int32_t qoverflow);
+void kws_add_q16(const int16_t *input1, const int16_t *input2, int16_t *output, int32_t size, int32_t frac1,
+                 int32_t frac2, int32_t out_frac, int32_t act_min, int32_t act_max, int32_t qround, int32_t qoverflow);
+void kws_add_q32(const int32_t *input1, const int32_t *input2, int32_t *output, int32_t size, int32_t frac1,
+                 int32_t frac2, int32_t out_frac, int32_t act_min, int32_t act_max, int32_t qround, int32_t qoverflow);
+
 /** float32: y = clamp_f(x1 + x2, act_min, act_max) (one float32 addition). */
 void kws_add_f32(const float *input1, const float *input2, float *output, int32_t size,
                  float act_min, float act_max);

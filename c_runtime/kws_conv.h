@@ -24,6 +24,29 @@ void kws_conv2d_s16(const int16_t *input, const int8_t *weight, const int64_t *b
                     int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h, int32_t dil_w,
                     int32_t pad_top, int32_t pad_left, int32_t groups, int32_t act_min, int32_t act_max);
 
+/** Q-format conv, q8 (docs/numerics.md 10.3, "conv1d / conv2d"): int8 input / weights / output, int32 bias at
+ * n_in + weight_frac[o] fractional bits; acc = bias[o] + sum x * w over the valid taps (int32, exact by the load
+ * check); y = clamp(qcast(acc, in_frac + weight_frac[o] - out_frac, qround, 8, qoverflow), act_min, act_max).
+ * qround / qoverflow: the KWS_ROUND_* / KWS_OVERFLOW_* codes of section 8. */
+void kws_conv2d_q8(const int8_t *input, const int8_t *weight, const int32_t *bias, const int32_t *weight_frac,
+                   int8_t *output, int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h,
+                   int32_t k_w, int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h,
+                   int32_t dil_w, int32_t pad_top, int32_t pad_left, int32_t groups, int32_t in_frac,
+                   int32_t out_frac, int32_t act_min, int32_t act_max, int32_t qround, int32_t qoverflow);
+
+/** Q-format conv, q16 / q32 (docs/numerics.md 10.3): as kws_conv2d_q8 with int16 weights, int64 bias and int64
+ * accumulator, int16 (q16) or int32 (q32) input and output, qcast to 16 or 32 bits. Same arguments. */
+void kws_conv2d_q16(const int16_t *input, const int16_t *weight, const int64_t *bias, const int32_t *weight_frac,
+                    int16_t *output, int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h,
+                    int32_t k_w, int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h,
+                    int32_t dil_w, int32_t pad_top, int32_t pad_left, int32_t groups, int32_t in_frac,
+                    int32_t out_frac, int32_t act_min, int32_t act_max, int32_t qround, int32_t qoverflow);
+void kws_conv2d_q32(const int32_t *input, const int16_t *weight, const int64_t *bias, const int32_t *weight_frac,
+                    int32_t *output, int32_t in_c, int32_t in_h, int32_t in_w, int32_t out_c, int32_t k_h,
+                    int32_t k_w, int32_t out_h, int32_t out_w, int32_t stride_h, int32_t stride_w, int32_t dil_h,
+                    int32_t dil_w, int32_t pad_top, int32_t pad_left, int32_t groups, int32_t in_frac,
+                    int32_t out_frac, int32_t act_min, int32_t act_max, int32_t qround, int32_t qoverflow);
+
 /** float32 conv (spec "conv1d, conv2d", float32): acc = bias[o]; for ci, kh, kw ascending (valid taps):
  * acc = acc + x * w (no FMA); y = clamp_f(acc, act_min, act_max). */
 void kws_conv2d_f32(const float *input, const float *weight, const float *bias, float *output,

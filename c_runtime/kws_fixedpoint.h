@@ -266,4 +266,70 @@ KWS_INLINE int64_t kws_qcast(int64_t x, int shift, int rmode, int bits, int omod
     return kws_overflow(kws_shift_round(x, shift, rmode), bits, omode);
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Q-format ops' primitives (docs/numerics.md 10.2, 10.3 "quantize"): bit-identical to kwsnum/fixedpoint.py
+ * (_round_up, div_round, round_float, quantize_q).
+ */
+
+/** The rounding decision of section 8's table, shared by kws_div_round and kws_round_float (the oracle's
+ * _round_up): add one to the floor? tie: exactly half way; above: more than half way; neg: the value is
+ * negative; odd: the floor is odd; inexact: the value is not an integer. An unknown mode is KWS_ROUND_TRN. */
+KWS_INLINE int kws_round_up(int mode, int tie, int above, int neg, int odd, int inexact)
+{
+    switch (mode) {
+    case KWS_ROUND_TRN_ZERO:    return inexact && neg;
+    case KWS_ROUND_RND:         return above || tie;
+    case KWS_ROUND_RND_ZERO:    return above || (tie && neg);
+    case KWS_ROUND_RND_INF:     return above || (tie && !neg);
+    case KWS_ROUND_RND_MIN_INF: return above;
+    case KWS_ROUND_RND_CONV:    return above || (tie && odd);
+    default:                    return 0;                        /* KWS_ROUND_TRN */
+    }
+}
+
+/** div_round(x, d, mode) (docs/numerics.md 10.2): x / d rounded by `mode` (KWS_ROUND_*), x int64, d in
+ * [1, 2**31). q = floor(x / d) from C's truncating / and % (q - 1, r + d when r < 0; no overflow: d >= 1),
+ * r = x - q * d in [0, d); then q + 1 when kws_round_up says so, with the tie test 2r == d (2r < 2**32).
+ * q + 1 never overflows: q == INT64_MAX only for d == 1, where r == 0 and nothing rounds up. */
+KWS_INLINE int64_t kws_div_round(int64_t x, int64_t d, int mode)
+{
+    int64_t q = x / d, r = x % d;
+    if (r < 0) {
+        q -= 1;
+        r += d;
+    }
+    return kws_round_up(mode, 2 * r == d, 2 * r > d, x < 0, ((uint64_t)q & 1u) != 0u, r != 0) ? q + 1 : q;
+}
+
+/** round_float(t, mode) (docs/numerics.md 10.2): float32 t to an integer-valued float32 by `mode`, in float32
+ * arithmetic. |t| >= 2**23 (or +-inf, NaN) is returned as is (an integer already; NaN is the caller's).
+ * Else fl = floor(t) (the truncation (float)(int32_t)t, minus 1 when above t: exact), h = fl + 0.5f (exact),
+ * and fl + 1 when kws_round_up says so with tie t == h, above t > h (never t - fl: for t = -2**-30,
+ * t + 1 rounds to 1.0f). +-0 are returned as is (the oracle's floor keeps -0.0). No libm. */
+KWS_INLINE float kws_round_float(float t, int mode)
+{
+    float a = t < 0.0f ? -t : t, fl, h;
+    if (!(a < 8388608.0f) || t == 0.0f) return t;
+    fl = (float)(int32_t)t;                                        /* trunc, |t| < 2**23: exact */
+    if (fl > t) fl = fl - 1.0f;                                    /* floor */
+    h = fl + 0.5f;
+    return kws_round_up(mode, t == h, t > h, t < 0.0f, ((uint32_t)(int32_t)fl & 1u) != 0u, t != fl)
+         ? fl + 1.0f : fl;
+}
+
+/** quantize_q(x, scale_pow2, rmode, bits, omode) (docs/numerics.md 10.3 "quantize"): t = x * scale_pow2 (one
+ * float32 multiplication by the float32 2**n); NaN -> overflow(0); else kws_round_float(t, rmode), clamped to
+ * [-2**62, 2**62] (+-inf included), converted to int64 (an integer in range: exact), kws_overflow to `bits`. */
+KWS_INLINE int64_t kws_quantize_q(float x, float scale_pow2, int rmode, int bits, int omode)
+{
+    const float limit = 4611686018427387904.0f;                    /* 2**62 */
+    float r;
+    const float t = x * scale_pow2;
+    if (t != t) return kws_overflow(0, bits, omode);
+    r = kws_round_float(t, rmode);
+    if (r > limit) r = limit;
+    else if (r < -limit) r = -limit;
+    return kws_overflow((int64_t)r, bits, omode);
+}
+
 #endif /* KWS_FIXEDPOINT_H */

@@ -36,6 +36,40 @@ void kws_global_avgpool_s16(const int16_t *input, int16_t *output, int32_t chann
                        KWS_ST_S16);
 }
 
+/* The Q-format kernel (docs/numerics.md 10.3, "global_avgpool"), once, for every integer storage type it:
+ * sum = sum_s q (int64: count * 2**31 < 2**62); y = clamp(div_round(sum, count, qround), act_min, act_max)
+ * (count in [1, 2**31)). */
+KWS_ST_INLINE void global_avgpool_q(const void *input, void *output, int32_t channels, int32_t count,
+                                    int32_t act_min, int32_t act_max, int32_t qround, int it)
+{
+    int32_t c, s;
+    for (c = 0; c < channels; c++) {
+        const void *xc = kws_cadv(input, it, (int64_t)c * count);
+        int64_t sum = 0;
+        for (s = 0; s < count; s++)
+            sum += kws_ldi(xc, it, s);
+        kws_sti(output, it, c, kws_clamp(kws_div_round(sum, count, (int)qround), act_min, act_max));
+    }
+}
+
+void kws_global_avgpool_q8(const int8_t *input, int8_t *output, int32_t channels, int32_t count,
+                           int32_t act_min, int32_t act_max, int32_t qround)
+{
+    global_avgpool_q(input, output, channels, count, act_min, act_max, qround, KWS_ST_S8);
+}
+
+void kws_global_avgpool_q16(const int16_t *input, int16_t *output, int32_t channels, int32_t count,
+                            int32_t act_min, int32_t act_max, int32_t qround)
+{
+    global_avgpool_q(input, output, channels, count, act_min, act_max, qround, KWS_ST_S16);
+}
+
+void kws_global_avgpool_q32(const int32_t *input, int32_t *output, int32_t channels, int32_t count,
+                            int32_t act_min, int32_t act_max, int32_t qround)
+{
+    global_avgpool_q(input, output, channels, count, act_min, act_max, qround, KWS_ST_S32);
+}
+
 /* The float kernel, once, for every storage type st (kws_storage.h). */
 KWS_ST_INLINE void global_avgpool_float(const void *input, void *output, int32_t channels, int32_t count,
                                         float act_min, float act_max, int st)

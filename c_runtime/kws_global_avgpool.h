@@ -15,6 +15,15 @@ void kws_global_avgpool_s8(const int8_t *input, int8_t *output, int32_t channels
 void kws_global_avgpool_s16(const int16_t *input, int16_t *output, int32_t channels, int32_t count,
                             int32_t multiplier, int32_t shift, int32_t act_min, int32_t act_max, int32_t rounding);
 
+/** Q-format (docs/numerics.md 10.3, "global_avgpool"; output frac_bits = input's): sum = sum_s q (int64);
+ * y = clamp(div_round(sum, count, qround), act_min, act_max); q8 / q16 / q32 = int8_t / int16_t / int32_t. */
+void kws_global_avgpool_q8(const int8_t *input, int8_t *output, int32_t channels, int32_t count,
+                           int32_t act_min, int32_t act_max, int32_t qround);
+void kws_global_avgpool_q16(const int16_t *input, int16_t *output, int32_t channels, int32_t count,
+                            int32_t act_min, int32_t act_max, int32_t qround);
+void kws_global_avgpool_q32(const int32_t *input, int32_t *output, int32_t channels, int32_t count,
+                            int32_t act_min, int32_t act_max, int32_t qround);
+
 /** float32: acc = +0.0f; for s ascending: acc = acc + x; y = acc / (float)count; clamp_f. */
 void kws_global_avgpool_f32(const float *input, float *output, int32_t channels, int32_t count,
                             float act_min, float act_max);

@@ -13,6 +13,25 @@ void kws_layernorm_s8(const int8_t *input, const int32_t *gamma, const int64_t *
                       int32_t groups, int32_t size, int32_t in_zp, int32_t out_zp, int64_t eps_q,
                       int32_t gamma_shift, int32_t act_min, int32_t act_max);
 
+/** int16 layernorm (docs/numerics.md 9.4, "layernorm"; kwsnum's own): kws_layernorm_s8's algorithm with zero
+ * points 0 and the mean's fractional bits F = 6 instead of 8: mean_f = div_round_away(sum x * 2**6, D),
+ * c = x * 2**6 - mean_f; sd, z, acc, the final shift_round_away(acc, 16 + gamma_shift) and the clamp unchanged.
+ * All int64 (D <= 2**19, checked at load). */
+void kws_layernorm_s16(const int16_t *input, const int32_t *gamma, const int64_t *beta, int16_t *output,
+                       int32_t groups, int32_t size, int64_t eps_q, int32_t gamma_shift, int32_t act_min,
+                       int32_t act_max);
+
+/** Q-format layernorm, q8 and q16 (docs/numerics.md 10.3, "layernorm"): q8 is kws_layernorm_s8's algorithm, q16
+ * kws_layernorm_s16's (F = 6), with zero points 0 and the last line y = clamp(qcast(acc, 16 + gamma_shift,
+ * qround, bits, qoverflow), act_min, act_max) (bits 8 / 16); gamma_q, beta_q, gamma_shift, eps_q from int8_params
+ * with s_in = 2**-n_in, s_out = 2**-n_out (and f_bits = F). qround / qoverflow: section 8's codes. */
+void kws_layernorm_q8(const int8_t *input, const int32_t *gamma, const int64_t *beta, int8_t *output,
+                      int32_t groups, int32_t size, int64_t eps_q, int32_t gamma_shift, int32_t act_min,
+                      int32_t act_max, int32_t qround, int32_t qoverflow);
+void kws_layernorm_q16(const int16_t *input, const int32_t *gamma, const int64_t *beta, int16_t *output,
+                       int32_t groups, int32_t size, int64_t eps_q, int32_t gamma_shift, int32_t act_min,
+                       int32_t act_max, int32_t qround, int32_t qoverflow);
+
 /** float32 ("float32"): s = sum x (j ascending); mean = s / (float)D; ss = sum (x - mean)**2 (j ascending);
  * var = ss / (float)D; rstd = 1.0f / sqrtf(var + eps); y = ((x - mean) * rstd) * gamma[j] + beta[j];
  * clamp_f. Each operation one float32 operation, no FMA. */

@@ -19,6 +19,23 @@ void kws_avgpool2d_s16(const int16_t *input, int16_t *output, int32_t channels, 
                        int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
                        int32_t pad_top, int32_t pad_left, int32_t count_include_pad, int32_t act_min, int32_t act_max);
 
+/** Q-format avgpool (docs/numerics.md 10.3, "avgpool1d / avgpool2d"; output frac_bits = input's): sum of q over
+ * the valid taps (int64), cnt = the number of valid taps (KH * KW with count_include_pad: padded taps are 0);
+ * y = clamp(div_round(sum, cnt, qround), act_min, act_max). The kws_avgpool2d_s16 arguments, then qround
+ * (section 8's code); q8 / q16 / q32 = int8_t / int16_t / int32_t. */
+void kws_avgpool2d_q8(const int8_t *input, int8_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                      int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                      int32_t pad_top, int32_t pad_left, int32_t count_include_pad, int32_t act_min, int32_t act_max,
+                      int32_t qround);
+void kws_avgpool2d_q16(const int16_t *input, int16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t pad_top, int32_t pad_left, int32_t count_include_pad, int32_t act_min, int32_t act_max,
+                       int32_t qround);
+void kws_avgpool2d_q32(const int32_t *input, int32_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t pad_top, int32_t pad_left, int32_t count_include_pad, int32_t act_min, int32_t act_max,
+                       int32_t qround);
+
 /** float32 avgpool ("float32"): acc = +0.0f; valid taps kh outer, kw inner: acc = acc + x;
  * y = acc / (float)cnt (cnt = KH*KW if count_include_pad else the valid taps); clamp_f. */
 void kws_avgpool2d_f32(const float *input, float *output, int32_t channels, int32_t in_h, int32_t in_w,
@@ -42,6 +59,13 @@ void kws_maxpool2d_s8(const int8_t *input, int8_t *output, int32_t channels, int
 
 /** int16 maxpool (docs/numerics.md 9.4): max of q over the valid (dilated) taps, then clamp. */
 void kws_maxpool2d_s16(const int16_t *input, int16_t *output, int32_t channels, int32_t in_h, int32_t in_w,
+                       int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
+                       int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
+                       int32_t act_min, int32_t act_max);
+
+/** int32 maxpool (the q32 container, docs/numerics.md 10.3, "maxpool1d / maxpool2d"; q8 / q16 call
+ * kws_maxpool2d_s8 / _s16): max of q over the valid (dilated) taps, then clamp. */
+void kws_maxpool2d_s32(const int32_t *input, int32_t *output, int32_t channels, int32_t in_h, int32_t in_w,
                        int32_t out_h, int32_t out_w, int32_t k_h, int32_t k_w, int32_t stride_h, int32_t stride_w,
                        int32_t dil_h, int32_t dil_w, int32_t pad_top, int32_t pad_left,
                        int32_t act_min, int32_t act_max);

@@ -96,3 +96,125 @@ void kws_dequantize_s16_bf16(const int16_t *input, uint16_t *output, int32_t siz
 {
     dequantize_int_float(input, output, size, scale, 0, KWS_ST_S16, KWS_ST_BF16);
 }
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Q-format quantize / dequantize (docs/numerics.md 10.3). */
+
+/* The float32 2**n for n in [-126, 127] (frac_bits in [-32, 62]: a normal number), from its bit pattern. */
+KWS_ST_INLINE float pow2_f32(int32_t n)
+{
+    return kws_bits_f32((uint32_t)(n + 127) << 23);
+}
+
+/* quantize to Q, once, for every float storage type st of the input and integer storage type it of the output:
+ * x widened exactly to float32, kws_quantize_q(x, 2**frac_bits, qround, bits, qoverflow). */
+KWS_ST_INLINE void quantize_float_q(const void *input, void *output, int32_t size, int32_t frac_bits, int32_t qround,
+                                    int32_t qoverflow, int st, int it)
+{
+    const float scale = pow2_f32(frac_bits);
+    const int bits = kws_st_bits(it);
+    int32_t i;
+    for (i = 0; i < size; i++)
+        kws_sti(output, it, i, kws_quantize_q(kws_ldf(input, st, i), scale, (int)qround, bits, (int)qoverflow));
+}
+
+void kws_quantize_f32_q8(const float *input, int8_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                         int32_t qoverflow)
+{
+    quantize_float_q(input, output, size, frac_bits, qround, qoverflow, KWS_ST_F32, KWS_ST_S8);
+}
+
+void kws_quantize_f32_q16(const float *input, int16_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                          int32_t qoverflow)
+{
+    quantize_float_q(input, output, size, frac_bits, qround, qoverflow, KWS_ST_F32, KWS_ST_S16);
+}
+
+void kws_quantize_f32_q32(const float *input, int32_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                          int32_t qoverflow)
+{
+    quantize_float_q(input, output, size, frac_bits, qround, qoverflow, KWS_ST_F32, KWS_ST_S32);
+}
+
+void kws_quantize_f16_q8(const uint16_t *input, int8_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                         int32_t qoverflow)
+{
+    quantize_float_q(input, output, size, frac_bits, qround, qoverflow, KWS_ST_F16, KWS_ST_S8);
+}
+
+void kws_quantize_f16_q16(const uint16_t *input, int16_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                          int32_t qoverflow)
+{
+    quantize_float_q(input, output, size, frac_bits, qround, qoverflow, KWS_ST_F16, KWS_ST_S16);
+}
+
+void kws_quantize_f16_q32(const uint16_t *input, int32_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                          int32_t qoverflow)
+{
+    quantize_float_q(input, output, size, frac_bits, qround, qoverflow, KWS_ST_F16, KWS_ST_S32);
+}
+
+void kws_quantize_bf16_q8(const uint16_t *input, int8_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                          int32_t qoverflow)
+{
+    quantize_float_q(input, output, size, frac_bits, qround, qoverflow, KWS_ST_BF16, KWS_ST_S8);
+}
+
+void kws_quantize_bf16_q16(const uint16_t *input, int16_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                           int32_t qoverflow)
+{
+    quantize_float_q(input, output, size, frac_bits, qround, qoverflow, KWS_ST_BF16, KWS_ST_S16);
+}
+
+void kws_quantize_bf16_q32(const uint16_t *input, int32_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                           int32_t qoverflow)
+{
+    quantize_float_q(input, output, size, frac_bits, qround, qoverflow, KWS_ST_BF16, KWS_ST_S32);
+}
+
+/* dequantize from Q: dequantize_int_float with zp 0 and scale 2**-frac_bits: y = (float)q * 2**-n, one float32
+ * multiplication ((float)q rounds to nearest even for |q| > 2**24, q32 only). */
+void kws_dequantize_q8_f32(const int8_t *input, float *output, int32_t size, int32_t frac_bits)
+{
+    dequantize_int_float(input, output, size, pow2_f32(-frac_bits), 0, KWS_ST_S8, KWS_ST_F32);
+}
+
+void kws_dequantize_q8_f16(const int8_t *input, uint16_t *output, int32_t size, int32_t frac_bits)
+{
+    dequantize_int_float(input, output, size, pow2_f32(-frac_bits), 0, KWS_ST_S8, KWS_ST_F16);
+}
+
+void kws_dequantize_q8_bf16(const int8_t *input, uint16_t *output, int32_t size, int32_t frac_bits)
+{
+    dequantize_int_float(input, output, size, pow2_f32(-frac_bits), 0, KWS_ST_S8, KWS_ST_BF16);
+}
+
+void kws_dequantize_q16_f32(const int16_t *input, float *output, int32_t size, int32_t frac_bits)
+{
+    dequantize_int_float(input, output, size, pow2_f32(-frac_bits), 0, KWS_ST_S16, KWS_ST_F32);
+}
+
+void kws_dequantize_q16_f16(const int16_t *input, uint16_t *output, int32_t size, int32_t frac_bits)
+{
+    dequantize_int_float(input, output, size, pow2_f32(-frac_bits), 0, KWS_ST_S16, KWS_ST_F16);
+}
+
+void kws_dequantize_q16_bf16(const int16_t *input, uint16_t *output, int32_t size, int32_t frac_bits)
+{
+    dequantize_int_float(input, output, size, pow2_f32(-frac_bits), 0, KWS_ST_S16, KWS_ST_BF16);
+}
+
+void kws_dequantize_q32_f32(const int32_t *input, float *output, int32_t size, int32_t frac_bits)
+{
+    dequantize_int_float(input, output, size, pow2_f32(-frac_bits), 0, KWS_ST_S32, KWS_ST_F32);
+}
+
+void kws_dequantize_q32_f16(const int32_t *input, uint16_t *output, int32_t size, int32_t frac_bits)
+{
+    dequantize_int_float(input, output, size, pow2_f32(-frac_bits), 0, KWS_ST_S32, KWS_ST_F16);
+}
+
+void kws_dequantize_q32_bf16(const int32_t *input, uint16_t *output, int32_t size, int32_t frac_bits)
+{
+    dequantize_int_float(input, output, size, pow2_f32(-frac_bits), 0, KWS_ST_S32, KWS_ST_BF16);
+}

@@ -30,4 +30,40 @@ void kws_quantize_bf16_s16(const uint16_t *input, int16_t *output, int32_t size,
 void kws_dequantize_s16_f32(const int16_t *input, float *output, int32_t size, float scale);
 void kws_dequantize_s16_f16(const int16_t *input, uint16_t *output, int32_t size, float scale);
 void kws_dequantize_s16_bf16(const int16_t *input, uint16_t *output, int32_t size, float scale);
+
+/** Q-format quantize (docs/numerics.md 10.3, "quantize"): float32 (or fp16 / bf16 storage, widened exactly) ->
+ * q8 / q16 / q32 (int8_t / int16_t / int32_t) with the output's frac_bits n in [-32, 62]: t = x * 2**n (one float32
+ * multiplication); NaN -> 0; else round_float(t, qround) clamped to [-2**62, 2**62], to int64, then
+ * overflow(v, bits, qoverflow) (kws_quantize_q). qround / qoverflow: section 8's codes. */
+void kws_quantize_f32_q8(const float *input, int8_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                         int32_t qoverflow);
+void kws_quantize_f32_q16(const float *input, int16_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                          int32_t qoverflow);
+void kws_quantize_f32_q32(const float *input, int32_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                          int32_t qoverflow);
+void kws_quantize_f16_q8(const uint16_t *input, int8_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                         int32_t qoverflow);
+void kws_quantize_f16_q16(const uint16_t *input, int16_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                          int32_t qoverflow);
+void kws_quantize_f16_q32(const uint16_t *input, int32_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                          int32_t qoverflow);
+void kws_quantize_bf16_q8(const uint16_t *input, int8_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                          int32_t qoverflow);
+void kws_quantize_bf16_q16(const uint16_t *input, int16_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                           int32_t qoverflow);
+void kws_quantize_bf16_q32(const uint16_t *input, int32_t *output, int32_t size, int32_t frac_bits, int32_t qround,
+                           int32_t qoverflow);
+
+/** Q-format dequantize (docs/numerics.md 10.3, "dequantize"): y = (float)q * 2**-n (the int -> float32 conversion
+ * rounds to nearest even for |q| > 2**24, q32 only; then one float32 multiplication), n = the input's frac_bits;
+ * fp16 / bf16 outputs: that value rounded once (nearest even). */
+void kws_dequantize_q8_f32(const int8_t *input, float *output, int32_t size, int32_t frac_bits);
+void kws_dequantize_q8_f16(const int8_t *input, uint16_t *output, int32_t size, int32_t frac_bits);
+void kws_dequantize_q8_bf16(const int8_t *input, uint16_t *output, int32_t size, int32_t frac_bits);
+void kws_dequantize_q16_f32(const int16_t *input, float *output, int32_t size, int32_t frac_bits);
+void kws_dequantize_q16_f16(const int16_t *input, uint16_t *output, int32_t size, int32_t frac_bits);
+void kws_dequantize_q16_bf16(const int16_t *input, uint16_t *output, int32_t size, int32_t frac_bits);
+void kws_dequantize_q32_f32(const int32_t *input, float *output, int32_t size, int32_t frac_bits);
+void kws_dequantize_q32_f16(const int32_t *input, uint16_t *output, int32_t size, int32_t frac_bits);
+void kws_dequantize_q32_bf16(const int32_t *input, uint16_t *output, int32_t size, int32_t frac_bits);
 #endif

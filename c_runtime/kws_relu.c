@@ -21,6 +21,11 @@ void kws_relu_s16(const int16_t *input, int16_t *output, int32_t size, int32_t a
     relu_int(input, output, size, act_min, act_max, KWS_ST_S16);
 }
 
+void kws_relu_s32(const int32_t *input, int32_t *output, int32_t size, int32_t act_min, int32_t act_max)
+{
+    relu_int(input, output, size, act_min, act_max, KWS_ST_S32);
+}
+
 /* The float kernel, once, for every storage type st (kws_storage.h). */
 KWS_ST_INLINE void relu_float(const void *input, void *output, int32_t size, float act_min, float act_max, int st)
 {

@@ -9,6 +9,10 @@ void kws_relu_s8(const int8_t *input, int8_t *output, int32_t size, int32_t act_
 /** int16: y = clamp(q, act_min, act_max) (docs/numerics.md 9.4). */
 void kws_relu_s16(const int16_t *input, int16_t *output, int32_t size, int32_t act_min, int32_t act_max);
 
+/** int32 (the q32 container; docs/numerics.md 10.3, "relu"; q8 / q16 call kws_relu_s8 / _s16):
+ * y = clamp(q, act_min, act_max). */
+void kws_relu_s32(const int32_t *input, int32_t *output, int32_t size, int32_t act_min, int32_t act_max);
+
 /** float32: y = clamp_f(x, act_min, act_max) (NaN passes through). */
 void kws_relu_f32(const float *input, float *output, int32_t size, float act_min, float act_max);
 

@@ -23,13 +23,18 @@
  * Integer elements, the same way: each quantized op's integer arithmetic is written once, in a KWS_ST_INLINE
  * function taking a width code; the public kws_<op>_s8 / _s16 functions are thin wrappers passing a constant
  * code (and, for int16, the constant zero points 0 of docs/numerics.md 9.1):
- *   KWS_ST_S8     int8_t   q in [-128, 127]
- *   KWS_ST_S16    int16_t  q in [-32768, 32767]
+ *   KWS_ST_S8     int8_t   q in [-128, 127]            (int8; also the q8 container, docs/numerics.md 10.1)
+ *   KWS_ST_S16    int16_t  q in [-32768, 32767]        (int16; also the q16 container)
+ *   KWS_ST_S32    int32_t  q in [-2**31, 2**31 - 1]    (the q32 container)
  * Elements are read with kws_ldi (widened exactly to int32) and written with kws_sti (the value must already be
  * in the type's range: every kernel clamps first, so the conversion is exact); kws_st_qmin / kws_st_qmax give the
  * range; kws_cadv / kws_adv advance these pointers too. Where the int16 path differs in substance (conv / linear:
  * int64 bias and accumulator, requantize64; docs/numerics.md 9.2, 9.3) the kernel branches on the constant code
  * explicitly; the branch folds away, so the int8 wrapper compiles to the plain int8 loop.
+ * The Q-format kernels (docs/numerics.md section 10: kws_<op>_q8 / _q16 / _q32) take the same codes for their
+ * containers (q8 = KWS_ST_S8, q16 = KWS_ST_S16, q32 = KWS_ST_S32); kws_st_bits gives the width for qcast.
+ * kws_ldi of a KWS_ST_S32 element is any int32: kernels widen to int64 before any arithmetic that could
+ * overflow int32.
  */
 #ifndef KWS_STORAGE_H
 #define KWS_STORAGE_H
@@ -42,8 +47,9 @@
 #define KWS_ST_BF16 2
 #define KWS_ST_S8 3
 #define KWS_ST_S16 4
-/** Is storage type st an integer one (KWS_ST_S8 / KWS_ST_S16)? */
-#define KWS_ST_IS_INT(st) ((st) == KWS_ST_S8 || (st) == KWS_ST_S16)
+#define KWS_ST_S32 5
+/** Is storage type st an integer one (KWS_ST_S8 / KWS_ST_S16 / KWS_ST_S32)? */
+#define KWS_ST_IS_INT(st) ((st) == KWS_ST_S8 || (st) == KWS_ST_S16 || (st) == KWS_ST_S32)
 
 #if defined(__GNUC__) || defined(__clang__)
 #define KWS_ST_INLINE static inline __attribute__((always_inline))
@@ -67,9 +73,10 @@ KWS_ST_INLINE void kws_stf(void *p, int type, int32_t i, float v)
     else ((float *)p)[i] = v;
 }
 
-/** p[i] of integer storage type `type` (KWS_ST_S8 / KWS_ST_S16), as an int32 (exact). */
+/** p[i] of integer storage type `type` (KWS_ST_S8 / KWS_ST_S16 / KWS_ST_S32), as an int32 (exact). */
 KWS_ST_INLINE int32_t kws_ldi(const void *p, int type, int64_t i)
 {
+    if (type == KWS_ST_S32) return ((const int32_t *)p)[i];
     if (type == KWS_ST_S16) return ((const int16_t *)p)[i];
     return ((const int8_t *)p)[i];
 }
@@ -77,20 +84,30 @@ KWS_ST_INLINE int32_t kws_ldi(const void *p, int type, int64_t i)
 /** p[i] = v in integer storage type `type`; v must be in the type's range (clamped by the caller: exact). */
 KWS_ST_INLINE void kws_sti(void *p, int type, int64_t i, int64_t v)
 {
-    if (type == KWS_ST_S16) ((int16_t *)p)[i] = (int16_t)v;
+    if (type == KWS_ST_S32) ((int32_t *)p)[i] = (int32_t)v;
+    else if (type == KWS_ST_S16) ((int16_t *)p)[i] = (int16_t)v;
     else ((int8_t *)p)[i] = (int8_t)v;
 }
 
-/** Smallest value of integer storage type `type` (-128 or -32768). */
+/** Smallest value of integer storage type `type` (-128, -32768 or -2**31). */
 KWS_ST_INLINE int32_t kws_st_qmin(int type)
 {
+    if (type == KWS_ST_S32) return -2147483647 - 1;
     return type == KWS_ST_S16 ? -32768 : -128;
 }
 
-/** Largest value of integer storage type `type` (127 or 32767). */
+/** Largest value of integer storage type `type` (127, 32767 or 2**31 - 1). */
 KWS_ST_INLINE int32_t kws_st_qmax(int type)
 {
+    if (type == KWS_ST_S32) return 2147483647;
     return type == KWS_ST_S16 ? 32767 : 127;
+}
+
+/** Width in bits of integer storage type `type` (8, 16 or 32): the `bits` of qcast / overflow. */
+KWS_ST_INLINE int kws_st_bits(int type)
+{
+    if (type == KWS_ST_S32) return 32;
+    return type == KWS_ST_S16 ? 16 : 8;
 }
 
 /** Bytes per element of storage type `type`. */
@@ -99,6 +116,7 @@ KWS_ST_INLINE int64_t kws_st_bytes(int type)
     if (type == KWS_ST_F32) return (int64_t)sizeof(float);
     if (type == KWS_ST_S8) return (int64_t)sizeof(int8_t);
     if (type == KWS_ST_S16) return (int64_t)sizeof(int16_t);
+    if (type == KWS_ST_S32) return (int64_t)sizeof(int32_t);
     return (int64_t)sizeof(uint16_t);
 }
 

@@ -67,13 +67,19 @@ def _shape(s):
     return "x".join(str(d) for d in s) if s else "scalar"
 
 
+def _short_format(described):
+    """A tensor format for the table: affine int8 / int16 without their scale and zero point (the JSON has them);
+    Q formats keep their Qm.n (q16(Q4.12))."""
+    return described if described.startswith("q") else described.split("(")[0]
+
+
 def format_table(info):
     head = ["#", "layer", "op", "input", "output", "format", "params", "MACs", "weight B", "acc headroom",
             "parameters"]
     lines = []
     for r in info["layers"]:
-        fmt_in = ",".join(dict.fromkeys(f.split("(")[0] for f in r["input_formats"]))
-        fmt_out = r["output_format"].split("(")[0]
+        fmt_in = ",".join(dict.fromkeys(_short_format(f) for f in r["input_formats"]))
+        fmt_out = _short_format(r["output_format"])
         fmt = fmt_out if fmt_in == fmt_out else f"{fmt_in}->{fmt_out}"
         lines.append([str(r["index"]), r["name"], r["op"], " + ".join(_shape(s) for s in r["input_shapes"]),
                       _shape(r["output_shape"]), fmt, f"{r['params']:,}", f"{r['macs']:,}",

@@ -16,7 +16,7 @@ from tests.ops.test_relu import relu_models
 from tests.ops.test_reshape import reshape_models
 from tests.ops.test_add import add_models, add_graphs, run_node
 from tests.ops.test_quantize import quantize_models, assert_exact
-from tests.ops.test_layernorm import layernorm_models, bulk_int8_cases
+from tests.ops.test_layernorm import layernorm_models, bulk_int8_cases, realistic_int16_cases, check_accuracy
 from tests.ops.test_requantize import requantize_models
 
 
@@ -135,6 +135,13 @@ def test_c_quantize_dequantize(fmt, data):
 @given(data=st.data())
 def test_c_layernorm(fmt, data):
     three_way(*data.draw(layernorm_models(fmt)))
+
+
+@given(realistic_int16_cases())
+def test_c_layernorm_int16(case):
+    """int16 LayerNorm (numerics 9.4, F = 6): torch == oracle == C."""
+    xq, si, gamma, beta, k, act = case
+    check_accuracy(xq, si, 0, gamma, beta, 1e-5, k, act=act, c_check=True)
 
 
 def test_c_layernorm_int8_bulk():

@@ -115,16 +115,18 @@ def test_int16_tracks_float_better_than_int8(name):
     assert errs["int16"][1] < 0.1 * errs["int8"][1], errs
 
 
-def test_layernorm_has_no_int16_kernel():
+def test_layernorm_int16_model_three_way():
+    """The raw-waveform CNN (LayerNorm over [C, L]) all in int16 (numerics 9.4 layernorm, F = 6), and with its
+    LayerNorms in int8 (requantize bridges): both three ways."""
     torch.manual_seed(0)
     m = RawCNN(in_len=2000, channels=(8, 16, 16))
     calib = torch.randn(8, *m.in_shape)
-    with pytest.raises(ExportError, match=r"no int16 kernel for layernorm"):
-        from_torch(m, calib[:1], calib, precision="int16")
-    # int16 everywhere else, the LayerNorms in int8: the bridges are requantize nodes
+    x = calib[:2].numpy()
+    model = from_torch(m, calib[:1], calib, precision="int16")
+    assert "layernorm" in {n.op for n in model.nodes} and "int8" not in _formats(model)
+    assert_same(run_c(model, x), check_model(model, x))
     model = from_torch(m, calib[:1], calib, precision=dict(default="int16", ops=dict(layernorm="int8")))
     assert {"requantize"} <= {n.op for n in model.nodes}
-    x = calib[:2].numpy()
     assert_same(run_c(model, x), check_model(model, x))
 
 

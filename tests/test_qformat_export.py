@@ -92,17 +92,18 @@ def test_q16_tracks_float_better_than_q8():
     assert err["q32"] < err["q16"] < 0.1 * err["q8"], err
 
 
-def test_layernorm_q8_only():
-    with pytest.raises(ExportError, match=r"no q16 kernel for layernorm"):
-        export("raw", "q16")
-    model, x = export("raw", "q8")
-    assert "layernorm" in {n.op for n in model.nodes}
-    assert_same(run_c(model, x), check_model(model, x))
-    # q16 everywhere else, the LayerNorms in q8: qcast bridges both ways
-    model, x = export("raw", dict(default="q16", ops=dict(layernorm="q8")))
+def test_layernorm_q8_q16_not_q32():
+    with pytest.raises(ExportError, match=r"no q32 kernel for layernorm"):
+        export("raw", "q32")
+    for fmt in ("q8", "q16"):
+        model, x = export("raw", fmt)
+        assert "layernorm" in {n.op for n in model.nodes}
+        assert_same(run_c(model, x), check_model(model, x))
+    # q32 everywhere else, the LayerNorms in q16: qcast bridges both ways
+    model, x = export("raw", dict(default="q32", ops=dict(layernorm="q16")))
     pairs = {(model.tensors[n.inputs[0]].format, model.tensors[n.outputs[0]].format)
              for n in model.nodes if n.op == "qcast"}
-    assert pairs == {("q16", "q8"), ("q8", "q16")}, pairs
+    assert pairs == {("q32", "q16"), ("q16", "q32")}, pairs
     assert_same(run_c(model, x), check_model(model, x))
 
 
@@ -133,6 +134,12 @@ def test_q_model_saves_loads_and_builds(tmp_path):
     m2 = kwsnum.load(tmp_path / "q16.h5")
     assert np.array_equal(m2.run(x), model.run(x))
     assert m2.meta["qround"] == "RND_INF"
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "kwsnum", "inspect", str(tmp_path / "q16.h5")], capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "q16(Q" in r.stdout and "quantize" in r.stdout, r.stdout        # every tensor's Q format is listed
     p = generate(m2, tmp_path / "c", name="kws")
     header = (tmp_path / "c" / "kws.h").read_text()
     assert "q16(Q" in (tmp_path / "c" / "kws.c").read_text()        # the layer comments name the Q formats

@@ -192,18 +192,20 @@ def reshape_case(draw, fmt=None):
 
 @st.composite
 def layernorm_case(draw):
-    from kwsnum.ops.layernorm import int8_params
+    from kwsnum.ops.layernorm import int8_params, MEAN_BITS
+    fmt = draw(st.sampled_from(["q8", "q16"]))
     C, L = draw(st.integers(1, 6)), draw(st.integers(1, 12))
     axes = draw(st.sampled_from([1, 2]))
     norm = (L,) if axes == 1 else (C, L)
     rng = rng_of(draw)
     gamma = rng.normal(1.0, 0.5, size=norm)
     beta = rng.normal(0.0, 0.5, size=norm)
-    n_in, n_out = draw(st.integers(0, 7)), draw(st.integers(3, 7))
-    arrays, extra = int8_params(gamma, beta, 1e-5, 2.0 ** -n_in, 2.0 ** -n_out, norm)
-    attrs = dict(extra, **clamp_attrs(draw, "q8"), **modes(draw))
-    x = q_array(draw, (draw(st.integers(1, 3)), C, L), "q8")
-    return single("layernorm", [((C, L), "q8", n_in)], attrs, arrays, out_frac=n_out), x
+    top = QBITS[fmt] - 1
+    n_in, n_out = draw(st.integers(0, top)), draw(st.integers(top - 4, top))
+    arrays, extra = int8_params(gamma, beta, 1e-5, 2.0 ** -n_in, 2.0 ** -n_out, norm, f_bits=MEAN_BITS[fmt])
+    attrs = dict(extra, **clamp_attrs(draw, fmt), **modes(draw))
+    x = q_array(draw, (draw(st.integers(1, 3)), C, L), fmt)
+    return single("layernorm", [((C, L), fmt, n_in)], attrs, arrays, out_frac=n_out), x
 
 
 @st.composite

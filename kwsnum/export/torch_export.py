@@ -22,9 +22,9 @@ from ..quant import (act_clamp_float, act_clamp_int8, act_clamp_int16, act_clamp
 from ..ops.requantize import requantize_params
 
 # exporter layer kinds with an int16 kernel (docs/numerics.md 9.4); others (layernorm) are an ExportError in int16
-INT16_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add")
-# ... with a Q-format kernel (docs/numerics.md 10.3; layernorm in q8 only)
-Q_KINDS = INT16_KINDS + ("layernorm",)
+INT16_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm")
+# ... with a Q-format kernel (docs/numerics.md 10.3; layernorm in q8 and q16, not q32)
+Q_KINDS = INT16_KINDS
 
 CALIB_CHUNK = 64
 
@@ -757,10 +757,10 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
             q8 = fmt in QUANTIZED
             q16 = fmt == "int16"
             qf = fmt in QFORMATS
-            if qf and (L.kind not in Q_KINDS or (L.kind == "layernorm" and fmt != "q8")):
+            if qf and (L.kind not in Q_KINDS or (L.kind == "layernorm" and fmt == "q32")):
                 raise _fail(L.node, f"layer {nm} ({L.kind}) in {fmt}",
-                            f"there is no {fmt} kernel for {L.kind} (Q formats support: {', '.join(INT16_KINDS)}, "
-                            f"and layernorm in q8); choose another format for this layer in the precision config")
+                            f"there is no {fmt} kernel for {L.kind} (Q formats support: {', '.join(Q_KINDS)}; "
+                            f"layernorm in q8 and q16); choose another format for this layer in the precision config")
             if q16 and L.kind not in INT16_KINDS:
                 raise _fail(L.node, f"layer {nm} ({L.kind}) in int16",
                             f"there is no int16 kernel for {L.kind} (int16 supports: {', '.join(INT16_KINDS)}); "
@@ -871,17 +871,18 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                     raise _fail(L.node, "LayerNorm", f"normalized_shape {ns} is not the trailing shape of its "
                                                      f"input {tuple(si.shape)}")
                 attrs = dict(axes=p["axes"], eps=p["eps"])
-                if qf:   # q8: the int8 algorithm with power-of-two scales (10.3)
+                if qf:   # q8 / q16: the int8 / int16 algorithm with power-of-two scales (10.3)
                     no = qn(L)
-                    from ..ops.layernorm import int8_params
-                    arrs, extra = int8_params(p["gamma"], p["beta"], p["eps"], 2.0 ** -si.frac_bits, 2.0 ** -no, ns)
+                    from ..ops.layernorm import int8_params, MEAN_BITS
+                    arrs, extra = int8_params(p["gamma"], p["beta"], p["eps"], 2.0 ** -si.frac_bits, 2.0 ** -no, ns,
+                                              f_bits=MEAN_BITS[fmt])
                     attrs.update(extra)
                     attrs.update(act_attrs(L, n=no), **policy.qmodes)
                     y = b.add("layernorm", nm, [x], attrs, arrs, frac_bits=no)
                 elif q8:
                     so, zo = qp(L)
-                    from ..ops.layernorm import int8_params
-                    arrs, extra = int8_params(p["gamma"], p["beta"], p["eps"], si.scale, so, ns)
+                    from ..ops.layernorm import int8_params, MEAN_BITS
+                    arrs, extra = int8_params(p["gamma"], p["beta"], p["eps"], si.scale, so, ns, f_bits=MEAN_BITS[fmt])
                     attrs.update(extra)
                     attrs.update(act_attrs(L, so, zo))
                     y = b.add("layernorm", nm, [x], attrs, arrs, scale=so, zero_point=zo)

@@ -15,7 +15,9 @@ from ..quant import round_half_away
 from ..torchref import round_half_away_div as t_div, round_half_away_pow2 as t_shift, isqrt as t_isqrt
 from .base import Attr, Arr, Op, in_tensor, out_tensor, qparams, require, q_attrs, qmodes
 
-INT_FMTS = ("int8", "q8")      # q8: the int8 algorithm with zero points 0 and a qcast at the end (numerics 10.3)
+INT_FMTS = ("int8", "int16", "q8", "q16")   # Q: zero points 0 and a qcast at the end (numerics 10.3)
+MEAN_BITS = {"int8": 8, "q8": 8, "int16": 6, "q16": 6}   # F: fractional bits of the mean (8-bit / 16-bit inputs)
+MAX_D16 = 1 << 19                      # 16-bit inputs: |c| < 2**16 * 2**6, sum of c**2 < D * 2**44 < 2**63
 
 F_BITS = 8        # fractional bits of the mean (units 2**-8 of an input step)
 Z_BITS = 16       # fractional bits of the normalized value z (Q16)
@@ -40,12 +42,14 @@ def acc_bound(D, gamma_q, beta_q, gamma_shift):
 
 # ---------------------------------------------------------------- numba kernels
 @njit(cache=True, parallel=True)
-def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, act_max, q, rmode, omode, out):
-    """x, out: (R, D) int8, one normalization group per row; gamma int32 (D,), beta int64 (D,). ``q``: the q8
-    format (zero points 0; the output is qcast(acc, 16 + gamma_shift, rmode, 8, omode), numerics 10.3)."""
+def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, act_max, f_bits, q, rmode, omode,
+                   bits, out):
+    """x, out: (R, D) int8 / int16 / q8 / q16, one normalization group per row; gamma int32 (D,), beta int64 (D,).
+    f_bits: the mean's fractional bits F (8 for 8-bit, 0 for 16-bit inputs). ``q``: a Q format (zero points 0;
+    the output is qcast(acc, 16 + gamma_shift, rmode, bits, omode), numerics 10.3)."""
     R, D = x.shape
     d = np.int64(D)
-    one_f = np.int64(1 << F_BITS)
+    one_f = np.int64(1) << np.int64(f_bits)
     zmul = np.int64(1 << (SD_BITS + Z_BITS))
     oshift = np.int64(Z_BITS) + np.int64(gamma_shift)
     for r in prange(R):
@@ -67,7 +71,7 @@ def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, a
                 z = div_round_away(c * zmul, sd)
             acc = z * np.int64(gamma[i]) + beta[i]
             if q:
-                y = qcast(acc, oshift, rmode, 8, omode)
+                y = qcast(acc, oshift, rmode, bits, omode)
             else:
                 y = shift_round_away(acc, oshift) + out_zp
             out[r, i] = clamp(y, act_min, act_max)
@@ -98,13 +102,15 @@ def layernorm_f32(x, gamma, beta, eps, act_min, act_max, out):
 
 
 # ---------------------------------------------------------------- export helper
-def int8_params(gamma, beta, eps, s_in, s_out, normalized_shape):
+def int8_params(gamma, beta, eps, s_in, s_out, normalized_shape, f_bits=F_BITS):
     """Export: the int8 node's arrays and attrs from a float LayerNorm.
 
     gamma, beta: float arrays of ``normalized_shape`` (None: 1 and 0, elementwise_affine=False);
     eps: the float epsilon; s_in, s_out: input / output scales (the float32 values stored on the tensors).
     Returns (arrays, attrs): arrays {"gamma": int32, "beta": int64}, attrs {"axes", "eps", "eps_q",
     "gamma_shift"}. The fused activation clamp (act_min / act_max) is the caller's (quant.act_clamp_int8).
+    f_bits: the mean's fractional bits of the node's format (MEAN_BITS; 0 for 16-bit inputs), which sets the
+    units of eps_q (2**-2F input steps squared).
     """
     shape = tuple(int(d) for d in normalized_shape)
     if len(shape) not in (1, 2):
@@ -136,7 +142,7 @@ def int8_params(gamma, beta, eps, s_in, s_out, normalized_shape):
         bq = np.clip(bq, -BETA_Q_LIMIT, BETA_Q_LIMIT)
     gq = gq.astype(np.int32)
     bq = bq.astype(np.int64)
-    eps_q = round_half_away(eps * float(1 << (2 * F_BITS)) / s_in / s_in)
+    eps_q = round_half_away(eps * float(1 << (2 * f_bits)) / s_in / s_in)
     eps_q = int(min(max(eps_q, 1.0), float(MAX_EPS_Q)))
     arrays = {"gamma": gq, "beta": bq}
     attrs = {"axes": len(shape), "eps": eps, "eps_q": eps_q, "gamma_shift": int(gs)}
@@ -157,10 +163,10 @@ class LayerNorm(Op):
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
         **q_attrs(),
     }
-    formats = ("int8", "float32", "q8")
+    formats = ("int8", "float32", "int16", "q8", "q16")
     arrays = {
-        "gamma": Arr(int8="int32", float32="float32", q8="int32"),
-        "beta": Arr(int8="int64", float32="float32", q8="int64"),
+        "gamma": Arr(int8="int32", float32="float32", q8="int32", int16="int32", q16="int32"),
+        "beta": Arr(int8="int64", float32="float32", q8="int64", int16="int64", q16="int64"),
     }
 
     def check(self, node, model, in_specs, fmt):
@@ -169,7 +175,8 @@ class LayerNorm(Op):
         require(len(shape) >= k, node, f"axes={k} but the input {shape} has only {len(shape)} dims")
         norm = shape[len(shape) - k:]
         D = int(np.prod(norm))
-        require(D <= MAX_D, node, f"normalized size {D} exceeds {MAX_D}")
+        max_d = MAX_D16 if fmt in ("int16", "q16") else MAX_D
+        require(D <= max_d, node, f"normalized size {D} exceeds {max_d} (for {fmt})")
         for name in ("gamma", "beta"):
             a = node.arrays[name]
             require(a.shape == norm, node, f"{name} shape {a.shape} does not match the normalized dims {norm}")
@@ -194,11 +201,12 @@ class LayerNorm(Op):
                  gamma=np.ascontiguousarray(node.arrays["gamma"].reshape(D)),
                  beta=np.ascontiguousarray(node.arrays["beta"].reshape(D)))
         if xin.format in INT_FMTS:
-            q = xin.format == "q8"
+            q = xin.format in ("q8", "q16")
             zi, zo = (0, 0) if q else (qparams(xin)[1], qparams(xout)[1])
             rmode, omode = qmodes(node) if q else (0, 0)
             p.update(in_zp=np.int64(zi), out_zp=np.int64(zo), eps_q=np.int64(node.attrs["eps_q"]),
-                     gamma_shift=np.int64(node.attrs["gamma_shift"]), q=(q, rmode, omode),
+                     gamma_shift=np.int64(node.attrs["gamma_shift"]),
+                     q=(MEAN_BITS[xin.format], q, rmode, omode, 8 if xin.format == "q8" else 16),
                      act=(np.int64(node.attrs["act_min"]), np.int64(node.attrs["act_max"])))
         else:
             p.update(eps=np.float32(node.attrs["eps"]),
@@ -222,13 +230,19 @@ class LayerNorm(Op):
         k = node.attrs["axes"]
         D = int(np.prod(xin.shape[len(xin.shape) - k:]))
         G = xin.size // D
-        if xin.format == "q8":
+        if xin.format in ("q8", "q16"):
             a = node.attrs
             rmode, omode = qmodes(node)
-            return "kws_layernorm_q8", [("in", 0), ("array", "gamma"), ("array", "beta"), ("out", 0),
-                                        ("i32", G), ("i32", D), ("i64", int(a["eps_q"])),
-                                        ("i32", int(a["gamma_shift"])), ("i32", int(a["act_min"])),
-                                        ("i32", int(a["act_max"])), ("i32", rmode), ("i32", omode)]
+            return f"kws_layernorm_{xin.format}", [("in", 0), ("array", "gamma"), ("array", "beta"), ("out", 0),
+                                                   ("i32", G), ("i32", D), ("i64", int(a["eps_q"])),
+                                                   ("i32", int(a["gamma_shift"])), ("i32", int(a["act_min"])),
+                                                   ("i32", int(a["act_max"])), ("i32", rmode), ("i32", omode)]
+        if xin.format == "int16":          # zero points 0 (numerics 9.4)
+            a = node.attrs
+            return "kws_layernorm_s16", [("in", 0), ("array", "gamma"), ("array", "beta"), ("out", 0),
+                                         ("i32", G), ("i32", D), ("i64", int(a["eps_q"])),
+                                         ("i32", int(a["gamma_shift"])), ("i32", int(a["act_min"])),
+                                         ("i32", int(a["act_max"]))]
         if xin.format == "int8":
             _, zi = qparams(xin)
             _, zo = qparams(xout)
@@ -256,11 +270,12 @@ class LayerNorm(Op):
             y = tF.layer_norm(x.to(torch.float64), norm, g, b, float(np.float32(node.attrs["eps"])))
             y = y.clamp(node.attrs["act_min_f"], node.attrs["act_max_f"]).to(torch.float32)
             return [y]
-        q = xin.format == "q8"
+        q = xin.format in ("q8", "q16")
+        fb = MEAN_BITS[xin.format]
         xs = (x.to(torch.int64) - (0 if q else xin.zero_point)).reshape(x.shape[:x.ndim - k] + (D,))
         total = torch.sum(xs, dim=-1, keepdim=True, dtype=torch.int64)
-        mean_f = t_div(total * (1 << F_BITS), D)
-        c = xs * (1 << F_BITS) - mean_f
+        mean_f = t_div(total * (1 << fb), D)
+        c = xs * (1 << fb) - mean_f
         var_f = t_div(torch.sum(c * c, dim=-1, keepdim=True, dtype=torch.int64), D)
         v = var_f + int(node.attrs["eps_q"])
         sd = t_isqrt(v * (1 << (2 * SD_BITS)))
@@ -271,7 +286,8 @@ class LayerNorm(Op):
         acc = z * g + b
         if q:
             from ..torchref import qcast as t_qcast
-            y = t_qcast(acc, Z_BITS + int(node.attrs["gamma_shift"]), node.attrs["qround"], 8, node.attrs["qoverflow"])
+            y = t_qcast(acc, Z_BITS + int(node.attrs["gamma_shift"]), node.attrs["qround"],
+                        8 if xin.format == "q8" else 16, node.attrs["qoverflow"])
         else:
             y = t_shift(acc, Z_BITS + int(node.attrs["gamma_shift"])) + xout.zero_point
         y = y.clamp(node.attrs["act_min"], node.attrs["act_max"])

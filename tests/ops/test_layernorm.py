@@ -11,7 +11,7 @@ from hypothesis import assume, given, strategies as st
 from kwsnum.builder import GraphBuilder
 from kwsnum.errors import ModelError
 from kwsnum.ops import layernorm as ln
-from kwsnum.quant import affine_params, act_clamp_int8
+from kwsnum.quant import affine_params, act_clamp_int8, act_clamp_int16, int16_params
 from kwsnum.torchref import isqrt as t_isqrt
 from tests.strategies import FORMATS, ROUNDINGS, int8_qparams, float_array, check_model
 
@@ -346,13 +346,15 @@ def test_int8_params_bounds():
 
 
 # ------------------------------------------------------------------ int8 accuracy against float64
-def error_bound_lsb(xq, zi, si, so, gamma, eps, k, gamma_shift):
-    """docs layernorm "accuracy": per-element bound of |dequant(y) - clamp(float LN)| in output steps."""
+def error_bound_lsb(xq, zi, si, so, gamma, eps, k, gamma_shift, f_bits=8):
+    """docs layernorm "accuracy": per-element bound of |dequant(y) - clamp(float LN)| in output steps. A 16-bit
+    input (f_bits = 0, numerics 9.4) is the 8-bit analysis with sigma in units of 2**8 input steps."""
     xi = xq.astype(np.float64) - zi
     ax = tuple(range(xi.ndim - k, xi.ndim))
     mu = xi.mean(axis=ax, keepdims=True)
     var_i = ((xi - mu) ** 2).mean(axis=ax, keepdims=True)
-    sigma = np.sqrt(var_i + eps / si ** 2)                   # in input steps
+    sigma = np.sqrt(var_i + eps / si ** 2) * 2.0 ** (f_bits - 8)   # in input steps (8-bit units)
+    var_i = var_i * 4.0 ** (f_bits - 8)
     n = np.where(sigma > 0, (xi - mu) / np.where(sigma > 0, sigma, 1), 0.0)
     a_low = np.sqrt(np.maximum(2.0 ** 32 * sigma ** 2 - 2.0 ** 16 * 1.75, 2.0 ** 16))
     ez = (np.abs(n) * (1.75 / np.maximum(sigma, 1e-300) + 1) + 128) / (a_low - 1) + 2.0 ** -17
@@ -361,25 +363,31 @@ def error_bound_lsb(xq, zi, si, so, gamma, eps, k, gamma_shift):
     return 0.5 + g * ez + (np.abs(n) + ez) * 2.0 ** -(gamma_shift + 1) + 2.0 ** -(Z + gamma_shift + 1) + 1e-9
 
 
-def check_accuracy(xq, si, zi, gamma, beta, eps, k, so=None, zo=None, act="none"):
-    """Build the int8 layernorm with int8_params, run the oracle, compare with float64 LayerNorm of the
-    dequantized input (clamped like the int8 output). Returns (max error in output steps, per-element margin)."""
+def check_accuracy(xq, si, zi, gamma, beta, eps, k, so=None, zo=None, act="none", c_check=False):
+    """Build the int8 (int16 for an int16 xq: zero points 0, numerics 9.4) layernorm with int8_params, run the
+    oracle, compare with float64 LayerNorm of the dequantized input (clamped like the integer output).
+    Returns (max error in output steps, per-element margin). ``c_check``: also C == oracle (tests/test_c_ops.py)."""
     shape = xq.shape[1:]
     norm = shape[len(shape) - k:]
+    fmt = "int16" if xq.dtype == np.int16 else "int8"
     xr = si * (xq.astype(np.float64) - zi)
     ref, _, _ = float_layernorm(xr, gamma.astype(np.float64), beta.astype(np.float64), eps, k)
     if so is None:  # calibrate the output scale on the float output, as the exporter would
-        so, zo = affine_params(ref.min(), ref.max())
-    lo, hi = act_clamp_int8(act, so, zo)
-    arrays, attrs = ln.int8_params(gamma, beta, eps, si, so, norm)
+        so, zo = int16_params(ref.min(), ref.max()) if fmt == "int16" else affine_params(ref.min(), ref.max())
+    lo, hi = act_clamp_int16(None if act == "none" else act, so) if fmt == "int16" else act_clamp_int8(act, so, zo)
+    arrays, attrs = ln.int8_params(gamma, beta, eps, si, so, norm, f_bits=ln.MEAN_BITS[fmt])
     b = GraphBuilder()
-    x = b.input("x", shape, "int8", si, zi)
+    x = b.input("x", shape, fmt, si, zi)
     y = b.add("layernorm", "ln", [x], dict(attrs, act_min=lo, act_max=hi), arrays, scale=so, zero_point=zo)
     m = b.build([y])
-    out = check_model(m, xq)[y]
+    trace = check_model(m, xq)
+    if c_check:
+        from tests.c_build import run_c, assert_same
+        assert_same(run_c(m, xq), trace)
+    out = trace[y]
     ref_c = np.clip(ref, so * (lo - zo), so * (hi - zo))
     err = np.abs(so * (out.astype(np.float64) - zo) - ref_c) / so
-    bound = error_bound_lsb(xq, zi, si, so, gamma, eps, k, attrs["gamma_shift"])
+    bound = error_bound_lsb(xq, zi, si, so, gamma, eps, k, attrs["gamma_shift"], ln.MEAN_BITS[fmt])
     bound = np.broadcast_to(bound, err.shape)
     worst = np.unravel_index(np.argmax(err - bound), err.shape)
     assert np.all(err <= bound), (float(err[worst]), float(bound[worst]), worst)
@@ -461,3 +469,46 @@ def test_layernorm_f32_16000(offset):
     be = (0.2 * rng.standard_normal((16, 1000))).astype(np.float32)
     y = b.add("layernorm", "ln", [x], dict(axes=2, eps=1e-5, act_min_f=0.0), dict(gamma=g, beta=be))
     check_model(b.build([y]), (rng.standard_normal((2, 16, 1000)) * 3 + offset).astype(np.float32))
+
+
+@st.composite
+def realistic_int16_cases(draw):
+    """int16 inputs (zero point 0) with a spread of 20 to 8000 steps, sometimes a constant offset or a group
+    at the extremes; random affine; calibrated symmetric output scale (numerics 9.4, layernorm)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    k = draw(st.sampled_from([1, 2]))
+    shape = (draw(st.integers(1, 8)), draw(st.integers(8, 120)))
+    N = draw(st.integers(1, 3))
+    si = float(np.float32(draw(st.floats(1e-5, 1e-2))))
+    std = draw(st.floats(20.0, 8000.0))
+    centre = draw(st.integers(-20000, 20000))
+    xq = np.clip(np.round(rng.standard_normal((N,) + shape) * std) + centre, -32768, 32767).astype(np.int16)
+    if draw(st.booleans()):
+        xq[0, 0, : shape[1] // 2] = draw(st.sampled_from([-32768, 32767]))
+    norm = shape[2 - k:]
+    gamma = (1.0 + 0.3 * rng.standard_normal(norm)).astype(np.float32)
+    beta = (0.5 * rng.standard_normal(norm)).astype(np.float32)
+    return xq, si, gamma, beta, k, draw(st.sampled_from(["none", "relu"]))
+
+
+@given(realistic_int16_cases())
+def test_layernorm_int16_oracle_equals_torch_and_accuracy(case):
+    """int16 LayerNorm (F = 6): oracle == torch exactly (check_accuracy runs check_model), every output within the
+    spec's bound of float64 LayerNorm (checked per element by check_accuracy), and for groups spread over at least
+    500 input steps (a calibrated int16 tensor) within 1 output step (the mean's 2**-7-step resolution costs about
+    |g| / (2**7 sigma) steps, |g| up to ~3e4 here)."""
+    xq, si, gamma, beta, k, act = case
+    worst, _ = check_accuracy(xq, si, 0, gamma, beta, 1e-5, k, act=act)
+    ax = tuple(range(xq.ndim - k, xq.ndim))
+    if xq.astype(np.float64).std(axis=ax).min() >= 500:
+        assert worst <= 1.0, worst
+
+
+def test_layernorm_int16_accuracy_16000():
+    """kws_raw's [16, 1000] in int16 with ReLU-like inputs."""
+    rng = np.random.default_rng(5)
+    xq = np.clip(np.round(np.abs(rng.standard_normal((2, 16, 1000))) * 6000), 0, 32767).astype(np.int16)
+    gamma = (1 + 0.3 * rng.standard_normal((16, 1000))).astype(np.float32)
+    beta = (0.2 * rng.standard_normal((16, 1000))).astype(np.float32)
+    worst, margin = check_accuracy(xq, 1e-4, 0, gamma, beta, 1e-5, 2, act="relu")
+    assert worst <= 0.6 and margin < 0.1, (worst, margin)
