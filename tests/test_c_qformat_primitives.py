@@ -14,7 +14,7 @@ from hypothesis import given, example, strategies as st
 
 from kwsnum import fixedpoint as fp
 from tests.test_float16 import build_test_lib
-from tests.test_qformat_primitives import RMODES, OMODES, ref_round, ref_overflow
+from tests.test_qformat_primitives import RMODES, OMODES, SPEC_TABLE, ref_round, ref_overflow
 
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 D_MAX = 2 ** 31 - 1
@@ -93,15 +93,7 @@ def test_div_round_edge_grid():
 
 def test_div_round_table_of_the_spec():
     """x / 2 for x = -5 .. 5: the table of section 8 (d = 2 is shift_round by 1); and odd d ties never exist."""
-    table = {   # x/2:      -2.5 -2  -1.5 -1  -0.5  0  0.5  1  1.5  2  2.5
-        fp.ROUND_TRN:         [-3, -2, -2, -1, -1, 0, 0, 1, 1, 2, 2],
-        fp.ROUND_TRN_ZERO:    [-2, -2, -1, -1, 0, 0, 0, 1, 1, 2, 2],
-        fp.ROUND_RND:         [-2, -2, -1, -1, 0, 0, 1, 1, 2, 2, 3],
-        fp.ROUND_RND_ZERO:    [-2, -2, -1, -1, 0, 0, 0, 1, 1, 2, 2],
-        fp.ROUND_RND_INF:     [-3, -2, -2, -1, -1, 0, 1, 1, 2, 2, 3],
-        fp.ROUND_RND_MIN_INF: [-3, -2, -2, -1, -1, 0, 0, 1, 1, 2, 2],
-        fp.ROUND_RND_CONV:    [-2, -2, -2, -1, 0, 0, 0, 1, 2, 2, 2],
-    }
+    table = SPEC_TABLE
     xs = list(range(-5, 6))
     for mode, want in table.items():
         got = _c("kws_t_div_round", [np.array(xs, np.int64), np.full(11, 2, np.int64), np.full(11, mode, np.int32)],
@@ -213,15 +205,7 @@ def test_round_float_tiny_negative_is_not_rounded_up():
 
 def test_round_float_ties_table():
     """v = -2.5 .. 2.5 in steps of 0.5: the table of section 8, in float32."""
-    table = {
-        fp.ROUND_TRN:         [-3, -2, -2, -1, -1, 0, 0, 1, 1, 2, 2],
-        fp.ROUND_TRN_ZERO:    [-2, -2, -1, -1, 0, 0, 0, 1, 1, 2, 2],
-        fp.ROUND_RND:         [-2, -2, -1, -1, 0, 0, 1, 1, 2, 2, 3],
-        fp.ROUND_RND_ZERO:    [-2, -2, -1, -1, 0, 0, 0, 1, 1, 2, 2],
-        fp.ROUND_RND_INF:     [-3, -2, -2, -1, -1, 0, 1, 1, 2, 2, 3],
-        fp.ROUND_RND_MIN_INF: [-3, -2, -2, -1, -1, 0, 0, 1, 1, 2, 2],
-        fp.ROUND_RND_CONV:    [-2, -2, -2, -1, 0, 0, 0, 1, 2, 2, 2],
-    }
+    table = SPEC_TABLE
     ts = np.arange(-5, 6, dtype=np.float32) / np.float32(2)
     for mode, want in table.items():
         assert c_round_float(ts, mode).tolist() == want, mode

@@ -118,9 +118,9 @@ def check_qcast(cases):
 
 
 # ------------------------------------------------------------------ the spec's table, literally
-def test_rounding_table_of_the_spec():
-    """x / 2 for x = -5 .. 5 (ties at every odd x), the table in docs/numerics.md, independent of ref_round."""
-    table = {   # x/2:      -2.5 -2  -1.5 -1  -0.5  0  0.5  1  1.5  2  2.5
+# x / 2 for x = -5 .. 5 (v = -2.5 .. 2.5 in steps of 0.5) per mode, as docs/numerics.md section 8 prints it; also
+# used by tests/test_c_qformat_primitives.py (div_round by 2, round_float of the halves)
+SPEC_TABLE = {   # x/2:      -2.5 -2  -1.5 -1  -0.5  0  0.5  1  1.5  2  2.5
         fp.ROUND_TRN:         [-3, -2, -2, -1, -1, 0, 0, 1, 1, 2, 2],
         fp.ROUND_TRN_ZERO:    [-2, -2, -1, -1, 0, 0, 0, 1, 1, 2, 2],
         fp.ROUND_RND:         [-2, -2, -1, -1, 0, 0, 1, 1, 2, 2, 3],
@@ -129,6 +129,10 @@ def test_rounding_table_of_the_spec():
         fp.ROUND_RND_MIN_INF: [-3, -2, -2, -1, -1, 0, 0, 1, 1, 2, 2],
         fp.ROUND_RND_CONV:    [-2, -2, -2, -1, 0, 0, 0, 1, 2, 2, 2],
     }
+
+def test_rounding_table_of_the_spec():
+    """x / 2 for x = -5 .. 5 (ties at every odd x), the table in docs/numerics.md, independent of ref_round."""
+    table = SPEC_TABLE
     xs = list(range(-5, 6))
     for mode, want in table.items():
         assert [ref_round(Fraction(x, 2), mode) for x in xs] == want, mode

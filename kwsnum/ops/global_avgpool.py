@@ -20,7 +20,9 @@ ACC_LIMIT = 1 << 31  # count * 255 must stay below this: the int32 sum of (q - z
 
 
 @njit(cache=True, parallel=True)
-def global_avgpool_int8(x, in_off, mult, shift, mode, out_zp, act_min, act_max, out):
+def global_avgpool_int8(x, in_off, mult, shift, mode, out_zp, act_min, act_max, q, out):
+    """acc = sum (q - zp_in) (int64, exact), then int8 / int16: requantize(acc, mult, shift, mode) + out_zp;
+    Q (``q``, docs/numerics.md 10.3): div_round(acc, count, mode) (mode: the qround code; in_off = out_zp = 0)."""
     N, C, S = x.shape
     for nc in prange(N * C):
         n = nc // C
@@ -28,21 +30,11 @@ def global_avgpool_int8(x, in_off, mult, shift, mode, out_zp, act_min, act_max, 
         acc = np.int64(0)
         for s in range(S):
             acc += np.int64(x[n, c, s]) + in_off
-        v = requantize(acc, mult, shift, mode) + out_zp
+        if q:
+            v = div_round(acc, np.int64(S), mode)
+        else:
+            v = requantize(acc, mult, shift, mode) + out_zp
         out[n, c] = clamp(v, act_min, act_max)
-
-
-@njit(cache=True, parallel=True)
-def global_avgpool_q(x, mode, act_min, act_max, out):
-    """Q (docs/numerics.md 10.3): clamp(div_round(sum q, count, mode), act_min, act_max); int64 sum, exact."""
-    N, C, S = x.shape
-    for nc in prange(N * C):
-        n = nc // C
-        c = nc % C
-        acc = np.int64(0)
-        for s in range(S):
-            acc += np.int64(x[n, c, s])
-        out[n, c] = clamp(div_round(acc, np.int64(S), mode), act_min, act_max)
 
 
 @njit(cache=True, parallel=True)
@@ -97,7 +89,8 @@ class GlobalAvgPool(Op):
             p.update(in_off=-zi, out_zp=zo, mult=node.attrs["multiplier"], shift=node.attrs["shift"], mode=rounding,
                      act=(node.attrs["act_min"], node.attrs["act_max"]))
         elif p["fmt"] in QFORMATS:
-            p.update(mode=qmodes(node)[0], act=(node.attrs["act_min"], node.attrs["act_max"]))
+            p.update(in_off=0, out_zp=0, mult=0, shift=0, mode=qmodes(node)[0],
+                     act=(node.attrs["act_min"], node.attrs["act_max"]))
         else:
             p.update(act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
         return p
@@ -108,10 +101,9 @@ class GlobalAvgPool(Op):
         x3 = np.ascontiguousarray(x).reshape(n, c, -1)
         out = np.empty((n, c), dtype=x.dtype)
         lo, hi = p["act"]
-        if p["fmt"] in QFORMATS:
-            global_avgpool_q(x3, p["mode"], lo, hi, out)
-        elif p["fmt"] in ("int8", "int16"):
-            global_avgpool_int8(x3, p["in_off"], p["mult"], p["shift"], p["mode"], p["out_zp"], lo, hi, out)
+        if p["fmt"] in ("int8", "int16") + QFORMATS:
+            global_avgpool_int8(x3, p["in_off"], p["mult"], p["shift"], p["mode"], p["out_zp"], lo, hi,
+                                p["fmt"] in QFORMATS, out)
         else:
             global_avgpool_f32(x3, lo, hi, out)
         return [out.reshape((n,) + p["out_shape"])]
