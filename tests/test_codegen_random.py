@@ -1,8 +1,9 @@
 """Random small networks from the zoo's building blocks, end to end: a PyTorch module is drawn (conv / depthwise
 conv with BatchNorm and ReLU or ReLU6, average and max pooling, LayerNorm over [C, L], residual adds, linear
 attention blocks, global average pool, Linear), given trained-looking parameters, exported (int8 in both
-roundings, float32, float16, bfloat16, or mixed: int8 with the attention blocks and maybe the LayerNorms in a
-16-bit float format; an int8 draw with attention is made mixed, matmul having no int8 kernel), turned
+roundings, int16, q8 / q16 / q32 with random rounding and overflow modes, float32, float16, bfloat16, or mixed:
+int8 with the attention blocks and maybe the LayerNorms in a 16-bit float format; an integer draw with attention
+is made mixed, matmul having no integer kernel; q32 runs its LayerNorms in q16), turned
 into a C project by kwsnum.codegen, built with -fsanitize=address,undefined, and run through the three-way gate
 (torch reference == oracle on every tensor, C == oracle on every tensor through the trace build)."""
 import os
@@ -15,6 +16,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from kwsnum.export import from_torch           # noqa: E402
+from kwsnum.fixedpoint import OVERFLOW_MODES, QROUNDING_MODES   # noqa: E402
 from kwsnum.models import LinearAttention, randomize_   # noqa: E402
 from kwsnum.verify import Gate                 # noqa: E402
 from tests import c_build                      # noqa: E402
@@ -96,13 +98,20 @@ def networks(draw):
     net = Net(blocks, head, in_shape)
     precision, rounding = draw(st.sampled_from([("int8", "double"), ("int8", "single"), ("float32", "double"),
                                                 ("float16", "double"), ("bfloat16", "double"),
-                                                ("mixed", "double")]))
+                                                ("mixed", "double"), ("int16", "double"), ("q8", "double"),
+                                                ("q16", "single"), ("q32", "double")]))
     float16 = draw(st.sampled_from(["float16", "bfloat16"]))
-    if precision == "mixed" or (precision == "int8" and attn_scopes):
+    if precision == "mixed":
         # int8 with the attention blocks and (sometimes) the LayerNorms in a 16-bit float format
         precision = dict(default="int8", layers={sc: float16 for sc in attn_scopes},
                          ops=dict(layernorm=float16) if draw(st.booleans()) else {})
-    return net, precision, rounding, kinds, draw(st.integers(0, 2 ** 16))
+    elif precision not in ("float32", "float16", "bfloat16") and (attn_scopes or precision == "q32"):
+        # an integer format: attention (matmul, div) in a 16-bit float format; q32 has no LayerNorm kernel
+        precision = dict(default=precision, layers={sc: float16 for sc in attn_scopes},
+                         ops=dict(layernorm="q16") if precision == "q32" else {})
+    qmodes = dict(qround=draw(st.sampled_from(sorted(QROUNDING_MODES))),
+                  qoverflow=draw(st.sampled_from(sorted(OVERFLOW_MODES))))
+    return net, precision, rounding, kinds, draw(st.integers(0, 2 ** 16)), qmodes
 
 
 @settings(max_examples=N_EXAMPLES)
@@ -110,14 +119,14 @@ def networks(draw):
 def test_random_network_three_way_under_sanitizers(tmp_path_factory, case):
     if c_build.compiler() is None:
         pytest.skip("no C compiler found")
-    net, precision, rounding, kinds, seed = case
-    event(f"precision {precision if isinstance(precision, str) else 'mixed'}")
+    net, precision, rounding, kinds, seed, qmodes = case
+    event(f"precision {precision if isinstance(precision, str) else precision['default'] + ' mixed'}")
     event(f"attention: {any(isinstance(m, LinearAttention) for m in net.modules())}")
     g = torch.Generator().manual_seed(seed)
     calib = torch.randn((24,) + net.in_shape, generator=g) * 1.5
     test = torch.randn((6,) + net.in_shape, generator=g) * 1.5
     randomize_(net, seed, calib)
-    model = from_torch(net, calib[:1], calib, precision=precision, rounding=rounding)
+    model = from_torch(net, calib[:1], calib, precision=precision, rounding=rounding, **qmodes)
     env_asan = os.environ.get("ASAN_OPTIONS")
     os.environ["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0"
     try:
