@@ -1,4 +1,5 @@
-"""Small hand-built models for the format and CLI tests (no torch needed)."""
+"""Small hand-built models for the format and CLI tests (no torch needed), and random_module for the export
+tests (torch imported when called)."""
 import numpy as np
 
 from kwsnum.builder import GraphBuilder
@@ -30,3 +31,17 @@ def tiny_float_model():
               dict(weight=rng.standard_normal((3, 2, 3)).astype(np.float32),
                    bias=rng.standard_normal(3).astype(np.float32)))
     return b.build([y])
+
+
+def random_module(factory, seed=0, data_seed=2000):
+    """(module, calibration batch of 64, held-out batch of 64): ``factory()`` with trained-looking random
+    parameters (kwsnum.models.randomize_) and standard normal inputs, all seeded."""
+    import torch
+    from kwsnum.models import randomize_
+    torch.manual_seed(seed)
+    m = factory()
+    g = torch.Generator().manual_seed(data_seed + seed)
+    calib = torch.randn((64,) + m.in_shape, generator=g)
+    test = torch.randn((64,) + m.in_shape, generator=g)
+    randomize_(m, seed, calib)
+    return m, calib, test

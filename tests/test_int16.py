@@ -9,10 +9,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from kwsnum.errors import ExportError                          # noqa: E402
 from kwsnum.export import from_torch                           # noqa: E402
-from kwsnum.models import DSCNN, RawCNN, ResBlockNet, randomize_  # noqa: E402
+from kwsnum.models import DSCNN, RawCNN, ResBlockNet             # noqa: E402
 from tests.c_build import assert_same, run_c                   # noqa: E402
+from tests.models_small import random_module                   # noqa: E402
 from tests.strategies import check_model                       # noqa: E402
 
 CASES = {
@@ -27,13 +27,7 @@ MIXED = {
 
 @functools.lru_cache(maxsize=None)
 def _module(name, seed=0):
-    torch.manual_seed(seed)
-    m = CASES[name]()
-    g = torch.Generator().manual_seed(2000 + seed)
-    calib = torch.randn((64,) + m.in_shape, generator=g)
-    test = torch.randn((64,) + m.in_shape, generator=g)
-    randomize_(m, seed, calib)
-    return m, calib, test
+    return random_module(CASES[name], seed, data_seed=2000)
 
 
 @functools.lru_cache(maxsize=None)

@@ -11,9 +11,10 @@ torch = pytest.importorskip("torch")
 
 from kwsnum.errors import ExportError                          # noqa: E402
 from kwsnum.export import from_torch                           # noqa: E402
-from kwsnum.models import DSCNN, RawCNN, ResBlockNet, randomize_  # noqa: E402
+from kwsnum.models import DSCNN, RawCNN, ResBlockNet             # noqa: E402
 from kwsnum.model import QBITS, QFORMATS                        # noqa: E402
 from tests.c_build import assert_same, run_c                   # noqa: E402
+from tests.models_small import random_module                   # noqa: E402
 from tests.strategies import check_model                       # noqa: E402
 
 CASES = {
@@ -25,13 +26,7 @@ CASES = {
 
 @functools.lru_cache(maxsize=None)
 def _module(name, seed=0):
-    torch.manual_seed(seed)
-    m = CASES[name]()
-    g = torch.Generator().manual_seed(3000 + seed)
-    calib = torch.randn((64,) + m.in_shape, generator=g)
-    test = torch.randn((64,) + m.in_shape, generator=g)
-    randomize_(m, seed, calib)
-    return m, calib, test
+    return random_module(CASES[name], seed, data_seed=3000)
 
 
 def export(name, precision, **kw):

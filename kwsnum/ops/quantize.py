@@ -16,7 +16,7 @@ from numba import njit, prange
 
 from ..fixedpoint import round_half_away_f32, quantize_q
 from ..float16 import narrow, widen
-from ..model import QRANGE, QUANTIZED, STORAGE_FLOATS, INTEGER, QBITS, QFORMATS
+from ..model import QRANGE, STORAGE_FLOATS, INTEGER, QBITS, QFORMATS
 from .base import C_SUFFIX, Op, in_tensor, out_tensor, qparams, q_attrs, qmodes
 
 FLOATS = ("float32",) + STORAGE_FLOATS
