@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..fixedpoint import clamp
-from .base import Attr, Op, in_tensor, require
+from .base import Attr, Op, require
 
 
 @njit(cache=True, parallel=True)
