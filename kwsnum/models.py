@@ -1,7 +1,8 @@
 """Small PyTorch keyword-spotting models used by the tests and examples (this module needs torch).
 
 - :class:`DSCNN`: the depthwise-separable CNN of MLPerf Tiny / tiny-kws on a (1, 49, 10) MFCC input.
-- :class:`RawCNN`: the raw-waveform 1-D CNN (kws_raw): AvgPool1d(16) then conv / LayerNorm / ReLU / MaxPool blocks.
+- :class:`RawCNN`: the raw-waveform 1-D CNN (kws_raw): AvgPool1d(16) (or a learned strided Conv1d front end) then
+  conv / LayerNorm / ReLU / MaxPool blocks.
 
 Both export with :func:`kwsnum.export.from_torch` (BatchNorm folds, ReLUs fuse).
 """
@@ -57,40 +58,68 @@ class DSCNN(nn.Module):
 
 
 class RawCNN(nn.Module):
-    """AvgPool1d(pool, pool) -> for each C in ``channels``: [Conv1d(C_in, C, k, padding='same') ->
+    """[AvgPool1d(pool, pool)] -> [front] -> for each C in ``channels``: [Conv1d(C_in, C, k, padding='same') ->
     LayerNorm([C, L]) -> ReLU -> MaxPool1d(block_pool)] -> AdaptiveAvgPool1d(1) -> Flatten -> Linear(C_last, n_classes).
 
-    ``kernel_size`` is one int for every block or one per block. The defaults are the issue's kws_raw:
-    pool 16, kernel 3, block_pool 4, channels (16, 32, 64); with in_len=16000 the lengths are
-    1000 -> 250 -> 62 -> 15. Input (1, in_len)."""
+    ``kernel_size`` and ``block_pool`` are one int for every block or one per block (a block pool of 1: no
+    MaxPool1d). ``pool`` 1: no AvgPool1d. ``front`` (optional, a learned filterbank-like front end instead of
+    or after the AvgPool1d): dict(channels=C0, kernel=K, stride=S, pool=P): Conv1d(1, C0, K, stride S,
+    padding (K - S) // 2) -> LayerNorm([C0, L0]) -> ReLU -> MaxPool1d(P) (P 1: none). ``dropout`` > 0: a Dropout
+    before the Linear (training only; exported as the identity).
+    The defaults are the issue's kws_raw: pool 16, kernel 3, block_pool 4, channels (16, 32, 64), no front;
+    with in_len=16000 the lengths are 1000 -> 250 -> 62 -> 15. Input (1, in_len)."""
 
-    def __init__(self, n_classes=12, channels=(16, 32, 64), in_len=16000, pool=16, kernel_size=3, block_pool=4):
+    def __init__(self, n_classes=12, channels=(16, 32, 64), in_len=16000, pool=16, kernel_size=3, block_pool=4,
+                 front=None, dropout=0.0):
         super().__init__()
         channels = [int(c) for c in channels]
-        if isinstance(kernel_size, int):
-            kernels = [kernel_size] * len(channels)
-        else:
-            kernels = [int(k) for k in kernel_size]
-            if len(kernels) != len(channels):
-                raise ValueError(f"kernel_size has {len(kernels)} entries for {len(channels)} blocks")
+
+        def per_block(v, what):
+            if isinstance(v, int):
+                return [v] * len(channels)
+            v = [int(k) for k in v]
+            if len(v) != len(channels):
+                raise ValueError(f"{what} has {len(v)} entries for {len(channels)} blocks")
+            return v
+
+        kernels = per_block(kernel_size, "kernel_size")
+        pools = per_block(block_pool, "block_pool")
         self.in_shape = (1, int(in_len))
-        L = _conv_out(int(in_len), pool, pool, 0)
-        layers = [nn.AvgPool1d(pool, pool)]
+        L = int(in_len)
+        layers = []
+        if pool > 1:
+            layers.append(nn.AvgPool1d(pool, pool))
+            L = _conv_out(L, pool, pool, 0)
         c_in = 1
-        for c, k in zip(channels, kernels):
-            layers += [nn.Conv1d(c_in, c, k, padding="same"), nn.LayerNorm([c, L]), nn.ReLU(),
-                       nn.MaxPool1d(block_pool)]
-            L = _conv_out(L, block_pool, block_pool, 0)
+        if front:
+            c0, k0, s0, p0 = (int(front[key]) for key in ("channels", "kernel", "stride", "pool"))
+            pad = max(0, (k0 - s0) // 2)
+            layers += [nn.Conv1d(1, c0, k0, stride=s0, padding=pad)]
+            L = _conv_out(L, k0, s0, 2 * pad)
+            layers += [nn.LayerNorm([c0, L]), nn.ReLU()]
+            if p0 > 1:
+                layers.append(nn.MaxPool1d(p0))
+                L = _conv_out(L, p0, p0, 0)
+            c_in = c0
+        for c, k, bp in zip(channels, kernels, pools):
+            layers += [nn.Conv1d(c_in, c, k, padding="same"), nn.LayerNorm([c, L]), nn.ReLU()]
+            if bp > 1:
+                layers.append(nn.MaxPool1d(bp))
+                L = _conv_out(L, bp, bp, 0)
             if L < 1:
                 raise ValueError(f"in_len={in_len} is too short for {len(channels)} blocks")
             c_in = c
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool1d(1)
         self.flatten = nn.Flatten()
+        self.dropout = nn.Dropout(dropout) if dropout else None
         self.fc = nn.Linear(c_in, n_classes)
 
     def forward(self, x):
-        return self.fc(self.flatten(self.pool(self.features(x))))
+        x = self.flatten(self.pool(self.features(x)))
+        if self.dropout is not None:
+            x = self.dropout(x)
+        return self.fc(x)
 
 
 class ResBlockNet(nn.Module):

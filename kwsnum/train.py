@@ -31,11 +31,24 @@ DEFAULT_LR = {"ds_cnn": 3e-3, "kws_raw": 5e-3, "kws_mfcc": 3e-3, "kws_attn": 3e-
 # the deployment export besides float32: (name, precision config); kws_attn is int8 with a float16 attention
 DEPLOY = {"kws_attn": ("mixed", {"default": "int8", "layers": {"attn": "float16"}})}
 # kws_raw (RawCNN) architectures. "issue": the architecture of the issue (RawCNN's defaults): AvgPool1d(16),
-# 3 blocks of k3 convs, channels (W/4, W/2, W). "wide" (the training default): AvgPool1d(8) (2 kHz), 4 blocks of
-# k9 convs, channels (W/4, W/2, W, W). See docs/training.md ("kws_raw") for why.
-RAW_ARCHS = {"issue": dict(pool=16, kernel_size=3, block_pool=4, n_blocks=3),
-             "wide": dict(pool=8, kernel_size=9, block_pool=4, n_blocks=4)}
-DEFAULT_RAW_ARCH = "wide"
+# 3 blocks of k3 convs, channels (W/4, W/2, W). "wide": AvgPool1d(8) (2 kHz), 4 blocks of k9 convs, channels
+# (W/4, W/2, W, W). "front" (the training default): a learned filterbank-like front end instead of the AvgPool1d,
+# Conv1d(1, W, 400, stride 160, padding 120) (25 ms windows, 10 ms hop, 100 frames) -> LayerNorm([W, 100]) -> ReLU,
+# then 4 blocks of k3 convs with W channels (MaxPool1d(2) after blocks 2-4: 100 -> 50 -> 25 -> 12 frames) and a
+# Dropout(0.2) before the Linear. "channels" are multiples of --width W, and so is a front's "channels".
+# See docs/training.md ("kws_raw") for the measurements.
+RAW_ARCHS = {"issue": dict(pool=16, kernel_size=3, block_pool=4, channels=(0.25, 0.5, 1)),
+             "wide": dict(pool=8, kernel_size=9, block_pool=4, channels=(0.25, 0.5, 1, 1)),
+             "front": dict(pool=1, kernel_size=3, block_pool=(1, 2, 2, 2), channels=(1, 1, 1, 1),
+                           front=dict(channels=1, kernel=400, stride=160, pool=1), dropout=0.2)}
+DEFAULT_RAW_ARCH = "front"
+# training recipe defaults per model (absent: 0). kws_raw: background-noise mixing, label smoothing and speed
+# perturbation of the waveform (measured with the "front" architecture in docs/training.md: 20-minute runs on one
+# core, seed 0: validation / test accuracy 92.4 % / 89.8 % without and 95.8 % / 95.1 % with the speed
+# perturbation; seed 1 with it: 90.8 % / 88.6 %)
+DEFAULT_NOISE_PROB = {"kws_raw": 0.5}
+DEFAULT_LABEL_SMOOTHING = {"kws_raw": 0.1}
+DEFAULT_SPEED_PERTURB = {"kws_raw": 0.1}
 MAX_SHIFT_S = 0.1          # feature-level time shift: up to +-100 ms
 CALIB_SAMPLES = 200
 EXIT_DEGENERATE = 3
@@ -69,10 +82,15 @@ def model_args(model_name, width, in_shape, n_classes, raw_arch=DEFAULT_RAW_ARCH
     if model_name == "ds_cnn":
         return dict(n_classes=n_classes, width=w, in_shape=tuple(in_shape))
     if model_name == "kws_raw":
-        arch = RAW_ARCHS[raw_arch]
-        channels = (max(1, w // 4), max(1, w // 2)) + (w,) * (arch["n_blocks"] - 2)
-        return dict(n_classes=n_classes, channels=channels, in_len=in_shape[-1], pool=arch["pool"],
-                    kernel_size=arch["kernel_size"], block_pool=arch["block_pool"])
+        arch = dict(RAW_ARCHS[raw_arch])
+        args = dict(n_classes=n_classes, channels=tuple(max(1, int(w * f)) for f in arch.pop("channels")),
+                    in_len=in_shape[-1])
+        if arch.get("front"):
+            front = dict(arch.pop("front"))
+            front["channels"] = max(1, int(w * front["channels"]))
+            args["front"] = front
+        args.update(arch)
+        return args
     if model_name == "kws_mfcc":
         return dict(n_classes=n_classes, n_mfcc=in_shape[0], channels=(max(1, w // 2), w))
     if model_name == "kws_attn":
@@ -245,6 +263,39 @@ def _shift_batch(torch, x, max_shift, fill, gen, axis):
     return out.movedim(-1, axis)
 
 
+def _noise_batch(torch, x, noise, prob, max_gain, gen):
+    """Raw waveform batch x (N, 1, T): with probability ``prob`` per sample, add a random crop of a random
+    background-noise file (float, int16 / 32768) times a gain uniform in [0, max_gain]."""
+    if prob <= 0 or not noise:
+        return x
+    n, T = x.shape[0], x.shape[-1]
+    use = torch.rand(n, generator=gen) < prob
+    if not bool(use.any()):
+        return x
+    out = x.clone()
+    for i in torch.nonzero(use).flatten().tolist():
+        src = noise[int(torch.randint(len(noise), (1,), generator=gen))]
+        off = int(torch.randint(len(src) - T + 1, (1,), generator=gen))
+        g = float(torch.rand(1, generator=gen)) * max_gain
+        out[i, ..., :] += g * src[off:off + T]
+    return out
+
+
+def _speed_batch(torch, x, max_change, gen):
+    """Raw waveform batch x (N, 1, T): resample every sample by a random factor r uniform in
+    [1 - max_change, 1 + max_change] about the clip's centre (out[t] = x[c + (t - c) r], linear interpolation,
+    zeros outside the clip): tempo and pitch change together (speed perturbation)."""
+    if max_change <= 0:
+        return x
+    n, T = x.shape[0], x.shape[-1]
+    r = 1.0 + (2.0 * torch.rand(n, generator=gen) - 1.0) * max_change
+    gx = torch.linspace(-1.0, 1.0, T)[None, :] * r[:, None]                       # align_corners: -1 is 0, 1 is T-1
+    grid = torch.stack([gx, torch.zeros_like(gx)], -1)[:, None]                  # (N, 1, T, 2)
+    y = torch.nn.functional.grid_sample(x.reshape(n, -1, 1, T), grid, mode="bilinear", padding_mode="zeros",
+                                        align_corners=True)
+    return y.reshape(x.shape)
+
+
 def schedule_progress(step, total_steps, elapsed, budget):
     """Fraction of the schedule done: the larger of steps / planned steps and elapsed / time budget, so
     that the learning rate anneals fully whichever of the two ends training."""
@@ -287,10 +338,12 @@ def parse_args(argv):
     p.add_argument("--frontend", choices=("logmel", "mfcc", "raw"), default=None,
                    help="default: ds_cnn logmel (1x64x101), kws_raw raw (1x16000), kws_mfcc mfcc (40x101)")
     p.add_argument("--width", type=int, default=None,
-                   help="ds_cnn channels; kws_raw channels (W/4, W/2, W[, W]); kws_mfcc (W/2, W). Default 64")
+                   help="ds_cnn channels; kws_raw channels (W/4, W/2, W[, W]) ('issue', 'wide') or W everywhere "
+                        "('front'); kws_mfcc (W/2, W). Default 64")
     p.add_argument("--raw-arch", choices=tuple(RAW_ARCHS), default=DEFAULT_RAW_ARCH,
                    help="kws_raw only: 'issue' = AvgPool1d(16), 3 blocks of k3 convs (RawCNN's defaults); "
-                        "'wide' = AvgPool1d(8), 4 blocks of k9 convs. Default %(default)s")
+                        "'wide' = AvgPool1d(8), 4 blocks of k9 convs; 'front' = a learned Conv1d(1, W, 400, "
+                        "stride 160) front end, 4 blocks of k3 convs. Default %(default)s")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=None,
@@ -299,6 +352,16 @@ def parse_args(argv):
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--max-shift-ms", type=float, default=MAX_SHIFT_S * 1000,
                    help="feature-level random time shift, +- this many ms (0: off). Default %(default)s")
+    p.add_argument("--noise-prob", type=float, default=None,
+                   help="raw frontend (kws_raw) only: probability of adding a random crop of a _background_noise_ "
+                        "file to a training sample (0: off). Default: kws_raw 0.5, other models 0")
+    p.add_argument("--noise-gain", type=float, default=0.3,
+                   help="the added noise is the file's samples times a gain uniform in [0, this]. Default %(default)s")
+    p.add_argument("--speed-perturb", type=float, default=None,
+                   help="raw frontend (kws_raw) only: resample each training sample by a random factor in "
+                        "[1 - S, 1 + S] (tempo and pitch; 0: off). Default: kws_raw 0.1, other models 0")
+    p.add_argument("--label-smoothing", type=float, default=None,
+                   help="cross-entropy label smoothing. Default: kws_raw 0.1, other models 0")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, metavar="OUT_DIR")
     p.add_argument("--max-minutes", type=float, default=None,
@@ -309,8 +372,20 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.lr is None:
         a.lr = DEFAULT_LR[a.model]
+    if a.noise_prob is None:
+        a.noise_prob = DEFAULT_NOISE_PROB.get(a.model, 0.0) if (a.frontend or DEFAULT_FRONTEND[a.model]) == "raw" \
+            else 0.0
+    if a.speed_perturb is None:
+        a.speed_perturb = DEFAULT_SPEED_PERTURB.get(a.model, 0.0) \
+            if (a.frontend or DEFAULT_FRONTEND[a.model]) == "raw" else 0.0
+    if a.label_smoothing is None:
+        a.label_smoothing = DEFAULT_LABEL_SMOOTHING.get(a.model, 0.0)
     if a.epochs < 1 or a.batch_size < 2 or a.lr <= 0:
         p.error("need --epochs >= 1, --batch-size >= 2, --lr > 0")
+    if not 0.0 <= a.noise_prob <= 1.0 or a.noise_gain < 0 or not 0.0 <= a.label_smoothing < 1.0 or \
+            not 0.0 <= a.speed_perturb < 1.0:
+        p.error("need 0 <= --noise-prob <= 1, --noise-gain >= 0, 0 <= --label-smoothing < 1, "
+                "0 <= --speed-perturb < 1")
     return a
 
 
@@ -341,6 +416,10 @@ def run(a, argv):
     kind = a.frontend or DEFAULT_FRONTEND[a.model]
     width = a.width or DEFAULT_WIDTH[a.model]
     fe = make_frontend(a.model, kind)
+    if a.speed_perturb > 0 and fe.kind != "raw":
+        raise ValueError("--speed-perturb needs the raw frontend (kws_raw): it resamples the waveform")
+    if a.noise_prob > 0 and fe.kind != "raw":
+        raise ValueError("--noise-prob needs the raw frontend (kws_raw): the noise is mixed into the waveform")
     labels = list(LABELS)
     n_classes = len(labels)
 
@@ -380,10 +459,17 @@ def run(a, argv):
     step_s = 1.0 / fe.sample_rate if fe.kind == "raw" else fe.hop_length / fe.sample_rate
     max_shift = int(round(a.max_shift_ms / 1000.0 / step_s))
     fill = torch.from_numpy(silence_feat)[None]
+    noise = []
+    if a.noise_prob > 0:
+        from .data.speech_commands import _noise, background_files
+        noise = [torch.from_numpy(_noise(f).astype(np.float32) / 32768.0)
+                 for f in background_files(a.data_dir) if len(_noise(f)) >= fe.clip_samples]
+        if not noise:
+            raise ValueError(f"{a.data_dir}: --noise-prob needs _background_noise_/ files of >= 1 s")
     n_batches = max(1, len(Xtr) // a.batch_size) if len(Xtr) >= a.batch_size else 1
     total_steps = a.epochs * n_batches
     opt = torch.optim.Adam(net.parameters(), lr=a.lr, weight_decay=a.weight_decay)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=a.label_smoothing)
     budget = None if a.max_minutes is None else 60.0 * a.max_minutes
     best = dict(val_acc=-1.0, epoch=0, state=None)
     history = []
@@ -402,6 +488,8 @@ def run(a, argv):
             if len(idx) < 2:
                 continue
             xb = _shift_batch(torch, Xtr_t[idx], max_shift, fill, gen, ax)
+            xb = _speed_batch(torch, xb, a.speed_perturb, gen)
+            xb = _noise_batch(torch, xb, noise, a.noise_prob, a.noise_gain, gen)
             yb = ytr_t[idx]
             out = net(xb)
             loss = loss_fn(out, yb)
@@ -502,7 +590,12 @@ def run(a, argv):
                       threads=n_threads,
                       augmentation=f"feature-level random time shift of +-{max_shift} "
                                    f"{'samples' if fe.kind == 'raw' else 'frames'} "
-                                   f"(+-{a.max_shift_ms:g} ms), vacated positions filled with the features of silence",
+                                   f"(+-{a.max_shift_ms:g} ms), vacated positions filled with the features of silence"
+                                   + (f"; background noise added with probability {a.noise_prob:g}, gain uniform in "
+                                      f"[0, {a.noise_gain:g}]" if noise else "")
+                                   + (f"; speed perturbation by a factor uniform in [{1 - a.speed_perturb:g}, "
+                                      f"{1 + a.speed_perturb:g}]" if a.speed_perturb > 0 else ""),
+                      label_smoothing=a.label_smoothing,
                       best_epoch=best["epoch"], best_val_acc=best["val_acc"], history=history),
         timing=dict(features_seconds=feature_seconds, train_seconds=train_seconds,
                     export_seconds=export_seconds, eval_seconds=eval_seconds,

@@ -30,6 +30,12 @@ ZOO = {
                         "DS-CNN W=64 on log-mel (the bundled default's architecture)"),
     "kws_raw": Entry("RawCNN", dict(in_len=16000), (1, 16000), "raw",
                      "raw-waveform 1-D CNN with LayerNorm over [C, L] on 16000 samples"),
+    "kws_raw_front": Entry("RawCNN", dict(in_len=16000, channels=(64, 64, 64, 64), pool=1, kernel_size=3,
+                                          block_pool=(1, 2, 2, 2), dropout=0.2,
+                                          front=dict(channels=64, kernel=400, stride=160, pool=1)),
+                           (1, 16000), "raw",
+                           "raw-waveform 1-D CNN, learned Conv1d(1, 64, 400, stride 160) front end + 4 k3 blocks, "
+                           "LayerNorm over [C, L] (kwsnum.train's default kws_raw)"),
     "kws_mfcc": Entry("KwsMfcc", dict(n_mfcc=40), (40, 101), "mfcc", "1-D CNN on 40 MFCC x 101 frames"),
     "kws_attn": Entry("KwsAttention", dict(n_mfcc=40), (40, 101), "mfcc",
                       "int8 conv frontend + float16 linear attention + int8 classifier on 40 MFCC x 101 frames",

@@ -173,17 +173,111 @@ def test_bad_model_frontend_pair(tmp_path, capsys):
 
 def test_kws_raw_archs():
     from kwsnum.models import RawCNN
-    # "issue" is RawCNN's defaults (the issue's kws_raw); "wide" is the training default
+    # "issue" is RawCNN's defaults (the issue's kws_raw)
     issue = train.model_args("kws_raw", 64, (1, 16000), 12, raw_arch="issue")
     ref, net = RawCNN(), train.build_model("kws_raw", issue)
     assert [type(m) for m in net.modules()] == [type(m) for m in ref.modules()]
     assert [tuple(p.shape) for p in net.parameters()] == [tuple(p.shape) for p in ref.parameters()]
-    wide = train.model_args("kws_raw", 64, (1, 16000), 12)
+    wide = train.model_args("kws_raw", 64, (1, 16000), 12, raw_arch="wide")
     assert wide["channels"] == (16, 32, 64, 64) and wide["pool"] == 8 and wide["kernel_size"] == 9
     net = train.init_for_training("kws_raw", train.build_model("kws_raw", wide))
     convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv1d)]
     assert [m.kernel_size for m in convs] == [(9,)] * 4
-    assert all(float(m.bias.abs().max()) == 0.0 for m in convs)
+    assert all(float(m.bias.detach().abs().max()) == 0.0 for m in convs)
     assert net(torch.zeros(2, 1, 16000)).shape == (2, 12)
     with pytest.raises(ValueError):
         RawCNN(channels=(8, 16), kernel_size=(3, 3, 3))
+    with pytest.raises(ValueError):
+        RawCNN(channels=(8, 16), block_pool=(2, 2, 2))
+
+
+def test_kws_raw_front_arch_is_the_default():
+    from kwsnum.models import RawCNN
+    assert train.DEFAULT_RAW_ARCH == "front"
+    args = train.model_args("kws_raw", 64, (1, 16000), 12)
+    assert args == train.model_args("kws_raw", 64, (1, 16000), 12, raw_arch="front")
+    assert args["channels"] == (64,) * 4 and args["pool"] == 1
+    assert args["front"] == dict(channels=64, kernel=400, stride=160, pool=1)
+    from kwsnum import zoo                            # the zoo entry is the training default at W 64
+    assert dict(zoo.ZOO["kws_raw_front"].args, n_classes=12) == args
+    net = train.init_for_training("kws_raw", train.build_model("kws_raw", args))
+    assert isinstance(net, RawCNN)
+    layers = list(net.features)
+    # no AvgPool1d: the learned front end (25 ms windows, 10 ms hop -> 100 frames) comes first
+    assert isinstance(layers[0], torch.nn.Conv1d) and layers[0].kernel_size == (400,) and layers[0].stride == (160,)
+    lns = [m for m in layers if isinstance(m, torch.nn.LayerNorm)]
+    assert [tuple(m.normalized_shape) for m in lns] == [(64, 100), (64, 100), (64, 100), (64, 50), (64, 25)]
+    assert sum(isinstance(m, torch.nn.AvgPool1d) for m in layers) == 0
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert all(float(m.bias.detach().abs().max()) == 0.0 for m in convs)
+    net.train()
+    assert net(torch.randn(2, 1, 16000)).shape == (2, 12)
+    net.eval()
+    x = torch.randn(2, 1, 16000)
+    assert torch.equal(net(x), net(x))                # the dropout is off in eval mode
+
+
+def test_kws_raw_front_exports_int8():
+    from kwsnum.export import from_torch
+    from kwsnum.models import randomize_
+    fe = train.make_frontend("kws_raw", "raw")
+    net = train.build_model("kws_raw", train.model_args("kws_raw", 16, fe.output_shape, 12))
+    x = 0.05 * torch.randn(16, *fe.output_shape)
+    randomize_(net, seed=1, data=x)
+    with torch.no_grad():
+        ref = net(x).numpy()
+    m32 = from_torch(net, x[:1], x, precision="float32", labels=LABELS, frontend=fe)
+    np.testing.assert_allclose(m32.run(x.numpy()), ref, rtol=1e-4, atol=1e-4)
+    m8 = from_torch(net, x[:1], x, precision="int8", labels=LABELS, frontend=fe)
+    assert "int8" in {t.format for t in m8.tensors.values()}
+    out = m8.run(x.numpy())
+    assert out.shape == (16, 12) and np.isfinite(out).all()
+
+
+def test_recipe_defaults():
+    a = train.parse_args(["d", "--model", "kws_raw", "--out", "o"])
+    assert (a.noise_prob, a.label_smoothing, a.speed_perturb, a.raw_arch) == (0.5, 0.1, 0.1, "front")
+    a = train.parse_args(["d", "--model", "kws_raw", "--out", "o", "--noise-prob", "0", "--label-smoothing", "0",
+                          "--speed-perturb", "0"])
+    assert (a.noise_prob, a.label_smoothing, a.speed_perturb) == (0.0, 0.0, 0.0)
+    a = train.parse_args(["d", "--model", "ds_cnn", "--out", "o"])
+    assert (a.noise_prob, a.label_smoothing, a.speed_perturb) == (0.0, 0.0, 0.0)
+
+
+def test_raw_only_augmentations_refused_elsewhere(tmp_path, capsys):
+    for flag in ("--noise-prob", "--speed-perturb"):
+        assert train.main([str(tmp_path), "--model", "ds_cnn", "--out", str(tmp_path / "o"), flag, "0.5"]) == 2
+        assert "needs the raw frontend" in capsys.readouterr().err
+
+
+def test_speed_batch():
+    g = torch.Generator().manual_seed(0)
+    t = torch.arange(1001, dtype=torch.float32)
+    x = torch.stack([t, 2 * t])[:, None, :]                   # (2, 1, 1001): linear ramps
+    y = train._speed_batch(torch, x, 0.2, g)
+    assert y.shape == x.shape
+    # a linear ramp resampled about the centre stays a ramp through the centre sample
+    for i in range(2):
+        row = y[i, 0]
+        assert float(row[500]) == pytest.approx(float(x[i, 0, 500]), rel=1e-5)
+        mid = row[300:701]                                    # sources within the clip for any factor
+        slope = (mid[1:] - mid[:-1]) / (1.0 + i)
+        assert 0.8 - 1e-3 <= float(slope.mean()) <= 1.2 + 1e-3
+        assert torch.allclose(slope, slope.mean().expand_as(slope), atol=1e-2)
+    assert torch.equal(train._speed_batch(torch, x, 0.0, g), x)
+
+
+def test_noise_batch():
+    g = torch.Generator().manual_seed(0)
+    x = torch.zeros(64, 1, 100)
+    noise = [torch.ones(300), -torch.ones(200)]
+    y = train._noise_batch(torch, x, noise, 0.5, 0.2, g)
+    assert y.shape == x.shape and torch.equal(x, torch.zeros_like(x))        # not in place
+    gains = y[:, 0, 0]
+    assert torch.all(y == gains[:, None, None])                                # one gain per sample
+    assert torch.all(gains.abs() <= 0.2)
+    n_noisy = int((gains != 0).sum())
+    assert 16 <= n_noisy <= 48                                                 # about half of them
+    assert bool((gains > 0).any()) and bool((gains < 0).any())                 # both files used
+    assert torch.equal(train._noise_batch(torch, x, noise, 0.0, 0.2, g), x)
+    assert torch.equal(train._noise_batch(torch, x, [], 1.0, 0.2, g), x)
