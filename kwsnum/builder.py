@@ -29,11 +29,11 @@ class GraphBuilder:
         """Append a node; its output tensor is named after the node and returned."""
         node = Node(op, name, list(inputs), [], dict(attrs or {}), dict(arrays or {}), index=len(self.nodes))
         opdef = ops.get(op, node)
-        opdef.fill_defaults(node, self.tensors[inputs[0]].format)
+        fmt = format or self.tensors[inputs[0]].format
+        opdef.fill_defaults(node, self.tensors[inputs[0]].format, fmt)
         in_shapes = [self.tensors[t].shape for t in inputs]
         shape = tuple(int(d) for d in opdef.output_shapes(node, in_shapes)[0])
         out = self._unique(name)
-        fmt = format or self.tensors[inputs[0]].format
         self.tensors[out] = TensorSpec(out, shape, fmt, scale, zero_point, frac_bits)
         node.outputs = [out]
         self.nodes.append(node)

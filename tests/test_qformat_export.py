@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 from kwsnum.errors import ExportError                          # noqa: E402
 from kwsnum.export import from_torch                           # noqa: E402
 from kwsnum.models import DSCNN, RawCNN, ResBlockNet             # noqa: E402
-from kwsnum.model import QBITS, QFORMATS                        # noqa: E402
+from kwsnum.model import QFORMATS                               # noqa: E402
 from tests.c_build import assert_same, run_c                   # noqa: E402
 from tests.models_small import random_module                   # noqa: E402
 from tests.strategies import check_model                       # noqa: E402
@@ -141,7 +141,3 @@ def test_q_model_saves_loads_and_builds(tmp_path):
     assert "KWS_INPUT_FORMAT" in header
     build(p.path, werror=True)
     assert verify(m2, p.path, x).ok
-
-
-def test_q_bits_table():
-    assert QBITS == {"q8": 8, "q16": 16, "q32": 32}

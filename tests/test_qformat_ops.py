@@ -322,6 +322,10 @@ def test_q_load_errors():
         single("relu", [((3,), "q8", 70)], dict(act_min=0, act_max=127), out_frac=70)
     with pytest.raises(ModelError, match="qround"):
         single("qcast", [((3,), "q8", 3)], dict(qround="NEAREST"), out_fmt="q16", out_frac=3)
+    with pytest.raises(ModelError, match="only applies to an output in q8"):   # modes of a non-Q quantize output
+        b = GraphBuilder()
+        x = b.input("x", (3,), "float32")
+        b.build([b.add("quantize", "q", [x], dict(qround="RND"), format="int8", scale=0.1, zero_point=0)])
     w = np.ones((2, 3), np.int8)
     with pytest.raises(ModelError, match="shift"):
         single("linear", [((3,), "q8", 60)], dict(act_min=-128, act_max=127),

@@ -28,10 +28,19 @@ class Attr:
     kind: "int", "ints" (tuple of ``length`` ints), "float", "str", "bool".
     """
 
-    def __init__(self, kind, length=None, default=None, choices=None, min=None, max=None, formats=None):
+    def __init__(self, kind, length=None, default=None, choices=None, min=None, max=None, formats=None,
+                 out_formats=None):
         self.kind, self.length, self.default = kind, length, default  # default: a value, or {format: value}
         self.choices, self.min, self.max = choices, min, max
         self.formats = formats  # only required for these node formats (None: all)
+        self.out_formats = out_formats  # ... and only when the output is in one of these formats (None: any)
+
+    def applies(self, fmt, out_fmt):
+        """Does this attribute belong to a node of (schema) format ``fmt`` whose output has format ``out_fmt``?
+        (None: not known yet, no filter.)"""
+        if self.formats is not None and fmt is not None and fmt not in self.formats:
+            return False
+        return self.out_formats is None or out_fmt is None or out_fmt in self.out_formats
 
     def default_for(self, fmt):
         """The default of a node in format ``fmt`` (None: required)."""
@@ -117,11 +126,11 @@ class Op:
     def supports(self, fmt):
         return fmt in self.formats or self._adapted(fmt)
 
-    def fill_defaults(self, node, fmt=None):
+    def fill_defaults(self, node, fmt=None, out_fmt=None):
         if fmt is not None and self._adapted(fmt):
             fmt = "float32"
         for name, spec in self.attrs.items():
-            if spec.formats is not None and fmt is not None and fmt not in spec.formats:
+            if not spec.applies(fmt, out_fmt):
                 continue
             if name not in node.attrs and spec.default_for(fmt) is not None:
                 node.attrs[name] = spec.default_for(fmt)
@@ -140,8 +149,11 @@ class Op:
         unknown = sorted(set(node.attrs) - set(self.attrs))
         if unknown:
             raise node.error(f"unknown attribute(s) {', '.join(map(repr, unknown))} (known: {', '.join(self.attrs)})")
+        out_fmt = model.tensors[node.outputs[0]].format
         for name, spec in self.attrs.items():
-            if spec.formats is not None and fmt not in spec.formats:
+            if not spec.applies(fmt, out_fmt):
+                if spec.out_formats is not None and name in node.attrs:
+                    raise node.error(f"attribute {name!r} only applies to an output in {', '.join(spec.out_formats)}")
                 continue
             if name not in node.attrs:
                 if spec.default_for(fmt) is None:
@@ -414,13 +426,15 @@ def check_int16_accumulation(node, weight, bias, multiplier, shift):
 
 
 # ------------------------------------------------------------------ Q-format fixed point (docs/numerics.md 10)
-def q_attrs(overflow=True):
+def q_attrs(overflow=True, output=False):
     """The rounding and overflow mode attributes of a Q node (10.1), as names; default RND + SAT. Ops whose
-    result always fits (averages) have no overflow mode."""
+    result always fits (averages) have no overflow mode. ``output``: the modes belong to nodes whose OUTPUT is Q
+    (quantize from a float format), not to nodes that compute in Q."""
     from ..fixedpoint import QROUNDING_MODES, OVERFLOW_MODES
-    a = {"qround": Attr("str", default="RND", choices=tuple(QROUNDING_MODES), formats=QFORMATS)}
+    where = dict(out_formats=QFORMATS) if output else dict(formats=QFORMATS)
+    a = {"qround": Attr("str", default="RND", choices=tuple(QROUNDING_MODES), **where)}
     if overflow:
-        a["qoverflow"] = Attr("str", default="SAT", choices=tuple(OVERFLOW_MODES), formats=QFORMATS)
+        a["qoverflow"] = Attr("str", default="SAT", choices=tuple(OVERFLOW_MODES), **where)
     return a
 
 

@@ -72,20 +72,11 @@ class Quantize(Op):
     name = "quantize"
     formats = FLOATS            # the node format is its input's; the output is int8, int16 or a Q format
     storage_floats = False      # the 16-bit input is widened here, not by the storage adapter
-    attrs = q_attrs()           # Q output only (the schema skips them: the node format is the float input's)
+    attrs = q_attrs(output=True)   # a Q output's rounding / overflow modes (docs/numerics.md 10.3)
 
     def output_format(self, node, model, fmt):
         out = out_tensor(model, node).format
         return out if out in INTEGER else "int8"
-
-    def check(self, node, model, in_specs, fmt):
-        """The Q output's rounding / overflow modes (docs/numerics.md 10.3), defaulted and checked here."""
-        q = out_tensor(model, node).format in QFORMATS
-        for k, spec in self.attrs.items():
-            if q:
-                node.attrs[k] = spec.coerce(k, node.attrs.get(k, spec.default), node)
-            elif k in node.attrs:
-                raise node.error(f"attribute {k!r} only applies to a Q-format output")
 
     def output_shapes(self, node, in_shapes):
         return [tuple(in_shapes[0])]
