@@ -6,6 +6,8 @@ Every user error prints one line ``kwsnum: error: ...`` and exits with code 2; n
 import json
 import os
 import shutil
+import signal
+import stat
 import sys
 import tempfile
 
@@ -13,10 +15,17 @@ import click
 import numpy as np
 
 from ..errors import KwsnumError, InputError
+from ..text import one_line, printable
+
+MAX_NPY_BYTES = 1 << 30        # one .npy input file
+MAX_INPUT_FILES = 1 << 16
 
 
 def fail(message, code=2):
-    click.echo(f"kwsnum: error: {message}", err=True)
+    """Print ``kwsnum: error: MESSAGE`` as ONE line of harmless characters (model strings inside the message are
+    escaped here, once: a newline or an escape sequence in a layer name cannot forge a line or reach the
+    terminal) and exit."""
+    click.echo(f"kwsnum: error: {one_line(message)}", err=True)
     sys.exit(code)
 
 
@@ -28,12 +37,30 @@ def _load(path):
 INPUT_TYPES = (".npy", ".wav")
 
 
+def _regular(path):
+    """``path`` must be a regular file (never a FIFO, socket or device: reading one could block forever)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError("no such file", file=path) from None
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", file=path) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError("is not a regular file (a FIFO, socket or device); inputs must be regular files",
+                         file=path)
+    return st
+
+
 def _collect_inputs(paths):
     """Expand INPUT arguments: .npy / .wav files, or folders (their .npy and .wav files, sorted)."""
     files = []
     for p in paths:
         if os.path.isdir(p):
-            found = sorted(os.path.join(p, f) for f in os.listdir(p) if f.lower().endswith(INPUT_TYPES))
+            try:
+                names = os.listdir(p)
+            except OSError as e:
+                raise InputError(f"cannot list the folder: {e.strerror or e}", file=p) from None
+            found = sorted(os.path.join(p, f) for f in names if f.lower().endswith(INPUT_TYPES))
             if not found:
                 raise InputError("folder holds no .npy or .wav files", file=p)
             files += found
@@ -43,6 +70,10 @@ def _collect_inputs(paths):
             raise InputError("inputs must be .npy or .wav files (or folders of them)", file=p)
         else:
             files.append(p)
+        if len(files) > MAX_INPUT_FILES:
+            raise InputError(f"more than {MAX_INPUT_FILES} input files")
+    for f in files:
+        _regular(f)
     return files
 
 
@@ -62,15 +93,45 @@ def _read_wav(path, model):
     return model.check_input(fe.compute(samples)[None])
 
 
-def _read_npy(path, model):
+def read_npy_checked(path, model):
+    """A .npy input, its header checked before any data is read: a numeric dtype, the model's input shape (one
+    sample or a batch), and a data size that the file really holds (a header may claim 2**31 elements)."""
+    st = _regular(path)
+    if st.st_size > MAX_NPY_BYTES:
+        raise InputError(f"is {st.st_size} bytes; .npy inputs are at most {MAX_NPY_BYTES} bytes", file=path)
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh, max_header_size=1 << 14)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh, max_header_size=1 << 14)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+            offset = fh.tell()
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError, OverflowError) as e:
+        raise InputError(f"not a readable .npy file ({printable(str(e), 120)})", file=path) from None
+    if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+        raise InputError(f"holds {dtype}, not numbers", file=path)
+    spec = tuple(model.input.shape) if len(model.inputs) == 1 else None
+    if spec is not None and tuple(shape) != spec and tuple(shape[1:]) != spec:
+        raise InputError(f"input shape {tuple(shape)} does not match the model input {spec} (optionally with a "
+                         f"leading batch dimension)", file=path)
+    count = int(np.prod(shape, dtype=object))
+    if offset + count * dtype.itemsize != st.st_size:
+        raise InputError(f"truncated or padded: the header says {tuple(shape)} {dtype} ({count * dtype.itemsize} "
+                         f"bytes of data), the file holds {st.st_size - offset}", file=path)
     try:
         x = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
-        raise InputError(f"not a readable .npy file ({e})", file=path) from None
+        raise InputError(f"not a readable .npy file ({printable(str(e), 120)})", file=path) from None
     try:
         return model.check_input(x)
     except KwsnumError as e:
         raise e.with_file(path) from None
+
+
+_read_npy = read_npy_checked
 
 
 @click.group(context_settings=dict(help_option_names=["-h", "--help"]))
@@ -84,8 +145,10 @@ def cli():
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.option("--trace", "trace_dir", type=click.Path(file_okay=False),
               help="Write every layer's output tensor to DIR (one .npy per tensor, plus index.json).")
-@click.option("--top", default=1, show_default=True, help="How many classes to report per input.")
-def run(paths, as_json, trace_dir, top):
+@click.option("--force", is_flag=True, help="With --trace: replace DIR if it exists and is not empty.")
+@click.option("--top", default=1, show_default=True, type=click.IntRange(1, 1 << 16),
+              help="How many classes to report per input.")
+def run(paths, as_json, trace_dir, force, top):
     """Run a model with the oracle: kwsnum run [MODEL.h5] [INPUT...]
 
     MODEL is an exported .h5 (default: the bundled DS-CNN). INPUTs are .npy files (one sample of the model's
@@ -106,23 +169,28 @@ def run(paths, as_json, trace_dir, top):
         for path, label in default.clips():
             paths.append(path)
             expected[path] = label
+    if trace_dir:
+        _check_trace_dir(trace_dir, force)
     m = _load(model)
     files = _collect_inputs(paths)
     batches = [(f, _read_input(f, m)) for f in files]
     x = np.concatenate([b for _, b in batches], axis=0)
-    result = m.run(x, trace=bool(trace_dir))
-    logits = result[m.outputs[0]] if trace_dir else result
-    flat = logits.reshape(len(x), -1)
-    scores = softmax(flat) if flat.dtype.kind == "f" else None
+    if trace_dir:
+        result = m.run(x, trace=True)
+        logits = result[m.outputs[0]]
+    else:
+        logits = _run_chunked(m, x)
+    flat = real_values(m.output, logits.reshape(len(x), -1))
+    scores = softmax(flat)
     labels = m.labels or [str(i) for i in range(flat.shape[1])]
     records, k = [], 0
     for f, b in batches:
         for j in range(len(b)):
-            s = scores[k] if scores is not None else flat[k].astype(np.float64)
-            order = np.argsort(-s, kind="stable")[:max(1, top)]
+            s = scores[k]
+            order = np.argsort(-s, kind="stable")[:top]
             rec = dict(input=f, index=j, predictions=[
                 dict(label=labels[c], class_index=int(c), score=float(s[c])) for c in order],
-                output=flat[k].tolist())
+                output=logits.reshape(len(x), -1)[k].tolist())
             if f in expected:
                 rec["expected"] = expected[f]
             records.append(rec)
@@ -135,37 +203,81 @@ def run(paths, as_json, trace_dir, top):
     multi = any(len(b) > 1 for _, b in batches)
     for r in records:
         name = f"{r['input']}[{r['index']}]" if multi else r["input"]
+        name = printable(name, None)
         if expected:
-            name = f"{os.path.basename(name)}\texpected {r['expected']}"
-        preds = "  ".join(f"{p['label']} {p['score']:.3f}" for p in r["predictions"])
+            name = f"{os.path.basename(name)}\texpected {printable(r['expected'], 64)}"
+        preds = "  ".join(f"{printable(p['label'], 64)} {p['score']:.3f}" for p in r["predictions"])
         click.echo(f"{name}\t{preds}")
     if expected:
         hits = sum(r["predictions"][0]["label"] == r["expected"] for r in records)
         click.echo(f"{hits}/{len(records)} bundled clips classified as expected by {os.path.basename(model)}", err=True)
     if trace_dir:
-        click.echo(f"trace: {len(m.tensors)} tensors written to {trace_dir}", err=True)
+        click.echo(f"trace: {len(m.tensors)} tensors written to {printable(trace_dir, None)}", err=True)
+
+
+def real_values(spec, q):
+    """The real values an output tensor's stored values stand for (float64), for ranking and scores: 16-bit
+    floats widened from their bit patterns, affine integers dequantized, Q formats scaled by 2**-frac_bits."""
+    from ..float16 import widen
+    from ..model import QFORMATS, QUANTIZED, STORAGE_FLOATS
+    if spec.format in STORAGE_FLOATS:
+        return widen(q, spec.format).astype(np.float64)
+    if spec.format in QUANTIZED:
+        return float(spec.scale) * (q.astype(np.float64) - int(spec.zero_point))
+    if spec.format in QFORMATS:
+        return np.ldexp(q.astype(np.float64), -int(spec.frac_bits))
+    return q.astype(np.float64)
+
+
+def _run_chunked(model, x, budget=1 << 28):
+    """The oracle over a batch, in chunks whose activations stay within ``budget`` bytes."""
+    from ..report import peak_activation_bytes
+    per = max(1, peak_activation_bytes(model))
+    step = max(1, min(len(x), budget // per))
+    if step >= len(x):
+        return model.run(x)
+    return np.concatenate([model.run(x[i:i + step]) for i in range(0, len(x), step)], axis=0)
+
+
+def _check_trace_dir(trace_dir, force):
+    if os.path.lexists(trace_dir):
+        if not os.path.isdir(trace_dir) or os.path.islink(trace_dir):
+            raise InputError("exists and is not a folder; --trace writes a folder", file=trace_dir)
+        if os.listdir(trace_dir) and not force:
+            raise InputError("the trace folder exists and is not empty; pass --force to replace it", file=trace_dir)
+
+
+def _trace_file_name(i, tensor):
+    stem = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in tensor)[:64]
+    return f"{i:03d}_{stem}.npy"
 
 
 def _write_trace(model, values, trace_dir):
     """Write the trace into a temporary folder next to DIR, then move it into place."""
     parent = os.path.dirname(os.path.abspath(trace_dir))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".kwsnum-trace-", dir=parent)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".kwsnum-trace-", dir=parent)
+    except OSError as e:
+        raise InputError(f"cannot write the trace: {e.strerror or e}", file=trace_dir) from None
     try:
         index = []
         order = [(None, model.inputs[0])] + [(n, n.outputs[0]) for n in model.nodes]
         for i, (node, t) in enumerate(order):
             spec = model.tensors[t]
-            fname = f"{i:03d}_{''.join(c if c.isalnum() or c in '-_' else '_' for c in t)}.npy"
+            fname = _trace_file_name(i, t)
             np.save(os.path.join(tmp, fname), values[t])
             index.append(dict(file=fname, tensor=t, layer=node.name if node else None, op=node.op if node else
                               "input", shape=list(values[t].shape), format=spec.format, scale=spec.scale,
                               zero_point=spec.zero_point))
         with open(os.path.join(tmp, "index.json"), "w") as fh:
             json.dump(index, fh, indent=1)
-        if os.path.exists(trace_dir):
+        if os.path.isdir(trace_dir) and not os.path.islink(trace_dir):
             shutil.rmtree(trace_dir)
         os.replace(tmp, trace_dir)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise InputError(f"cannot write the trace: {e.strerror or e}", file=trace_dir) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -315,20 +427,48 @@ from ..codegen.cli import codegen_command  # noqa: E402  (no torch; numpy/click 
 cli.add_command(codegen_command, "codegen")
 
 
+class Terminated(BaseException):
+    """SIGTERM / SIGHUP arrived: unwind (every writer removes its temporary files on the way out), then exit."""
+
+
+def _terminate(signum, frame):
+    raise Terminated(signum)
+
+
 def main(argv=None):
+    handlers = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            handlers[sig] = signal.signal(sig, _terminate)
+        except (ValueError, OSError):      # not the main thread
+            pass
     try:
         cli.main(args=argv, prog_name="kwsnum", standalone_mode=False)
     except KwsnumError as e:
         fail(str(e))
     except click.exceptions.Abort:
         fail("aborted", code=130)
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+    except Terminated as t:
+        fail("terminated", code=128 + int(t.args[0]))
     except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
+        # usage errors: one line too, like every other error
+        hint = ""
+        ctx = getattr(e, "ctx", None)
+        if ctx is not None:
+            hint = f" (see {ctx.command_path} --help)"
+        fail(f"{e.format_message()}{hint}", code=e.exit_code)
     except Exception as e:  # an internal error: one line, unless debugging
         if os.environ.get("KWSNUM_DEBUG"):
             raise
         fail(f"internal error: {type(e).__name__}: {e} (set KWSNUM_DEBUG=1 for a traceback)", code=3)
+    finally:
+        for sig, h in handlers.items():
+            try:
+                signal.signal(sig, h)
+            except (ValueError, OSError, TypeError):
+                pass
     sys.exit(0)
 
 

@@ -35,9 +35,15 @@ CTYPE = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "ui
 C_KEYWORDS = set("""auto break case char const continue default do double else enum extern float for goto if
 inline int long register restrict return short signed sizeof static struct switch typedef union unsigned void
 volatile while _Bool _Complex _Imaginary main errno assert""".split())
-# file stems that would shadow a standard header (the project compiles with -I.)
+# file stems that would shadow a header of the C library or its internals (glibc's <features.h> is included by
+# every glibc header; newlib's <_ansi.h>, <newlib.h> ...): a generated file is never named like one
 STD_HEADERS = set("""assert complex ctype errno fenv float inttypes iso646 limits locale math setjmp signal stdalign
-stdarg stdatomic stdbool stddef stdint stdio stdlib stdnoreturn string tgmath threads time uchar wchar wctype""".split())
+stdarg stdatomic stdbool stddef stdint stdio stdlib stdnoreturn string tgmath threads time uchar wchar wctype
+features stdc-predef stdc_predef alloca endian byteswap unistd fcntl strings sched pthread malloc memory getopt libgen
+regex dirent poll termios syslog grp pwd dlfcn link elf argp error execinfo fnmatch glob iconv langinfo monetary
+netdb nl_types search semaphore spawn tar utime utmp wordexp aio cpio fmtmsg ftw mqueue ndbm arpa net netinet sys
+bits gnu asm linux newlib _ansi reent machine ieeefp _newlib_version _syslist envlock sys_types cmsis_compiler
+arm_acle arm_math arm_neon arm_mve config""".split())
 LIBM_CALL = re.compile(r"\b(sqrtf?|roundf?|lroundf?|llroundf?|floorf?|ceilf?|expf?|logf?|powf?|nearbyintf?|rintf?|"
                        r"lrintf?|truncf?|fmodf?|ldexpf?|frexpf?|fmaf?|fminf?|fmaxf?|tanhf?)\s*\(")
 
@@ -103,7 +109,10 @@ def c_string(s):
     """A C string literal (with its quotes) for any text: printable ASCII kept (quote, backslash and '?' escaped,
     so no trigraph); every other byte of the UTF-8 encoding as a 3-digit octal escape."""
     out = []
-    for byte in str(s).encode("utf-8"):
+    text = str(s)
+    while len(text.encode("utf-8")) > 4000:       # cut the text (never its escapes, never inside a character)
+        text = text[:len(text) - max(1, (len(text.encode("utf-8")) - 4000) // 4)]
+    for byte in text.encode("utf-8", "replace"):
         ch = chr(byte)
         if ch in '"\\?':
             out.append("\\" + ch)
@@ -111,7 +120,7 @@ def c_string(s):
             out.append(ch)
         else:
             out.append(f"\\{byte:03o}")
-    return '"' + "".join(out)[:4000] + '"'
+    return '"' + "".join(out) + '"'
 
 
 # ------------------------------------------------------------------ literals
@@ -212,8 +221,11 @@ def generate(model, out_dir, name=None, overwrite=False):
             raise CodegenError(f"unexpected C function name {fname!r}", where=node.where)
         steps.append((node, fname, args))
     parent = os.path.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".kwsnum_codegen_", dir=parent)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".kwsnum_codegen_", dir=parent)
+    except OSError as e:
+        raise CodegenError(f"cannot create the output folder: {e.strerror or e}", file=out_dir) from None
     try:
         project = _write_all(model, tmp, name, plan, steps)
         if os.path.exists(out_dir):
@@ -223,7 +235,10 @@ def generate(model, out_dir, name=None, overwrite=False):
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, out_dir)
-    except BaseException:
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CodegenError(f"cannot write the C project: {e.strerror or e}", file=out_dir) from None
+    except BaseException:          # KeyboardInterrupt, SIGTERM (cli.main.Terminated): nothing is left behind
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     project.path = out_dir

@@ -33,6 +33,9 @@ TOLERANCE_ATOL = 1e-4
 TOLERANCE_RTOL = 1e-6
 
 _WHERE = "/frontend"
+# Bounds on the parameters (docs/frontend.md): what a model file may ask the frontend to allocate and compute.
+LIMITS = {"sample_rate": 192000, "clip_samples": 1 << 22, "n_fft": 1 << 14, "win_length": 1 << 14,
+          "hop_length": 1 << 14, "n_mels": 1024}
 
 # Per kind: the attribute keys stored by to_attrs (besides "version" and "kind").
 _SPECTRAL_KEYS = ("sample_rate", "clip_samples", "n_fft", "win_length", "hop_length", "window",
@@ -133,14 +136,14 @@ class Frontend:
             raise _err(f"kind {k!r} is not one of {', '.join(KINDS)}")
         for name in ("sample_rate", "clip_samples"):
             v = getattr(self, name)
-            if not _is_int(v) or v <= 0:
-                raise _err(f"{name} must be a positive integer, got {v!r}")
+            if not _is_int(v) or not 0 < v <= LIMITS[name]:
+                raise _err(f"{name} must be an integer in [1, {LIMITS[name]}], got {v!r}")
         if k == "raw":
             return
         for name in ("n_fft", "win_length", "hop_length", "n_mels"):
             v = getattr(self, name)
-            if not _is_int(v) or v <= 0:
-                raise _err(f"{name} must be a positive integer, got {v!r}")
+            if not _is_int(v) or not 0 < v <= LIMITS[name]:
+                raise _err(f"{name} must be an integer in [1, {LIMITS[name]}], got {v!r}")
         if self.n_fft % 2:
             raise _err(f"n_fft must be even, got {self.n_fft}")
         if self.win_length > self.n_fft:

@@ -20,8 +20,12 @@ STORAGE_FLOATS = ("float16", "bfloat16")   # 16-bit storage, float32 arithmetic 
 STORAGE_DTYPE = {"int8": np.dtype(np.int8), "float32": np.dtype(np.float32),
                  "float16": np.dtype(np.uint16), "bfloat16": np.dtype(np.uint16), "int16": np.dtype(np.int16),
                  "q8": np.dtype(np.int8), "q16": np.dtype(np.int16), "q32": np.dtype(np.int32)}   # 16-bit floats as bit patterns
-MAX_DIM = 1 << 24          # no single dimension beyond this
-MAX_ELEMENTS = 1 << 28     # no tensor beyond this many elements (per sample)
+# Resource bounds (docs/format.md, "Limits"): what one model may demand, checked at load before anything runs.
+MAX_DIM = 1 << 24                    # no single dimension beyond this
+MAX_ELEMENTS = 1 << 24               # no tensor beyond this many elements (per sample)
+MAX_ACTIVATION_BYTES = 1 << 28       # all activation tensors of one sample together
+MAX_MACS = 1 << 30                   # multiply-accumulates per sample (KWS networks need 1e5..1e8)
+MAX_CONSTANT_BYTES = 1 << 28         # all constant arrays (weights, tables) together
 
 
 @dataclass
@@ -78,7 +82,7 @@ class Model:
     """A kwsnum model: an ordered graph of nodes over named tensors."""
 
     def __init__(self, tensors, nodes, inputs, outputs, labels=None, rounding="double", name="model",
-                 meta=None, frontend=None, validate=True):
+                 meta=None, frontend=None, validate=True, strict=False, integrity=None):
         self.tensors = {t.name: t for t in tensors}
         self.nodes = list(nodes)
         for i, n in enumerate(self.nodes):
@@ -90,6 +94,10 @@ class Model:
         self.name = name
         self.meta = dict(meta or {})
         self.frontend = frontend  # kwsnum.frontend.Frontend turning a clip into the input, or None
+        # strict: every attribute of every node must be present (a model read from a file: a missing attribute
+        # is an error, never a default); integrity: "verified" / "none" (digest of a loaded file), None in memory
+        self.strict = bool(strict)
+        self.integrity = integrity
         self._plan = None
         if validate:
             self.validate()
@@ -152,6 +160,7 @@ class Model:
         for name in self.outputs:
             if name not in produced:
                 raise ModelError(f"model output {name!r} is never produced", where="/")
+        self._check_resources()
         if self.frontend is not None:
             try:
                 self.frontend.validate()
@@ -165,6 +174,21 @@ class Model:
             if len(self.labels) != out.size:
                 raise ModelError(f"{len(self.labels)} labels for an output of shape {tuple(out.shape)}",
                                  where="/labels")
+
+    def _check_resources(self):
+        """The per-sample bounds of docs/format.md: activation bytes and MACs."""
+        from . import ops
+        act = sum(t.nbytes for t in self.tensors.values())
+        if act > MAX_ACTIVATION_BYTES:
+            big = max(self.tensors.values(), key=lambda t: t.nbytes)
+            raise ModelError(f"the activations need {act} bytes per sample (at most {MAX_ACTIVATION_BYTES}); the "
+                             f"largest is {big.name!r} {tuple(big.shape)}", where="/tensors")
+        macs = [(ops.get(n.op, n).macs(n, self), n) for n in self.nodes]
+        total = sum(m for m, _ in macs)
+        if total > MAX_MACS:
+            m, n = max(macs, key=lambda p: p[0])
+            raise ModelError(f"the model needs {total} multiply-accumulates per sample (at most {MAX_MACS}); this "
+                             f"layer alone needs {m}", where=n.where)
 
     # ---------------------------------------------------------------- running
     @property
@@ -204,6 +228,8 @@ class Model:
         x = np.asarray(x)
         if x.shape == tuple(spec.shape):
             x = x[None]
+        if x.ndim == len(spec.shape) + 1 and x.shape[0] == 0:
+            raise InputError("the batch holds no samples")
         if x.shape[1:] != tuple(spec.shape):
             raise InputError(f"input shape {x.shape} does not match the model input {tuple(spec.shape)} "
                              f"(optionally with a leading batch dimension)")

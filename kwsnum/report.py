@@ -1,5 +1,6 @@
 """What ``kwsnum inspect`` shows: per-layer shapes, formats, parameters, MACs, bytes; model totals."""
 from . import ops
+from .text import printable
 
 
 def layer_table(model):
@@ -47,7 +48,8 @@ def summary(model):
         weight_bytes=sum(r["weight_bytes"] for r in rows), peak_activation_bytes=peak_activation_bytes(model),
         c_arena_bytes=_c_arena_bytes(model),
         meta=model.meta,
-        frontend=model.frontend.describe() if model.frontend is not None else None)
+        frontend=model.frontend.describe() if model.frontend is not None else None,
+        integrity=model.integrity)
 
 
 def _c_arena_bytes(model):
@@ -81,17 +83,18 @@ def format_table(info):
         fmt_in = ",".join(dict.fromkeys(_short_format(f) for f in r["input_formats"]))
         fmt_out = _short_format(r["output_format"])
         fmt = fmt_out if fmt_in == fmt_out else f"{fmt_in}->{fmt_out}"
-        lines.append([str(r["index"]), r["name"], r["op"], " + ".join(_shape(s) for s in r["input_shapes"]),
+        lines.append([str(r["index"]), printable(r["name"], 48), printable(r["op"], 24), " + ".join(_shape(s) for s in r["input_shapes"]),
                       _shape(r["output_shape"]), fmt, f"{r['params']:,}", f"{r['macs']:,}",
-                      f"{r['weight_bytes']:,}", _headroom(r.get("accumulator")), r["summary"]])
+                      f"{r['weight_bytes']:,}", _headroom(r.get("accumulator")), printable(r["summary"], 400)])
     widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(head)]
     right = {0, 6, 7, 8, 9}
 
     def fmt_row(cells):
         return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
-    out = [f"model {info['name']!r}: input {info['input']['name']} {_shape(info['input']['shape'])} "
-           f"{info['input']['format']} -> output {info['output']['name']} {_shape(info['output']['shape'])} "
+    out = [f"model {printable(info['name'])!r}: input {printable(info['input']['name'])} "
+           f"{_shape(info['input']['shape'])} {info['input']['format']} -> output {printable(info['output']['name'])} "
+           f"{_shape(info['output']['shape'])} "
            f"{info['output']['format']}; rounding {info['rounding']}",
            fmt_row(head), fmt_row(["-" * w for w in widths])]
     out += [fmt_row(l) for l in lines]
@@ -103,5 +106,10 @@ def format_table(info):
         out.append(f"frontend: {info['frontend']}")
     lab = info["labels"]
     if lab:
-        out.append(f"labels ({len(lab)}): {', '.join(lab)}")
+        out.append(f"labels ({len(lab)}): {', '.join(printable(x, 64) for x in lab)}")
+    integrity = info.get("integrity")
+    if integrity == "verified":
+        out.append("integrity: SHA-256 digest of every item verified")
+    elif integrity == "none":
+        out.append("integrity: none (the file carries no digest: saved by an older kwsnum; kwsnum.save adds one)")
     return "\n".join(out)

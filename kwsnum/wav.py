@@ -9,12 +9,16 @@ and what is expected. kwsnum never resamples, mixes down or converts silently.
 """
 
 import os
+import stat
 import struct
 import wave
 
 import numpy as np
 
 from .errors import InputError
+from .text import printable
+
+MAX_WAV_BYTES = 1 << 30
 
 __all__ = ["read_wav", "write_wav"]
 
@@ -80,6 +84,15 @@ def read_wav(path, expected_rate=16000):
     if os.path.isdir(fname):
         raise InputError("is a directory, expected a WAV file", file=fname)
     try:
+        st = os.stat(fname)
+    except OSError as e:
+        raise InputError(f"cannot read file: {e.strerror or e}", file=fname) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError("is not a regular file (a FIFO, socket or device); give a WAV file", file=fname)
+    if st.st_size > MAX_WAV_BYTES:
+        raise InputError(f"is {st.st_size} bytes; kwsnum reads WAV files of at most {MAX_WAV_BYTES} bytes",
+                         file=fname)
+    try:
         with open(fname, "rb") as f:
             magic = f.read(12)
     except OSError as e:
@@ -102,7 +115,7 @@ def read_wav(path, expected_rate=16000):
                                  "kwsnum does not resample", file=fname)
             if nframes == 0:
                 raise InputError("no samples (empty data chunk)", file=fname)
-            data = w.readframes(nframes)
+            data = w.readframes(min(nframes, st.st_size // 2))   # never more than the file can hold
     except InputError:
         raise
     except wave.Error as e:
@@ -112,8 +125,9 @@ def read_wav(path, expected_rate=16000):
         raise InputError(f"malformed WAV file: {msg}", file=fname) from None
     except EOFError:
         raise InputError("truncated WAV header", file=fname) from None
-    except (OSError, struct.error) as e:
-        raise InputError(f"malformed WAV file: {e}", file=fname) from None
+    except (OSError, struct.error, RuntimeError, ValueError, OverflowError, MemoryError) as e:
+        # the stdlib parser's other failures on a corrupt header (e.g. a chunk size of 0xFFFFFFF0)
+        raise InputError(f"malformed WAV file: {printable(str(e) or type(e).__name__, 120)}", file=fname) from None
     if len(data) < 2 * nframes:
         raise InputError(f"truncated data: header says {nframes} samples, file holds "
                          f"{len(data) // 2}", file=fname)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import kwsnum
+import kwsnum.io
 from kwsnum.builder import GraphBuilder
 from kwsnum.errors import ModelError
 from kwsnum.frontend import Frontend
@@ -49,6 +50,7 @@ def test_frontend_shape_must_match_the_input(tmp_path):
     kwsnum.save(m, tmp_path / "m.h5")
     with h5py.File(tmp_path / "m.h5", "r+") as f:
         f["frontend"].attrs["clip_samples"] = 300
+    kwsnum.io.sign(tmp_path / "m.h5")
     with pytest.raises(ModelError, match=r"/frontend: the frontend produces \(1, 300\)"):
         kwsnum.load(tmp_path / "m.h5")
 
@@ -57,6 +59,7 @@ def test_frontend_bad_attribute_names_frontend(tmp_path):
     kwsnum.save(raw_model(), tmp_path / "m.h5")
     with h5py.File(tmp_path / "m.h5", "r+") as f:
         f["frontend"].attrs["kind"] = "spectrogram"
+    kwsnum.io.sign(tmp_path / "m.h5")
     with pytest.raises(ModelError, match="/frontend"):
         kwsnum.load(tmp_path / "m.h5")
 

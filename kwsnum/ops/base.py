@@ -8,6 +8,7 @@ An op module defines one or more :class:`Op` subclasses and registers them in
 import numpy as np
 
 from ..errors import ModelError
+from ..text import short_repr
 from ..quant import INT16_ACC_LIMIT   # requantize64's input range (numerics 9.3)
 from ..model import QBITS, QFORMATS, QRANGE, QUANTIZED, STORAGE_FLOATS, Node, TensorSpec
 
@@ -53,7 +54,7 @@ class Attr:
         try:
             if k == "int":
                 v = np.asarray(value)
-                if v.ndim != 0 or v.dtype.kind not in "iub":
+                if v.ndim != 0 or v.dtype.kind not in "iu":      # a bool is not an integer
                     raise TypeError
                 v = int(v)
                 vals = (v,)
@@ -88,9 +89,9 @@ class Attr:
         except (TypeError, ValueError):
             want = {"int": "an integer", "ints": f"{self.length or 'a list of'} integers", "float": "a number",
                     "str": "a string", "bool": "a boolean"}[k]
-            raise node.error(f"attribute {name!r} must be {want}, got {value!r}") from None
+            raise node.error(f"attribute {name!r} must be {want}, got {short_repr(value)}") from None
         if self.choices is not None and v not in self.choices:
-            raise node.error(f"attribute {name!r} must be one of {list(self.choices)}, got {v!r}")
+            raise node.error(f"attribute {name!r} must be one of {list(self.choices)}, got {short_repr(v)}")
         for i in vals:
             if (self.min is not None and i < self.min) or (self.max is not None and i > self.max):
                 raise node.error(f"attribute {name!r} = {v!r} is out of range [{self.min}, {self.max}]")
@@ -156,8 +157,8 @@ class Op:
                     raise node.error(f"attribute {name!r} only applies to an output in {', '.join(spec.out_formats)}")
                 continue
             if name not in node.attrs:
-                if spec.default_for(fmt) is None:
-                    raise node.error(f"missing attribute {name!r}")
+                if spec.default_for(fmt) is None or getattr(model, "strict", False):
+                    raise node.error(f"missing attribute {name!r}")   # a file states every attribute
                 node.attrs[name] = spec.default_for(fmt)
             node.attrs[name] = spec.coerce(name, node.attrs[name], node)
         unknown = sorted(set(node.arrays) - set(self.arrays))
@@ -177,6 +178,10 @@ class Op:
             if a.dtype != dt:
                 raise node.error(f"dataset {name!r} has dtype {a.dtype}, expected {dt} for {node_fmt}")
             node.arrays[name] = a
+        out = model.tensors[node.outputs[0]]
+        want = self.output_format(node, model, node_fmt)     # before check(): it may rely on the output format
+        if out.format != want:
+            raise node.error(f"output {out.name!r} has format {out.format}, expected {want}")
         in_specs = [model.tensors[t] for t in node.inputs]
         self.check(node, model, in_specs, fmt)
         shapes = self.output_shapes(node, [tuple(s.shape) for s in in_specs])
@@ -184,10 +189,6 @@ class Op:
             declared = tuple(model.tensors[t].shape)
             if tuple(shp) != declared:
                 raise node.error(f"output {t!r} has shape {declared}, but the op computes {tuple(shp)}")
-        out = model.tensors[node.outputs[0]]
-        want = self.output_format(node, model, node_fmt)
-        if out.format != want:
-            raise node.error(f"output {out.name!r} has format {out.format}, expected {want}")
         if fmt in QRANGE and "act_min" in self.attrs:
             lo, hi = node.attrs["act_min"], node.attrs["act_max"]
             qmin, qmax = QRANGE[fmt]
