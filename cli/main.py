@@ -360,7 +360,7 @@ def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch):
             raise InputError("the PyTorch reference needs torch (pip install 'kwsnum[torch]'), or pass --no-torch") \
                 from None
     fmt = m.tensors[m.outputs[0]].format
-    click.echo(f"kwsnum verify: {model}: {len(m.nodes)} layers, input {m.input.format} "
+    click.echo(f"kwsnum verify: {printable(model, None)}: {len(m.nodes)} layers, input {m.input.format} "
                f"{tuple(m.input.shape)}, output {fmt} {tuple(m.output.shape)}; {len(items)} input files", err=True)
     with Gate(m, use_torch=not no_torch, use_c=not no_c, trace=trace, c_dir=keep_c) as gate:
         bs = max(1, min(batch, gate.batch_size(batch)))
@@ -388,15 +388,15 @@ def _print_gate(m, res, names, expected):
         rule = "" if p.rule == "exact" else f"; {p.rule_text()}"
         click.echo(f"  {p.title():<{width}} : {p.n_agree}/{p.n} {word}  ({p.compared}{rule})")
         if not p.ok:
-            click.echo(f"    first disagreeing sample: {p.first_sample} ({names[p.first_sample]})")
+            click.echo(f"    first disagreeing sample: {p.first_sample} ({printable(names[p.first_sample], None)})")
             layer = p.first_layer
             if layer is not None:
-                click.echo(f"    first differing {layer.describe((p.a, p.b))}")
+                click.echo(f"    first differing {printable(layer.describe((p.a, p.b)), 400)}")
             elif p.compared == "outputs":
                 click.echo("    (rerun with --trace to name the first layer where they differ)")
     labels = m.labels or [str(i) for i in range(m.output.size)]
     counts = np.bincount(res.predicted, minlength=len(labels))
-    dist = ", ".join(f"{labels[c]} {n}" for c, n in enumerate(counts) if n)
+    dist = ", ".join(f"{printable(labels[c], 64)} {n}" for c, n in enumerate(counts) if n)
     n_cls = int(np.count_nonzero(counts))
     click.echo(f"predicted classes (oracle, {n_cls}/{len(labels)} classes): {dist}")
     if res.n and n_cls == 1:

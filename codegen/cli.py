@@ -7,9 +7,8 @@ verification that finds a mismatch prints it and exits with code 1. Nothing here
 import sys
 
 import click
-import numpy as np
 
-from kwsnum.errors import InputError
+from kwsnum.text import printable
 
 
 @click.command("codegen")
@@ -31,16 +30,10 @@ def codegen_command(model, out_dir, name, force, do_build, verify_path):
     m = load(model)
     x = None
     if verify_path:
-        try:
-            raw = np.load(verify_path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
-            raise InputError(f"not a readable .npy file ({e})", file=verify_path) from None
-        try:
-            x = m.check_input(raw)
-        except InputError as e:
-            raise e.with_file(verify_path) from None
+        from kwsnum.cli.main import read_npy_checked    # the header checked before the data is read
+        x = read_npy_checked(verify_path, m)
     project = generate(m, out_dir, name, overwrite=force)
-    click.echo(f"{project.path}: {project.name}_invoke")
+    click.echo(f"{printable(project.path, None)}: {project.name}_invoke")
     click.echo(f"arena bytes: {project.arena_bytes}")
     click.echo(f"weight bytes: {project.weight_bytes}")
     if do_build or x is not None:

@@ -48,6 +48,9 @@ LIBM_CALL = re.compile(r"\b(sqrtf?|roundf?|lroundf?|llroundf?|floorf?|ceilf?|exp
                        r"lrintf?|truncf?|fmodf?|ldexpf?|frexpf?|fmaf?|fminf?|fmaxf?|tanhf?)\s*\(")
 
 
+MAX_WEIGHT_BYTES = 1 << 26
+
+
 class CodegenError(KwsnumError):
     """The C project cannot be generated, built or run."""
 
@@ -209,6 +212,10 @@ def generate(model, out_dir, name=None, overwrite=False):
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise CodegenError(f"the C generator takes models with one input and one output; this one has "
                            f"{len(model.inputs)} inputs and {len(model.outputs)} outputs")
+    wbytes = sum(int(np.asarray(a).nbytes) for n in model.nodes for a in n.arrays.values())
+    if wbytes > MAX_WEIGHT_BYTES:
+        raise CodegenError(f"the model's constant arrays take {wbytes} bytes; the C generator writes at most "
+                           f"{MAX_WEIGHT_BYTES} (no microcontroller has the flash for more)")
     plan = plan_model(model)
     inp, outp = model.input, model.output
     steps = []   # (node, fname, args)

@@ -24,7 +24,7 @@ STORAGE_DTYPE = {"int8": np.dtype(np.int8), "float32": np.dtype(np.float32),
 MAX_DIM = 1 << 24                    # no single dimension beyond this
 MAX_ELEMENTS = 1 << 24               # no tensor beyond this many elements (per sample)
 MAX_ACTIVATION_BYTES = 1 << 28       # all activation tensors of one sample together
-MAX_MACS = 1 << 30                   # multiply-accumulates per sample (KWS networks need 1e5..1e8)
+MAX_WORK = 1 << 28                   # MACs (or pooling taps, elementwise ops) per sample: 4.6x tiny-kws DS-CNN (58.6 M)
 MAX_CONSTANT_BYTES = 1 << 28         # all constant arrays (weights, tables) together
 
 
@@ -183,12 +183,12 @@ class Model:
             big = max(self.tensors.values(), key=lambda t: t.nbytes)
             raise ModelError(f"the activations need {act} bytes per sample (at most {MAX_ACTIVATION_BYTES}); the "
                              f"largest is {big.name!r} {tuple(big.shape)}", where="/tensors")
-        macs = [(ops.get(n.op, n).macs(n, self), n) for n in self.nodes]
-        total = sum(m for m, _ in macs)
-        if total > MAX_MACS:
-            m, n = max(macs, key=lambda p: p[0])
-            raise ModelError(f"the model needs {total} multiply-accumulates per sample (at most {MAX_MACS}); this "
-                             f"layer alone needs {m}", where=n.where)
+        work = [(ops.get(n.op, n).work(n, self), n) for n in self.nodes]
+        total = sum(w for w, _ in work)
+        if total > MAX_WORK:
+            w, n = max(work, key=lambda p: p[0])
+            raise ModelError(f"the model needs {total} multiply-accumulates (or comparable operations) per sample "
+                             f"(at most {MAX_WORK}); this layer alone needs {w}", where=n.where)
 
     # ---------------------------------------------------------------- running
     @property

@@ -286,6 +286,11 @@ class Op:
     def macs(self, node, model):
         return 0
 
+    def work(self, node, model):
+        """Operations per sample the node costs (the resource bound of docs/format.md, "Limits"): its MACs, and
+        at least one per output element. Ops whose per-output cost grows with an attribute (pools) override."""
+        return max(int(self.macs(node, model)), sum(model.tensors[t].size for t in node.outputs))
+
     def param_count(self, node):
         return int(sum(np.asarray(a).size for k, a in node.arrays.items() if k in ("weight", "bias", "gamma", "beta")))
 

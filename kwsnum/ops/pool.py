@@ -193,6 +193,10 @@ class _Pool2d(Op):
         if fmt in QFORMATS:      # int64 sums of at most 2**32 taps of |q| <= 2**31: exact (10.3)
             same_qparams(node, model, self.name)
 
+    def work(self, node, model):
+        (kh, kw) = self.geom_4d(node)[0]
+        return out_tensor(model, node).size * kh * kw      # one read per tap and output
+
     def output_shapes(self, node, in_shapes):
         C, H, W = self.as4d(in_shapes[0])
         (kh, kw), (sh, sw), (dh, dw), (pt, pb, pl, pr) = self.geom_4d(node)
