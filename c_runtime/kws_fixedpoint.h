@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <float.h>
 #include <math.h> /* INFINITY only (a constant); integer paths use no libm function */
+#include "kws_float16.h" /* kws_f32_bits */
 
 #define KWS_INFINITY_F32 ((float)INFINITY)
 
@@ -124,13 +125,95 @@ KWS_INLINE int32_t kws_requantize_s64(int64_t x, int32_t multiplier, int32_t shi
     return kws_sat_i32(kws_floor_shift(p, total));
 }
 
-/** div_round_away(n, d), d > 0 (3.3): (n + d/2) / d for n > 0 else -((-n + d/2) / d), truncating division
- * on non-negative values only (TFLM average pooling). Equals round_away(n / d). */
+/* ---------------------------------------------------------------------------------------------------------
+ * Division without a 64-bit division helper. Cortex-M has a 32-bit UDIV (M3/M4/M7/M33/M55) but no 64-bit one:
+ * a C `int64_t / int64_t` calls libgcc's __aeabi_ldivmod (about 0.9 KB, and slow). Every kwsnum divisor fits
+ * 32 bits, so an unsigned 64 / 32 division built from two 32 / 32 divisions (Hacker's Delight, divlu) is exact
+ * and all the kernels need. */
+
+/** Number of leading zero bits of a non-zero uint32. */
+KWS_INLINE int kws_nlz32(uint32_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_clz(x);
+#else
+    int n = 0;
+    if (x <= 0x0000FFFFu) { n += 16; x <<= 16; }
+    if (x <= 0x00FFFFFFu) { n += 8; x <<= 8; }
+    if (x <= 0x0FFFFFFFu) { n += 4; x <<= 4; }
+    if (x <= 0x3FFFFFFFu) { n += 2; x <<= 2; }
+    if (x <= 0x7FFFFFFFu) { n += 1; }
+    return n;
+#endif
+}
+
+/** (u1 * 2**32 + u0) / v for u1 < v (so the quotient fits 32 bits), remainder in *r: Knuth's algorithm D with
+ * 16-bit digits (Hacker's Delight 9-3), only 32-bit unsigned arithmetic (mod 2**32 where it wraps by design). */
+KWS_INLINE uint32_t kws_divlu(uint32_t u1, uint32_t u0, uint32_t v, uint32_t *r)
+{
+    const uint32_t b = 65536u;
+    uint32_t vn1, vn0, un32, un10, un1, un0, un21, q1, q0, rhat;
+    const int s = kws_nlz32(v);                  /* 0 .. 31: normalize v */
+    v <<= s;
+    vn1 = v >> 16;
+    vn0 = v & 0xFFFFu;
+    un32 = s == 0 ? u1 : (u1 << s) | (u0 >> (32 - s));
+    un10 = u0 << s;
+    un1 = un10 >> 16;
+    un0 = un10 & 0xFFFFu;
+    q1 = un32 / vn1;
+    rhat = un32 - q1 * vn1;                      /* < vn1 < b */
+    while (q1 >= b || q1 * vn0 > b * rhat + un1) { /* q1 < b on the right of ||: no overflow */
+        q1--;
+        rhat += vn1;
+        if (rhat >= b) break;
+    }
+    un21 = un32 * b + un1 - q1 * v;              /* the true value is < v: exact mod 2**32 */
+    q0 = un21 / vn1;
+    rhat = un21 - q0 * vn1;
+    while (q0 >= b || q0 * vn0 > b * rhat + un0) {
+        q0--;
+        rhat += vn1;
+        if (rhat >= b) break;
+    }
+    *r = (un21 * b + un0 - q0 * v) >> s;
+    return q1 * b + q0;
+}
+
+/** floor(n / d) for uint64 n and 1 <= d < 2**32, remainder in *rem; exact, no 64-bit division. */
+KWS_INLINE uint64_t kws_udiv64_32(uint64_t n, uint32_t d, uint32_t *rem)
+{
+    uint32_t nh = (uint32_t)(n >> 32), nl = (uint32_t)n, qh, ql;
+    if (nh == 0u) {
+        ql = nl / d;
+        *rem = nl - ql * d;
+        return ql;
+    }
+    qh = nh / d;
+    nh -= qh * d;                                /* < d */
+    ql = kws_divlu(nh, nl, d, rem);
+    return ((uint64_t)qh << 32) | ql;
+}
+
+/** div_round_away(n, d), 1 <= d < 2**32 (3.3): (n + d/2) / d for n > 0 else -((-n + d/2) / d), truncating
+ * division on non-negative values only (TFLM average pooling). Equals round_away(n / d). n > INT64_MIN;
+ * |n| + d/2 is formed in uint64 (no overflow), the division by kws_udiv64_32. */
 KWS_INLINE int64_t kws_div_round_away(int64_t num, int64_t den)
 {
-    int64_t half = den / 2;
-    if (num > 0) return (num + half) / den;
-    return -((-num + half) / den);
+    const uint32_t d = (uint32_t)den;
+    uint32_t rem;
+    uint64_t u = num > 0 ? (uint64_t)num : (uint64_t)0 - (uint64_t)num;
+    u = kws_udiv64_32(u + (d >> 1), d, &rem);
+    return num > 0 ? (int64_t)u : -(int64_t)u;
+}
+
+/** kws_div_round_away for an int32 numerator and 1 <= d < 2**31: one 32-bit unsigned division. */
+KWS_INLINE int32_t kws_div_round_away_i32(int32_t num, int32_t den)
+{
+    const uint32_t d = (uint32_t)den;
+    const uint32_t u = (num > 0 ? (uint32_t)num : 0u - (uint32_t)num) + (d >> 1); /* < 2**31 + 2**30 */
+    const uint32_t q = u / d;                                                       /* < 2**31 */
+    return num > 0 ? (int32_t)q : -(int32_t)q;
 }
 
 /** shift_round_away(x, n), 0 <= n <= 62 (3.3): round_away(x / 2**n), int64. */
@@ -290,13 +373,25 @@ KWS_INLINE int kws_round_up(int mode, int tie, int above, int neg, int odd, int 
 /** div_round(x, d, mode) (docs/numerics.md 10.2): x / d rounded by `mode` (KWS_ROUND_*), x int64, d in
  * [1, 2**31). q = floor(x / d) from C's truncating / and % (q - 1, r + d when r < 0; no overflow: d >= 1),
  * r = x - q * d in [0, d); then q + 1 when kws_round_up says so, with the tie test 2r == d (2r < 2**32).
- * q + 1 never overflows: q == INT64_MAX only for d == 1, where r == 0 and nothing rounds up. */
+ * q + 1 never overflows: q == INT64_MAX only for d == 1, where r == 0 and nothing rounds up. The floor division
+ * is kws_udiv64_32 on |x| (no 64-bit division helper). */
 KWS_INLINE int64_t kws_div_round(int64_t x, int64_t d, int mode)
 {
-    int64_t q = x / d, r = x % d;
-    if (r < 0) {
-        q -= 1;
-        r += d;
+    /* floor division through kws_udiv64_32 on |x| (uint64: INT64_MIN included), d in [1, 2**31) */
+    const uint32_t ud = (uint32_t)d;
+    uint32_t ur;
+    int64_t q, r;
+    if (x >= 0) {
+        q = (int64_t)kws_udiv64_32((uint64_t)x, ud, &ur);
+        r = (int64_t)ur;
+    } else {
+        const uint64_t uq = kws_udiv64_32((uint64_t)0 - (uint64_t)x, ud, &ur); /* 1 .. 2**63 */
+        q = -(int64_t)(uq - 1u) - 1;             /* -uq, without converting 2**63 */
+        r = 0;
+        if (ur != 0u) {
+            q -= 1;
+            r = (int64_t)(ud - ur);
+        }
     }
     return kws_round_up(mode, 2 * r == d, 2 * r > d, x < 0, ((uint64_t)q & 1u) != 0u, r != 0) ? q + 1 : q;
 }
@@ -329,6 +424,22 @@ KWS_INLINE int64_t kws_quantize_q(float x, float scale_pow2, int rmode, int bits
     r = kws_round_float(t, rmode);
     if (r > limit) r = limit;
     else if (r < -limit) r = -limit;
+    if (bits <= 32) {
+        /* No float -> int64 conversion (a libgcc helper on 32-bit targets): |r| < 2**31 converts to int32
+         * exactly; beyond, every saturating mode maps r like +-2**40, and WRAP needs only the low 32 bits of
+         * the integer r = m * 2**e (m the 24-bit significand, e >= 8), read from its bit pattern. */
+        uint32_t u, m, low;
+        int e;
+        if (r >= -2147483648.0f && r < 2147483648.0f) return kws_overflow((int32_t)r, bits, omode);
+        if (omode != KWS_OVERFLOW_WRAP) return kws_overflow(r > 0.0f ? (int64_t)1 << 40 : -((int64_t)1 << 40),
+                                                            bits, omode);
+        u = kws_f32_bits(r);
+        m = (u & 0x7FFFFFu) | 0x800000u;
+        e = (int)((u >> 23) & 0xFFu) - 150;                        /* r = m * 2**e, 8 <= e <= 39 */
+        low = e < 32 ? m << e : 0u;
+        if (r < 0.0f) low = 0u - low;
+        return kws_overflow((int64_t)(int32_t)(low & 0x7FFFFFFFu) - (int64_t)(low & 0x80000000u), bits, omode);
+    }
     return kws_overflow((int64_t)r, bits, omode);
 }
 

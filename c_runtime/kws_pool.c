@@ -6,7 +6,7 @@
 /* The avgpool, once, for every storage type st (kws_storage.h); the branches on the constant st and q fold away.
  * Integer types, affine (q == 0): int32 sum (|sum| <= 128 * KH * KW for int8, 32768 * KH * KW for int16, < 2**31:
  * checked at load), padded taps counted as q = zp when count_include_pad (int16 passes zp = 0, docs/numerics.md
- * 9.4), one rounded division (kws_div_round_away), the integer clamp. Q-format (q == 1, docs/numerics.md 10.3,
+ * 9.4), one rounded 32-bit division (kws_div_round_away_i32), the integer clamp. Q-format (q == 1, docs/numerics.md 10.3,
  * zp = 0): int64 sum, padded taps 0, one division kws_div_round(sum, cnt, qround), the integer clamp.
  * Float types: float32 sum in tap order, one division, the float clamp. */
 KWS_ST_INLINE void avgpool2d_any(const void *input, void *output, int32_t channels, int32_t in_h, int32_t in_w,
@@ -47,7 +47,7 @@ KWS_ST_INLINE void avgpool2d_any(const void *input, void *output, int32_t channe
                     kws_sti(yc, st, oh * out_w + ow,
                             kws_clamp(kws_div_round(sum64, cnt, (int)qround), act_min, act_max));
                 else if (KWS_ST_IS_INT(st))
-                    kws_sti(yc, st, oh * out_w + ow, kws_clamp(kws_div_round_away(sum, cnt), act_min, act_max));
+                    kws_sti(yc, st, oh * out_w + ow, kws_clamp(kws_div_round_away_i32(sum, cnt), act_min, act_max));
                 else
                     kws_stf(yc, st, oh * out_w + ow, kws_clamp_f32(acc / (float)cnt, act_min_f, act_max_f));
             }

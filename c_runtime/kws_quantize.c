@@ -4,16 +4,17 @@
 #include "kws_storage.h"
 
 /* One quantized value: v = x / scale (already one float32 division); NaN -> zp; else
- * clamp(roundf(v) + zp, qmin, qmax) in double, then converted (an integer in range: exact). */
-KWS_ST_INLINE int32_t quantize_value(float v, int32_t zp, double qmin, double qmax)
+ * clamp(roundf(v) + zp, qmin, qmax), in float32 and int32 only (no double, no libm): r = roundf(v) is an
+ * integer-valued float; r + zp < qmin exactly when r < qmin - zp (a small integer, exact in float32), so the
+ * clamp is two float comparisons and, in range, |r| <= 65535 converts to int32 exactly. +-inf saturate. */
+KWS_ST_INLINE int32_t quantize_value(float v, int32_t zp, int32_t qmin, int32_t qmax)
 {
-    double q;
+    float r;
     if (v != v) return zp; /* NaN */
-    /* r + zp in double: exact below 2**53; beyond, it saturates anyway; +-inf saturate */
-    q = (double)kws_round_half_away_f32(v) + (double)zp;
-    if (q < qmin) q = qmin;
-    else if (q > qmax) q = qmax;
-    return (int32_t)q;
+    r = kws_round_half_away_f32(v);
+    if (r < (float)(qmin - zp)) return qmin;
+    if (r > (float)(qmax - zp)) return qmax;
+    return (int32_t)r + zp;
 }
 
 /* quantize, once, for every float storage type st of the input and integer storage type it of the output
@@ -21,7 +22,7 @@ KWS_ST_INLINE int32_t quantize_value(float v, int32_t zp, double qmin, double qm
 KWS_ST_INLINE void quantize_float_int(const void *input, void *output, int32_t size, float scale, int32_t zp,
                                       int st, int it)
 {
-    const double qmin = (double)kws_st_qmin(it), qmax = (double)kws_st_qmax(it);
+    const int32_t qmin = kws_st_qmin(it), qmax = kws_st_qmax(it);
     int32_t i;
     for (i = 0; i < size; i++)
         kws_sti(output, it, i, quantize_value(kws_ldf(input, st, i) / scale, zp, qmin, qmax));
@@ -217,4 +218,17 @@ void kws_dequantize_q32_f16(const int32_t *input, uint16_t *output, int32_t size
 void kws_dequantize_q32_bf16(const int32_t *input, uint16_t *output, int32_t size, int32_t frac_bits)
 {
     dequantize_int_float(input, output, size, pow2_f32(-frac_bits), 0, KWS_ST_S32, KWS_ST_BF16);
+}
+
+/* int16 PCM -> int8 by a threshold table (see kws_quantize.h): a branch-light binary search, 8 steps. */
+void kws_quantize_pcm_s8(const int16_t *pcm, int8_t *output, int32_t size, const int16_t *thresholds, int32_t q_lo)
+{
+    int32_t i;
+    for (i = 0; i < size; i++) {
+        const int32_t s = pcm[i];
+        int32_t k = 0, step;
+        for (step = 128; step > 0; step >>= 1)
+            if (s > thresholds[k + step - 1]) k += step;
+        output[i] = (int8_t)(q_lo + k);
+    }
 }

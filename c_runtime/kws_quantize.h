@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 /** quantize (float32 -> int8, the OUTPUT tensor's scale, zp): v = x / scale (one float32 division);
- * NaN -> zp; else q = clamp(roundf(v) + zp, -128, 127) in floating point (double), then converted. */
+ * NaN -> zp; else q = clamp(roundf(v) + zp, -128, 127) (float32 comparisons and int32 arithmetic: no double). */
 void kws_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float scale, int32_t zp);
 
 /** quantize from fp16 / bf16 storage (uint16_t bit patterns, docs/numerics.md section 7): x widened exactly to
@@ -22,7 +22,7 @@ void kws_dequantize_s8_f16(const int8_t *input, uint16_t *output, int32_t size, 
 void kws_dequantize_s8_bf16(const int8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp);
 
 /** int16 (TFLite 16x8, docs/numerics.md 9.4; zero point 0): quantize q = clamp(roundf(x / scale), -32768, 32767)
- * in floating point (NaN -> 0), from float32 or fp16 / bf16 storage (widened exactly); dequantize
+ * (NaN -> 0), from float32 or fp16 / bf16 storage (widened exactly); dequantize
  * y = (float)q * scale (one float32 multiplication), to float32 or rounded once to fp16 / bf16. */
 void kws_quantize_f32_s16(const float *input, int16_t *output, int32_t size, float scale);
 void kws_quantize_f16_s16(const uint16_t *input, int16_t *output, int32_t size, float scale);
@@ -66,4 +66,10 @@ void kws_dequantize_q16_bf16(const int16_t *input, uint16_t *output, int32_t siz
 void kws_dequantize_q32_f32(const int32_t *input, float *output, int32_t size, int32_t frac_bits);
 void kws_dequantize_q32_f16(const int32_t *input, uint16_t *output, int32_t size, int32_t frac_bits);
 void kws_dequantize_q32_bf16(const int32_t *input, uint16_t *output, int32_t size, int32_t frac_bits);
+
+/** int16 PCM -> int8, integer only (the generated <name>_invoke_pcm of a raw-waveform model): output[i] =
+ * q_lo + #{k : pcm[i] > thresholds[k]} over 255 thresholds (thresholds[0..254] sorted; thresholds[255] unused;
+ * unused entries 32767). The generator computes q_lo and the table from the model's input quantize of pcm / 32768
+ * on every int16 value, so this equals kws_quantize_f32_s8(pcm / 32768.0f) exactly; q_lo + k is in [-128, 127]. */
+void kws_quantize_pcm_s8(const int16_t *pcm, int8_t *output, int32_t size, const int16_t *thresholds, int32_t q_lo);
 #endif

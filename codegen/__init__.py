@@ -7,7 +7,7 @@
 See docs/codegen.md.
 """
 from .emit import CodegenError, Project, VerifyResult, build, generate, run_harness, verify
-from .planner import MemoryPlan, plan_model
+from .planner import MemoryPlan, plan_c_model, plan_model
 
-__all__ = ["generate", "build", "verify", "run_harness", "Project", "VerifyResult", "CodegenError", "MemoryPlan",
+__all__ = ["generate", "build", "verify", "run_harness", "Project", "VerifyResult", "CodegenError", "MemoryPlan", "plan_c_model",
            "plan_model"]

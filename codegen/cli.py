@@ -1,4 +1,4 @@
-"""``kwsnum codegen MODEL -o OUT [--name NAME] [--build] [--verify X.npy]`` (registered by cli/main.py as
+"""``kwsnum codegen MODEL -o OUT [--name NAME] [--build] [--verify X.npy] [--target T] [--profile]`` (registered by cli/main.py as
 ``cli.add_command(codegen_command, "codegen")``).
 
 Errors are :class:`kwsnum.errors.KwsnumError` (cli/main.py prints one line and exits with code 2); a
@@ -22,7 +22,13 @@ from kwsnum.text import printable
 @click.option("--verify", "verify_path", type=click.Path(dir_okay=False),
               help="Build, run the harness on the inputs in this .npy file and compare every output element "
                    "with the oracle (exit code 1 on a mismatch).")
-def codegen_command(model, out_dir, name, force, do_build, verify_path):
+@click.option("--target", "target_name", default="host", show_default=True,
+              type=click.Choice(["host", "cortex-m4", "cortex-m7", "cortex-m55"]),
+              help="Where --build / --verify run: the host cc, or arm-none-eabi-gcc and qemu-system-arm "
+                   "(mps2-an386 / mps2-an500 / mps3-an547), which also measure instructions per inference, flash, "
+                   "RAM and stack.")
+@click.option("--profile", is_flag=True, help="With a Cortex-M --target and --verify: also instructions per layer.")
+def codegen_command(model, out_dir, name, force, do_build, verify_path, target_name, profile):
     """Generate a standalone C99 project for MODEL (an exported .h5): static arena, const weights, the kwsnum C
     runtime, a Makefile, a CMakeLists.txt and a host harness."""
     from kwsnum import load
@@ -36,6 +42,29 @@ def codegen_command(model, out_dir, name, force, do_build, verify_path):
     click.echo(f"{printable(project.path, None)}: {project.name}_invoke")
     click.echo(f"arena bytes: {project.arena_bytes}")
     click.echo(f"weight bytes: {project.weight_bytes}")
+    if target_name != "host":
+        from .emit import verify_target
+        from .target import build_target
+        if x is None:
+            if do_build:
+                click.echo(f"built: {build_target(project.path, project.name, target_name)}")
+            return
+        result, run = verify_target(m, project.path, x, target_name)
+        click.echo(f"{target_name} (qemu {run_machine(target_name)}): {result}")
+        click.echo(f"instructions per inference: {run.instructions} (qemu -icount shift=0, SysTick between markers "
+                   f"around {project.name}_invoke; instructions, not cycles)")
+        click.echo(f"flash bytes: {run.flash_bytes} (code and constants {run.code_bytes}, weights "
+                   f"{run.flash_bytes - run.code_bytes})")
+        click.echo(f"ram bytes: {run.ram_bytes} (arena {project.arena_bytes})")
+        click.echo(f"stack bytes (high-water mark of {project.name}_invoke): {max(run.stack)}")
+        if profile:
+            _, prun = verify_target(m, project.path, x[:1], target_name, profile=True)
+            for layer, n in sorted(prun.layer_instructions().items()):
+                node = m.nodes[layer]
+                click.echo(f"  layer {layer} {printable(node.name, 64)} ({node.op}): {n} instructions")
+        if not result.ok:
+            sys.exit(1)
+        return
     if do_build or x is not None:
         exe = build(project.path)
         click.echo(f"built: {exe}")
@@ -44,3 +73,8 @@ def codegen_command(model, out_dir, name, force, do_build, verify_path):
         click.echo(str(result))
         if not result.ok:
             sys.exit(1)
+
+
+def run_machine(target_name):
+    from .target import TARGETS
+    return TARGETS[target_name][0]

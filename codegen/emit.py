@@ -25,25 +25,14 @@ from kwsnum.compare import same_values
 from kwsnum.errors import KwsnumError, ModelError, InputError
 from kwsnum.model import QFORMATS, QUANTIZED
 
-from .planner import is_alias, plan_model
+from . import api, project_files, target
+from .sanitize import CTYPE, c_comment, c_ident, c_string, lit, _array_body
+from .harness import host_harness as _harness
+from .planner import is_alias, plan_c_model, plan_model
 
-CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-ffp-contract=off", "-fno-strict-aliasing"]
-CTYPE = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t", "int32": "int32_t",
-         "int64": "int64_t", "float32": "float",
-         "float16": "uint16_t", "bfloat16": "uint16_t",    # tensor formats: 16-bit floats as bit patterns
-         "q8": "int8_t", "q16": "int16_t", "q32": "int32_t"}
-C_KEYWORDS = set("""auto break case char const continue default do double else enum extern float for goto if
-inline int long register restrict return short signed sizeof static struct switch typedef union unsigned void
-volatile while _Bool _Complex _Imaginary main errno assert""".split())
-# file stems that would shadow a header of the C library or its internals (glibc's <features.h> is included by
-# every glibc header; newlib's <_ansi.h>, <newlib.h> ...): a generated file is never named like one
-STD_HEADERS = set("""assert complex ctype errno fenv float inttypes iso646 limits locale math setjmp signal stdalign
-stdarg stdatomic stdbool stddef stdint stdio stdlib stdnoreturn string tgmath threads time uchar wchar wctype
-features stdc-predef stdc_predef alloca endian byteswap unistd fcntl strings sched pthread malloc memory getopt libgen
-regex dirent poll termios syslog grp pwd dlfcn link elf argp error execinfo fnmatch glob iconv langinfo monetary
-netdb nl_types search semaphore spawn tar utime utmp wordexp aio cpio fmtmsg ftw mqueue ndbm arpa net netinet sys
-bits gnu asm linux newlib _ansi reent machine ieeefp _newlib_version _syslist envlock sys_types cmsis_compiler
-arm_acle arm_math arm_neon arm_mve config""".split())
+CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-ffp-contract=off", "-fno-strict-aliasing",
+          "-ffunction-sections", "-fdata-sections"]
+LDFLAGS = ["-Wl,--gc-sections"]   # with -ffunction-sections: the kernels a model does not call are not linked
 LIBM_CALL = re.compile(r"\b(sqrtf?|roundf?|lroundf?|llroundf?|floorf?|ceilf?|expf?|logf?|powf?|nearbyintf?|rintf?|"
                        r"lrintf?|truncf?|fmodf?|ldexpf?|frexpf?|fmaf?|fminf?|fmaxf?|tanhf?)\s*\(")
 
@@ -53,105 +42,6 @@ MAX_WEIGHT_BYTES = 1 << 26
 
 class CodegenError(KwsnumError):
     """The C project cannot be generated, built or run."""
-
-
-# ------------------------------------------------------------------ sanitizing
-def c_ident(s, default="model"):
-    """A valid, non-reserved C identifier (and file stem) from any string: [a-z0-9_], not starting with a digit
-    or an underscore, not a keyword, not clashing with the runtime (``kws_``) or the harness (``main``)."""
-    s = re.sub(r"[^A-Za-z0-9_]", "_", str(s)).lower()
-    s = re.sub(r"_+", "_", s).strip("_")[:48].strip("_") or default
-    if s[0].isdigit():
-        s = "m_" + s
-    if s in C_KEYWORDS or s in STD_HEADERS or _clashes_with_runtime(s):
-        s = "m_" + s
-    return s
-
-
-_RUNTIME_NAMES = None
-
-
-def _runtime_names():
-    """Every kws_/KWS_ identifier and file stem of the C runtime (read once from c_runtime/)."""
-    global _RUNTIME_NAMES
-    if _RUNTIME_NAMES is None:
-        from kwsnum import c_runtime
-        names = set()
-        for f in os.listdir(c_runtime.path()):
-            if f.endswith((".c", ".h")):
-                names.add(f[:-2])
-                with open(os.path.join(c_runtime.path(), f), encoding="utf-8") as fh:
-                    names.update(re.findall(r"\b(?:kws|KWS)_\w+", fh.read()))
-        _RUNTIME_NAMES = names
-    return _RUNTIME_NAMES
-
-
-def _clashes_with_runtime(name):
-    """Would a project named ``name`` define an identifier or file the runtime also has? The generator
-    defines name, name_{weights,arena,labels,invoke,main,main_trace,trace}, name_n<i>_*, and NAME_{H,WEIGHTS_H,
-    ALIGNED,NUM_CLASSES,HAS_LABELS,ARENA_BYTES,WEIGHT_BYTES,TRACE,TRACE_LAYER,NUM_LAYERS,INPUT_*,OUTPUT_*}."""
-    up = name.upper()
-    exact = {name} | {f"{name}_{s}" for s in ("weights", "arena", "labels", "invoke", "main", "main_trace",
-                                              "trace")} | \
-        {f"{up}_{s}" for s in ("H", "WEIGHTS_H", "ALIGNED", "NUM_CLASSES", "HAS_LABELS", "ARENA_BYTES",
-                               "WEIGHT_BYTES", "TRACE", "TRACE_LAYER", "NUM_LAYERS")}
-    for r in _runtime_names():
-        if r in exact or r.startswith((f"{up}_INPUT_", f"{up}_OUTPUT_")) or \
-                re.match(re.escape(name) + r"_n\d", r):
-            return True
-    return False
-
-
-def c_comment(s, limit=80):
-    """Text safe inside a ``/* ... */`` comment: letters, digits and ``_ .,:;=+-()[]<>#%`` only."""
-    s = re.sub(r"[^A-Za-z0-9_ .,:;=+\-()\[\]<>#%]", "_", str(s))
-    return s[:limit]
-
-
-def c_string(s):
-    """A C string literal (with its quotes) for any text: printable ASCII kept (quote, backslash and '?' escaped,
-    so no trigraph); every other byte of the UTF-8 encoding as a 3-digit octal escape."""
-    out = []
-    text = str(s)
-    while len(text.encode("utf-8")) > 4000:       # cut the text (never its escapes, never inside a character)
-        text = text[:len(text) - max(1, (len(text.encode("utf-8")) - 4000) // 4)]
-    for byte in text.encode("utf-8", "replace"):
-        ch = chr(byte)
-        if ch in '"\\?':
-            out.append("\\" + ch)
-        elif 32 <= byte < 127:
-            out.append(ch)
-        else:
-            out.append(f"\\{byte:03o}")
-    return '"' + "".join(out) + '"'
-
-
-# ------------------------------------------------------------------ literals
-def lit(v, dtype):
-    """A C literal of value v for a C type of numpy dtype name ``dtype`` (exact; float32 as hex float)."""
-    if dtype == "float32":
-        f = float(np.float32(v))
-        if np.isnan(f):
-            return "NAN"
-        if np.isinf(f):
-            return "INFINITY" if f > 0 else "(-INFINITY)"
-        return f.hex() + "f"
-    v = int(v)
-    if dtype == "int64":
-        return "(INT64_C(-9223372036854775807) - 1)" if v == -(2 ** 63) else f"INT64_C({v})"
-    if dtype == "int32" and v == -(2 ** 31):
-        return "(-2147483647 - 1)"
-    return str(v)
-
-
-def _array_body(a):
-    dt = str(a.dtype)
-    flat = a.reshape(-1)
-    if flat.size == 0:
-        return "0"
-    per = 16 if dt in ("int8", "uint8", "int16") else 6
-    items = [lit(v, dt) for v in flat]
-    return ",\n".join("    " + ", ".join(items[i:i + per]) for i in range(0, len(items), per))
 
 
 # ------------------------------------------------------------------ the project
@@ -191,13 +81,22 @@ def _runtime_files(functions):
         if not hits:
             raise CodegenError(f"the C runtime ({d}) has no definition of {fn}")
         needed += [h for h in hits if h not in needed]
-    libm = any(LIBM_CALL.search(sources[f]) for f in needed)
-    fp = os.path.join(d, "kws_fixedpoint.h")
-    if not libm and os.path.exists(fp):
-        with open(fp) as fh:
-            libm = bool(LIBM_CALL.search(fh.read())) and any("kws_fixedpoint.h" in sources[f] or
-                                                             "kws_runtime.h" in sources[f] for f in needed)
+    # libm is linked only when a needed file (or a runtime header, all of which the model source includes)
+    # really calls a libm function: comments and string literals do not count
+    texts = [sources[f] for f in needed]
+    for h in headers:
+        with open(h) as fh:
+            texts.append(fh.read())
+    libm = any(calls_libm(t) for t in texts)
     return headers, sorted(needed), libm
+
+
+_C_COMMENT_OR_STRING = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
+
+
+def calls_libm(c_text):
+    """Does this C text call a libm function (outside comments and string literals)?"""
+    return bool(LIBM_CALL.search(_C_COMMENT_OR_STRING.sub(" ", c_text)))
 
 
 def generate(model, out_dir, name=None, overwrite=False):
@@ -216,8 +115,9 @@ def generate(model, out_dir, name=None, overwrite=False):
     if wbytes > MAX_WEIGHT_BYTES:
         raise CodegenError(f"the model's constant arrays take {wbytes} bytes; the C generator writes at most "
                            f"{MAX_WEIGHT_BYTES} (no microcontroller has the flash for more)")
-    plan = plan_model(model)
-    inp, outp = model.input, model.output
+    io = api.split_io(model)
+    plan = plan_c_model(model)
+    pcm = api.pcm_table(model, io.lead)
     steps = []   # (node, fname, args)
     for node in model.nodes:
         if is_alias(node):
@@ -234,7 +134,7 @@ def generate(model, out_dir, name=None, overwrite=False):
     except OSError as e:
         raise CodegenError(f"cannot create the output folder: {e.strerror or e}", file=out_dir) from None
     try:
-        project = _write_all(model, tmp, name, plan, steps)
+        project = _write_all(model, tmp, name, io, plan, steps, pcm)
         if os.path.exists(out_dir):
             old = tempfile.mkdtemp(prefix=".kwsnum_old_", dir=parent)
             os.rename(out_dir, os.path.join(old, "x"))
@@ -258,11 +158,12 @@ def _write(folder, fname, text, files):
     files.append(fname)
 
 
-def _write_all(model, d, name, plan, steps):
+def _write_all(model, d, name, io, plan, steps, pcm):
     NAME = name.upper()
-    inp, outp = model.input, model.output
     files = []
     functions = {f for _, f, _ in steps if f}
+    if pcm is not None:
+        functions.add("kws_quantize_pcm_s8")
     headers, sources, libm = _runtime_files(functions)
     for f in headers + sources:
         shutil.copyfile(f, os.path.join(d, os.path.basename(f)))
@@ -298,310 +199,32 @@ def _write_all(model, d, name, plan, steps):
     _write(d, f"{name}_weights.h", "\n".join(wh), files)
     _write(d, f"{name}_weights.c", "\n".join(wc), files)
 
-    # ---- header
-    in_t, out_t = CTYPE[inp.format], CTYPE[outp.format]
-    labels = model.labels if model.labels is not None else [str(i) for i in range(outp.size)]
-    h = [f"/* {name}.h -- generated by kwsnum from model {c_comment(model.name, 60)}.",
-         " *",
-         f" * int {name}_invoke(const {in_t} *input, {out_t} *output);",
-         f" *   Runs the model on ONE sample: input holds {NAME}_INPUT_SIZE {in_t} values (shape {NAME}_INPUT_SHAPE,",
-         f" *   row-major), output receives {NAME}_OUTPUT_SIZE {out_t} values. Returns 0, or -1 if a pointer is",
-         " *   NULL. Uses one static arena: not reentrant (one call at a time). No initialization is needed.",
-         " *   int8 tensors are affine: real = SCALE * (q - ZERO_POINT); float16 / bfloat16 tensors are uint16_t",
-         " *   bit patterns (IEEE binary16 / bfloat16); q8 / q16 / q32 tensors are fixed point: real = q * 2^-FRAC_BITS.",
-         " *",
-         f" * Trace build (every file compiled with -D{NAME}_TRACE): after each layer, {name}_invoke calls",
-         f" *   void {name}_trace(int layer, const void *data, size_t bytes);",
-         f" *   with the layer's output (layer = its node index, 0 .. {NAME}_NUM_LAYERS - 1), which the application",
-         f" *   defines. The host harness's trace build ({name}_main_trace) writes them to a file.",
-         " */",
-         f"#ifndef {NAME}_H", f"#define {NAME}_H", "#include <stddef.h>", "#include <stdint.h>", "",
-         "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
-    for io, spec in (("INPUT", inp), ("OUTPUT", outp)):
-        h += [f"#define {NAME}_{io}_RANK {len(spec.shape)}",
-              f"#define {NAME}_{io}_SHAPE {{{', '.join(map(str, spec.shape))}}}"]
-        h += [f"#define {NAME}_{io}_DIM{i} {dim}" for i, dim in enumerate(spec.shape)]
-        h += [f"#define {NAME}_{io}_SIZE {spec.size}",
-              f"#define {NAME}_{io}_BYTES {spec.nbytes}",
-              f'#define {NAME}_{io}_FORMAT "{spec.format}"',
-              f"#define {NAME}_{io}_IS_INT8 {1 if spec.format == 'int8' else 0}"]
-        if spec.format in QUANTIZED:
-            h += [f"#define {NAME}_{io}_SCALE {lit(spec.scale, 'float32')} /* {spec.scale!r} */",
-                  f"#define {NAME}_{io}_ZERO_POINT {int(spec.zero_point)}"]
-        if spec.format in QFORMATS:
-            h += [f"#define {NAME}_{io}_FRAC_BITS {int(spec.frac_bits)} /* {spec.describe()} */"]
-        h.append("")
-    h += [f"#define {NAME}_NUM_CLASSES {outp.size}",
-          f"#define {NAME}_HAS_LABELS {1 if model.labels is not None else 0}",
-          f"#define {NAME}_ARENA_BYTES {plan.arena_bytes}",
-          f"#define {NAME}_WEIGHT_BYTES {weight_bytes}",
-          f"#define {NAME}_NUM_LAYERS {len(model.nodes)}", "",
-          f"/** Class names, {NAME}_NUM_CLASSES of them (class indices as text when the model stores no labels). */",
-          f"extern const char *const {name}_labels[{NAME}_NUM_CLASSES];", "",
-          f"/** Run the model on one sample (see the top of this file). */",
-          f"int {name}_invoke(const {in_t} *input, {out_t} *output);", "",
-          f"#ifdef {NAME}_TRACE",
-          f"/** Trace build only: called after each layer with its output (defined by the application). */",
-          f"void {name}_trace(int layer, const void *data, size_t bytes);",
-          "#endif", "",
-          "#ifdef __cplusplus", "}", "#endif", "#endif", ""]
-    _write(d, f"{name}.h", "\n".join(h), files)
+    def array_name(node, key):
+        return seen[(node.index, key)]
 
-    # ---- model source
-    def ptr(t, const):
-        ct = CTYPE[model.tensors[t].format]
-        return f"({'const ' if const else ''}{ct} *)({name}_arena.bytes + {plan.tensor_offset[t]})"
+    def error(msg, node):
+        return CodegenError(msg, where=node.where if node is not None else None)
 
-    body = []
-    for node, fname, args in steps:
-        ins = ", ".join(_shape_str(model.tensors[t]) for t in node.inputs)
-        out = _shape_str(model.tensors[node.outputs[0]])
-        body.append(f"    /* layer {node.index} {c_comment(node.name)}: {c_comment(node.op, 24)}, "
-                    f"in {c_comment(ins, 120)} -> out {c_comment(out, 60)} */")
-        out_spec = model.tensors[node.outputs[0]]
-        trace = f"    {NAME}_TRACE_LAYER({node.index}, {name}_arena.bytes + {plan.tensor_offset[node.outputs[0]]}, " \
-                f"{out_spec.nbytes});"
-        if fname is None:
-            body.append(f"    /* (alias: the output shares the input's bytes at offset "
-                        f"{plan.tensor_offset[node.outputs[0]]}; no code) */")
-            body.append(trace)
-            continue
-        cargs = []
-        for kind, v in args:
-            if kind == "in":
-                cargs.append(ptr(node.inputs[v], True))
-            elif kind == "out":
-                cargs.append(ptr(node.outputs[0], False))
-            elif kind == "array":
-                cargs.append(seen[(node.index, v)])
-            elif kind == "scratch":
-                cargs.append(f"(void *)({name}_arena.bytes + {plan.scratch_offset.get(node.index, 0)})")
-            elif kind == "i32":
-                if not -(2 ** 31) <= int(v) < 2 ** 31:
-                    raise CodegenError(f"int32 argument {v} out of range in {fname}", where=node.where)
-                cargs.append(lit(v, "int32"))
-            elif kind == "i64":
-                cargs.append(lit(v, "int64"))
-            elif kind == "f32":
-                cargs.append(lit(v, "float32"))
-            else:
-                raise CodegenError(f"unknown c_call argument kind {kind!r}", where=node.where)
-        body.append(f"    {fname}({', '.join(cargs)});")
-        body.append(trace)
-    in_off, out_off = plan.tensor_offset[model.inputs[0]], plan.tensor_offset[model.outputs[0]]
-    c = [f"/* {name}.c -- generated by kwsnum from model {c_comment(model.name, 60)} "
-         f"({len(model.nodes)} nodes, rounding {c_comment(model.rounding, 12)}). */",
-         "#include <stdint.h>", "#include <string.h>", "#include <math.h>",
-         '#include "kws_runtime.h"', f'#include "{name}.h"', f'#include "{name}_weights.h"', "",
-         "#if defined(__GNUC__) || defined(__clang__)",
-         f"#define {NAME}_ALIGNED __attribute__((aligned(16)))", "#else",
-         f"#define {NAME}_ALIGNED", "#endif", "",
-         f"#ifdef {NAME}_TRACE",
-         f"#define {NAME}_TRACE_LAYER(layer, data, bytes) {name}_trace((layer), (data), (bytes))", "#else",
-         f"#define {NAME}_TRACE_LAYER(layer, data, bytes) ((void)0)", "#endif", "",
-         f"/* The activation arena ({plan.arena_bytes} bytes, offsets from the greedy planner, all multiples of 16).",
-         " * The union gives C99-portable alignment for every scalar type; GCC/clang also align it to 16. */",
-         "static union {", f"    uint8_t bytes[{max(plan.arena_bytes, 1)}];",
-         "    double align_d;", "    int64_t align_i64;", "    void *align_p;", f"}} {name}_arena {NAME}_ALIGNED;",
-         "",
-         f"const char *const {name}_labels[{NAME}_NUM_CLASSES] = {{",
-         ",\n".join("    " + c_string(lb) for lb in labels), "};", "",
-         f"int {name}_invoke(const {in_t} *input, {out_t} *output)", "{",
-         "    if (input == NULL || output == NULL)", "        return -1;",
-         f"    memcpy({name}_arena.bytes + {in_off}, input, {inp.nbytes});",
-         *body,
-         f"    memcpy(output, {name}_arena.bytes + {out_off}, {outp.nbytes});",
-         "    return 0;", "}", ""]
-    _write(d, f"{name}.c", "\n".join(c), files)
+    # ---- the API: header, model source, convenience wrappers
+    _write(d, f"{name}.h", api.header(model, name, io, plan, weight_bytes, pcm), files)
+    _write(d, f"{name}.c", api.model_source(model, name, io, plan, steps, array_name, error), files)
+    srcs = [f"{name}.c", f"{name}_weights.c"]
+    if io.has_float_api:
+        _write(d, f"{name}_float.c", api.float_source(model, name, io, steps, array_name, error), files)
+        srcs.append(f"{name}_float.c")
+    if pcm is not None:
+        _write(d, f"{name}_pcm.c", api.pcm_source(model, name, io, pcm, steps, array_name, error), files)
+        srcs.append(f"{name}_pcm.c")
 
     # ---- harness, build files
-    _write(d, "main.c", _harness(name, NAME, in_t, out_t, inp), files)
-    srcs = [f"{name}.c", f"{name}_weights.c"] + runtime_c
-    exe = f"{name}_main"
-    ldlibs = "-lm" if libm else ""
-    mk = [f"# Makefile -- generated by kwsnum for {c_comment(model.name, 60)}",
-          "CC ?= cc", f"CFLAGS ?= {' '.join(CFLAGS)}", "EXTRA_CFLAGS ?=", f"LDLIBS ?= {ldlibs}",
-          f"SRCS = {' '.join(srcs)}", f"OBJS = $(SRCS:.c=.o)", "",
-          f"all: {exe}", "",
-          f"{exe}: $(OBJS) main.o", "\t$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(OBJS) main.o $(LDLIBS)", "",
-          "%.o: %.c $(wildcard *.h)", "\t$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -I. -c $< -o $@", "",
-          f"# trace build: {exe}_trace INPUT OUTPUT TRACE also writes every layer's output to TRACE",
-          f"trace: {exe}_trace", "",
-          f"{exe}_trace: $(SRCS) main.c $(wildcard *.h)",
-          f"\t$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -D{NAME}_TRACE -I. -o $@ $(SRCS) main.c $(LDLIBS)", "",
-          "clean:", f"\trm -f $(OBJS) main.o {exe} {exe}_trace", "", ".PHONY: all trace clean", ""]
-    _write(d, "Makefile", "\n".join(mk), files)
-    cm = ["# CMakeLists.txt -- generated by kwsnum", "cmake_minimum_required(VERSION 3.10)",
-          f"project({name} C)", "set(CMAKE_C_STANDARD 99)", "set(CMAKE_C_STANDARD_REQUIRED ON)",
-          "set(CMAKE_C_EXTENSIONS OFF)",
-          f"add_library({name} STATIC {' '.join(srcs)})",
-          f"target_include_directories({name} PUBLIC ${{CMAKE_CURRENT_SOURCE_DIR}})",
-          f"target_compile_options({name} PRIVATE -O2 -Wall -Wextra -Wpedantic -ffp-contract=off -fno-strict-aliasing)",
-          (f"target_link_libraries({name} PUBLIC m)" if libm else ""),
-          f"add_executable({exe} main.c)",
-          f"target_compile_options({exe} PRIVATE -O2 -Wall -Wextra -Wpedantic -ffp-contract=off -fno-strict-aliasing)",
-          f"target_link_libraries({exe} PRIVATE {name})",
-          f"add_executable({exe}_trace main.c {' '.join(srcs)})",
-          f"target_compile_definitions({exe}_trace PRIVATE {NAME}_TRACE)",
-          f"target_compile_options({exe}_trace PRIVATE -O2 -Wall -Wextra -Wpedantic -ffp-contract=off "
-          f"-fno-strict-aliasing)",
-          (f"target_link_libraries({exe}_trace PRIVATE m)" if libm else ""), ""]
-    _write(d, "CMakeLists.txt", "\n".join(cm), files)
+    _write(d, "main.c", _harness(model, name, io, pcm is not None), files)
+    srcs += runtime_c
+    target.write_target_files(d, name, io, lambda f, text: _write(d, f, text, files))
+    _write(d, "Makefile", project_files.makefile(name, model.name, srcs, libm), files)
+    _write(d, "CMakeLists.txt", project_files.cmakelists(name, srcs, libm), files)
     return Project(d, name, plan.arena_bytes, weight_bytes, plan.activation_bytes, files, plan)
 
 
-def _harness(name, NAME, in_t, out_t, inp):
-    descr = {"float32": "<f4", "int8": "|i1", "int16": "<i2", "float16": "<u2", "bfloat16": "<u2", "q8": "|i1",
-             "q16": "<i2", "q32": "<i4"}[inp.format]
-    return f"""/* main.c -- host harness generated by kwsnum: {name}_main INPUT OUTPUT
- * INPUT: N samples as raw little-endian {in_t} (N * {NAME}_INPUT_BYTES bytes), or a .npy v1.0 file of dtype
- * {descr} and shape (N, {NAME}_INPUT_SHAPE...) or ({NAME}_INPUT_SHAPE...). OUTPUT: N outputs, raw little-endian
- * {out_t} (N * {NAME}_OUTPUT_BYTES bytes). Exit status 0 on success, 1 on any error (message on stderr).
- * Built with -D{NAME}_TRACE ({name}_main_trace INPUT OUTPUT TRACE), it also writes, for each sample, every
- * layer's output in layer order as raw little-endian bytes to TRACE. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include "{name}.h"
-
-static int fail(const char *msg)
-{{
-    fprintf(stderr, "{name}_main: %s\\n", msg);
-    return 1;
-}}
-
-#ifdef {NAME}_TRACE
-#define ARGC 4
-#define USAGE "usage: {name}_main_trace INPUT(.bin|.npy) OUTPUT.bin TRACE.bin"
-static FILE *trace_file = NULL;
-static int trace_failed = 0;
-
-void {name}_trace(int layer, const void *data, size_t bytes)
-{{
-    (void)layer;
-    if (trace_file != NULL && fwrite(data, 1, bytes, trace_file) != bytes)
-        trace_failed = 1;
-}}
-#else
-#define ARGC 3
-#define USAGE "usage: {name}_main INPUT(.bin|.npy) OUTPUT.bin"
-#endif
-
-/* Parses a .npy v1.0 header at the start of buf (len bytes); returns the data offset, or -1. */
-static long npy_header(const unsigned char *buf, long len)
-{{
-    static const long dims[] = {NAME}_INPUT_SHAPE;
-    long hlen, i, n, k, nd = 0, got[8];
-    const char *h, *p;
-    char tmp[2048];
-    if (len < 10 || memcmp(buf, "\\223NUMPY", 6) != 0)
-        return -1;
-    if (buf[6] != 1 || buf[7] != 0)
-        return -1;
-    hlen = (long)buf[8] | ((long)buf[9] << 8);
-    if (10 + hlen > len || hlen >= (long)sizeof tmp)
-        return -1;
-    memcpy(tmp, buf + 10, (size_t)hlen);
-    tmp[hlen] = 0;
-    h = tmp;
-    if (strstr(h, "'descr': '{descr}'") == NULL || strstr(h, "'fortran_order': False") == NULL)
-        return -1;
-    p = strstr(h, "'shape': (");
-    if (p == NULL)
-        return -1;
-    p += 10;
-    while (*p != ')' && *p != 0) {{
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || nd >= 8)
-            return -1;
-        got[nd++] = v;
-        p = end;
-        while (*p == ',' || *p == ' ')
-            p++;
-    }}
-    n = (long)(sizeof dims / sizeof dims[0]);
-    if (nd != n && nd != n + 1)
-        return -1;
-    k = nd - n;
-    for (i = 0; i < n; i++)
-        if (got[i + k] != dims[i])
-            return -1;
-    return 10 + hlen;
-}}
-
-int main(int argc, char **argv)
-{{
-    FILE *f;
-    unsigned char *buf;
-    long len, off = 0, n, i;
-    static {in_t} x[{NAME}_INPUT_SIZE];
-    static {out_t} y[{NAME}_OUTPUT_SIZE];
-    const unsigned int one = 1;
-    if (argc != ARGC)
-        return fail(USAGE);
-    if (*(const unsigned char *)&one != 1)
-        return fail("this harness needs a little-endian host");
-    f = fopen(argv[1], "rb");
-    if (f == NULL)
-        return fail("cannot open the input file");
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {{
-        fclose(f);
-        return fail("cannot size the input file");
-    }}
-    buf = (unsigned char *)malloc((size_t)len + 1);
-    if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {{
-        fclose(f);
-        free(buf);
-        return fail("cannot read the input file");
-    }}
-    fclose(f);
-    if (len >= 6 && memcmp(buf, "\\223NUMPY", 6) == 0) {{
-        off = npy_header(buf, len);
-        if (off < 0) {{
-            free(buf);
-            return fail("unsupported .npy file (need v1.0, dtype {descr}, C order, the model's input shape)");
-        }}
-    }}
-    if ((len - off) % {NAME}_INPUT_BYTES != 0) {{
-        free(buf);
-        return fail("the input size is not a multiple of one sample");
-    }}
-    n = (len - off) / {NAME}_INPUT_BYTES;
-    f = fopen(argv[2], "wb");
-    if (f == NULL) {{
-        free(buf);
-        return fail("cannot open the output file");
-    }}
-#ifdef {NAME}_TRACE
-    trace_file = fopen(argv[3], "wb");
-    if (trace_file == NULL) {{
-        fclose(f);
-        free(buf);
-        return fail("cannot open the trace file");
-    }}
-#endif
-    for (i = 0; i < n; i++) {{
-        memcpy(x, buf + off + i * {NAME}_INPUT_BYTES, {NAME}_INPUT_BYTES);
-        if ({name}_invoke(x, y) != 0 || fwrite(y, 1, {NAME}_OUTPUT_BYTES, f) != {NAME}_OUTPUT_BYTES) {{
-            fclose(f);
-            free(buf);
-            return fail("inference or write failed");
-        }}
-    }}
-    free(buf);
-#ifdef {NAME}_TRACE
-    if (fclose(trace_file) != 0 || trace_failed)
-        return fail("cannot write the trace file");
-#endif
-    if (fclose(f) != 0)
-        return fail("cannot write the output file");
-    return 0;
-}}
-"""
-
-
-# ------------------------------------------------------------------ build and verify
 def _compiler():
     for cc in [os.environ.get("CC"), "cc", "gcc", "clang"]:
         if cc and shutil.which(cc):
@@ -644,7 +267,7 @@ def build(project_dir, werror=False, use_make=None, cc=None, trace=False, extra_
         defs = [f"-D{name.upper()}_TRACE"] if trace else []
         cmd = [cc] + CFLAGS + extra + defs + ["-I", project_dir] + \
               [os.path.join(project_dir, s) for s in srcs + ["main.c"]] + \
-              ["-o", os.path.join(project_dir, exe)] + ldlibs
+              ["-o", os.path.join(project_dir, exe)] + LDFLAGS + ldlibs
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise CodegenError(f"the C build failed:\n{r.stdout}{r.stderr}".rstrip(), file=project_dir)
@@ -669,22 +292,50 @@ class VerifyResult:
                 f"oracle {o!r}")
 
 
-def run_harness(model, project_dir, x, trace=False):
+def _entry(model, api_name):
+    """(io, input spec or None for PCM, output spec, nodes in the trace) of entry point ``api_name``."""
+    io = api.split_io(model)
+    if api_name is None:
+        api_name = "float" if io.has_float_api else "int"
+    if api_name == "float" and io.has_float_api:
+        return api_name, io, model.input, model.output, list(model.nodes)
+    if api_name in ("int", "float"):
+        return "int", io, io.in_spec, io.out_spec, list(io.core.nodes)
+    if api_name == "pcm":
+        return api_name, io, None, io.out_spec, ([io.lead] if io.lead is not None else []) + list(io.core.nodes)
+    raise CodegenError(f"unknown entry point {api_name!r} (int, float or pcm)")
+
+
+def run_harness(model, project_dir, x, trace=False, api_name=None):
     """Run the built harness on inputs x (N, *input shape) or one sample. Returns (x as checked, outputs of
     shape (N, *output shape)); with ``trace`` (the trace build, see :func:`build`), (x, values) where values
-    maps the input and every node's output tensor name to its (N, *shape) array, like ``model.run(x, trace=True)``."""
+    maps the input and every traced node's output tensor name to its (N, *shape) array, like
+    ``model.run(x, trace=True)``. ``api_name``: "float" (``<name>_invoke_float``, the model's own contract; the
+    default when the model has it), "int" (``<name>_invoke``: x in the integer API's input format, outputs in its
+    output format) or "pcm" (``<name>_invoke_pcm``: x int16 PCM of the model's input shape)."""
     project_dir = os.path.abspath(project_dir)
     name = _project_name(project_dir)
     exe = os.path.join(project_dir, f"{name}_main_trace" if trace else f"{name}_main")
     if not os.path.exists(exe):
         raise CodegenError(f"the project is not built (run build{'(trace=True)' if trace else ''} first)",
                            file=project_dir)
-    x = model.check_input(x)
-    spec = model.output
+    api_name, io, in_spec, spec, nodes = _entry(model, api_name)
+    if api_name == "float":
+        x = model.check_input(x)
+    else:
+        want = np.int16 if in_spec is None else in_spec.dtype
+        shape = tuple(model.input.shape if in_spec is None else in_spec.shape)
+        x = np.asarray(x)
+        if x.shape == shape:
+            x = x[None]
+        if x.shape[1:] != shape or x.dtype != want:
+            raise InputError(f"the {api_name} entry point takes {np.dtype(want).name} samples of shape {shape}, "
+                             f"got {x.dtype.name} {x.shape}")
     with tempfile.TemporaryDirectory(prefix="kwsnum_verify_") as t:
         xin, yout, tout = (os.path.join(t, f) for f in ("x.npy", "y.bin", "trace.bin"))
         np.save(xin, x)
-        r = subprocess.run([exe, xin, yout] + ([tout] if trace else []), capture_output=True, text=True)
+        r = subprocess.run([exe, f"--{api_name}", xin, yout] + ([tout] if trace else []), capture_output=True,
+                           text=True)
         if r.returncode != 0:
             raise CodegenError(f"the harness failed (exit {r.returncode}): {r.stderr.strip()}", file=exe)
         y = np.fromfile(yout, dtype=spec.dtype.newbyteorder("<"))
@@ -694,19 +345,20 @@ def run_harness(model, project_dir, x, trace=False):
     y = y.astype(spec.dtype).reshape((len(x),) + tuple(spec.shape))
     if not trace:
         return x, y
-    return x, _split_trace(model, x, raw, exe)
+    first = model.inputs[0] if api_name == "float" else (io.core.inputs[0] if api_name == "int" else "#pcm")
+    return x, _split_trace(model, nodes, first, x, raw, exe)
 
 
-def _split_trace(model, x, raw, exe):
+def _split_trace(model, nodes, first, x, raw, exe):
     """The trace file's bytes (per sample: every node's output in node order) as {tensor name: (N, *shape)}."""
-    specs = [model.tensors[n.outputs[0]] for n in model.nodes]
+    specs = [model.tensors[n.outputs[0]] for n in nodes]
     per_sample = sum(s.nbytes for s in specs)
     if raw.size != len(x) * per_sample:
         raise CodegenError(f"the trace holds {raw.size} bytes, expected {len(x) * per_sample}", file=exe)
     raw = raw.reshape(len(x), per_sample)
-    values = {model.inputs[0]: x}
+    values = {first: x}
     off = 0
-    for node, s in zip(model.nodes, specs):
+    for node, s in zip(nodes, specs):
         chunk = np.ascontiguousarray(raw[:, off:off + s.nbytes])
         values[node.outputs[0]] = chunk.view(s.dtype.newbyteorder("<")).astype(s.dtype).reshape(
             (len(x),) + tuple(s.shape))
@@ -714,20 +366,65 @@ def _split_trace(model, x, raw, exe):
     return values
 
 
-def verify(model, project_dir, x):
-    """Run the harness on x and compare every output element with the oracle (``model.run``)."""
-    x, got = run_harness(model, project_dir, x)
-    ref = np.asarray(model.run(x))
-    ok = same_values(got, ref).reshape(len(x), -1)
+def _compare(got, ref, shape):
+    """(per-sample all-equal flags, first mismatch or None) of two (N, *shape) arrays."""
+    ok = same_values(got, ref).reshape(len(got), -1)
     good = ok.all(axis=1)
     if good.all():
-        return VerifyResult(len(x), len(x))
+        return good, None
     s = int(np.argmin(good))
-    e = int(np.argmin(ok[s]))
-    idx = np.unravel_index(e, tuple(model.output.shape))
-    idx = tuple(int(i) for i in idx)
-    return VerifyResult(len(x), int(good.sum()), (s, idx, got[s][idx].item(), ref[s][idx].item()))
+    idx = tuple(int(i) for i in np.unravel_index(int(np.argmin(ok[s])), tuple(shape)))
+    return good, (s, idx, got[s][idx].item(), ref[s][idx].item())
 
 
-__all__ = ["generate", "build", "verify", "run_harness", "Project", "VerifyResult", "CodegenError", "c_ident",
+def verify(model, project_dir, x, apis=None):
+    """Run the harness on x (float inputs: the model's contract) and compare every output element with the oracle
+    (``model.run``), through every entry point in ``apis`` (default: all the project has): the float wrapper on
+    x, the integer ``<name>_invoke`` on the oracle's quantized x against the oracle's integer output, and (raw
+    models) ``<name>_invoke_pcm`` on PCM inputs when x is int16 PCM. A sample is bit-exact when it is through
+    every entry point."""
+    io = api.split_io(model)
+    x = np.asarray(x)
+    if x.dtype == np.int16 and api.pcm_table(model, io.lead) is not None:       # PCM samples
+        xs = x[None] if x.shape == tuple(model.input.shape) else x
+        _, got = run_harness(model, project_dir, xs, api_name="pcm")
+        values = model.run(xs.astype(np.float32) / np.float32(32768), trace=True)
+        good, mm = _compare(got, values[io.core.outputs[0]], io.out_spec.shape)
+        return VerifyResult(len(xs), int(good.sum()), mm)
+    apis = apis or (["float", "int"] if io.has_float_api else ["int"])
+    x = model.check_input(x)
+    values = model.run(x, trace=True) if "int" in apis and io.has_float_api else None
+    good, first = np.ones(len(x), bool), None
+    for a in apis:
+        if a == "float" or not io.has_float_api:
+            _, got = run_harness(model, project_dir, x, api_name=a)
+            g, mm = _compare(got, np.asarray(model.run(x)), model.output.shape)
+        else:
+            _, got = run_harness(model, project_dir, np.asarray(values[io.core.inputs[0]]), api_name="int")
+            g, mm = _compare(got, np.asarray(values[io.core.outputs[0]]), io.out_spec.shape)
+        good &= g
+        first = first or mm
+    return VerifyResult(len(x), int(good.sum()), first)
+
+
+def verify_target(model, project_dir, x, target_name, profile=False):
+    """Cross-build the project for ``target_name`` (cortex-m4 / -m7 / -m55), run its semihosting harness under
+    QEMU on the integer API's inputs (the oracle's quantization of the float inputs x) and compare every output
+    element with the oracle. Returns (VerifyResult, target.TargetRun)."""
+    project_dir = os.path.abspath(project_dir)
+    name = _project_name(project_dir)
+    io = api.split_io(model)
+    x = model.check_input(x)
+    values = model.run(x, trace=True)
+    xq = np.ascontiguousarray(np.asarray(values[io.core.inputs[0]]).astype(io.in_spec.dtype.newbyteorder("<")))
+    elf = target.build_target(project_dir, name, target_name, profile=profile)
+    spec = io.out_spec
+    run = target.run_qemu(project_dir, name, elf, target_name, xq.tobytes(), len(x), spec.nbytes)
+    got = np.frombuffer(run.outputs, dtype=spec.dtype.newbyteorder("<")).astype(spec.dtype).reshape(
+        (len(x),) + tuple(spec.shape))
+    good, mm = _compare(got, np.asarray(values[io.core.outputs[0]]), spec.shape)
+    return VerifyResult(len(x), int(good.sum()), mm), run
+
+
+__all__ = ["verify_target", "generate", "build", "verify", "run_harness", "Project", "VerifyResult", "CodegenError", "c_ident",
            "c_comment", "c_string", "lit", "CFLAGS", "InputError", "ModelError"]

@@ -82,6 +82,7 @@ class MemoryPlan:
     tensor_offset: dict = field(default_factory=dict)   # tensor name -> byte offset in the arena
     alias_of: dict = field(default_factory=dict)        # reshape / in-place output -> the root tensor it shares
     scratch_offset: dict = field(default_factory=dict)  # node index -> byte offset of its scratch buffer
+    external: dict = field(default_factory=dict)        # tensor -> "input" / "output" (caller's buffers)
 
     @property
     def activation_bytes(self):
@@ -98,8 +99,10 @@ def is_alias(node):
     return node.op == "reshape"
 
 
-def lifetimes(model, scratch=None):
-    """Buffers (unplaced) and the alias map for ``model``. ``scratch``: {node index: nbytes} (optional)."""
+def lifetimes(model, scratch=None, external_io=False):
+    """Buffers (unplaced) and the alias map for ``model``. ``scratch``: {node position: nbytes} (optional).
+    ``external_io``: the model input and output live in the caller's buffers (zero-copy API): no node writes in
+    place over the input (it is const) or over anything sharing the output's bytes, and neither gets a buffer."""
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ModelError(f"the C generator supports models with one input and one output, this one has "
                          f"{len(model.inputs)} and {len(model.outputs)}", where="/")
@@ -134,6 +137,8 @@ def lifetimes(model, scratch=None):
             continue
         for k in ops.get(node.op, node).inplace_inputs(node, model):
             t = node.inputs[k]
+            if external_io and (root(t) in model.inputs or out in model.outputs):
+                continue
             if node.inputs.count(t) == 1 and model.tensors[t].nbytes == model.tensors[out].nbytes and \
                     dead_after(t, i):
                 alias_of[out] = t
@@ -143,7 +148,8 @@ def lifetimes(model, scratch=None):
     end = len(model.nodes)
     for t in model.outputs:
         last[root(t)] = end
-    buffers = [Buffer(t, model.tensors[t].nbytes, first[t], last[t]) for t in first]
+    external = {root(t) for t in model.inputs + model.outputs} if external_io else set()
+    buffers = [Buffer(t, model.tensors[t].nbytes, first[t], last[t]) for t in first if t not in external]
     for i, nbytes in sorted((scratch or {}).items()):
         if nbytes > 0:
             buffers.append(Buffer(f"#scratch{i}", int(nbytes), i, i))
@@ -151,7 +157,7 @@ def lifetimes(model, scratch=None):
 
 
 def scratch_sizes(model):
-    """{node index: scratch bytes} from the nodes' C calls (nodes without scratch are absent)."""
+    """{node position: scratch bytes} from the nodes' C calls (nodes without scratch are absent)."""
     from kwsnum import ops
     out = {}
     for i, node in enumerate(model.nodes):
@@ -166,13 +172,32 @@ def scratch_sizes(model):
     return out
 
 
-def plan_model(model, align=ALIGN):
-    """The :class:`MemoryPlan` of ``model`` (tensor offsets with aliases resolved, scratch offsets, arena)."""
-    buffers, alias_of = lifetimes(model, scratch_sizes(model))
+def plan_model(model, align=ALIGN, external_io=False):
+    """The :class:`MemoryPlan` of ``model`` (tensor offsets with aliases resolved, scratch offsets by node index,
+    arena). ``external_io`` (see :func:`lifetimes`): the input and output, and every tensor sharing their bytes,
+    are in ``MemoryPlan.external`` ({tensor: "input" | "output"}) instead of ``tensor_offset``."""
+    buffers, alias_of = lifetimes(model, scratch_sizes(model), external_io)
     arena = greedy_plan(buffers, align)
     by_name = {b.name: b for b in buffers}
     offsets = {b.name: b.offset for b in buffers if not b.name.startswith("#scratch")}
+    external = {}
+    if external_io:
+        for io, names in (("input", model.inputs), ("output", model.outputs)):
+            for t in names:
+                r = alias_of.get(t, t)
+                external[r] = io
     for t, r in alias_of.items():
-        offsets[t] = by_name[r].offset
-    scratch = {int(b.name[len("#scratch"):]): b.offset for b in buffers if b.name.startswith("#scratch")}
-    return MemoryPlan(arena, buffers, offsets, alias_of, scratch)
+        if r in external:
+            external[t] = external[r]
+        else:
+            offsets[t] = by_name[r].offset
+    scratch = {model.nodes[int(b.name[len("#scratch"):])].index: b.offset for b in buffers
+               if b.name.startswith("#scratch")}
+    return MemoryPlan(arena, buffers, offsets, alias_of, scratch, external)
+
+
+def plan_c_model(model, align=ALIGN):
+    """The plan of the generated C's ``<name>_invoke``: the model without its input quantize and output dequantize
+    (codegen/api.py), the input and output in the caller's buffers."""
+    from .api import split_io
+    return plan_model(split_io(model).core, align, external_io=True)

@@ -50,6 +50,10 @@ void kws_t_requantize(const int32_t *x, const int32_t *m, const int32_t *s, int3
 { int32_t i; for (i = 0; i < n; i++) y[i] = kws_requantize(x[i], m[i], s[i], (int)mode); }
 void kws_t_div_round_away(const int64_t *a, const int64_t *d, int64_t *y, int32_t n)
 { int32_t i; for (i = 0; i < n; i++) y[i] = kws_div_round_away(a[i], d[i]); }
+void kws_t_udiv64_32(const uint64_t *n, const uint32_t *d, uint64_t *y, int32_t count) /* count = 2 * cases */
+{ int32_t i; uint32_t r; for (i = 0; i < count / 2; i++) { y[2 * i] = kws_udiv64_32(n[i], d[i], &r); y[2 * i + 1] = r; } }
+void kws_t_div_round_away_i32(const int32_t *a, const int32_t *d, int32_t *y, int32_t n)
+{ int32_t i; for (i = 0; i < n; i++) y[i] = kws_div_round_away_i32(a[i], d[i]); }
 void kws_t_shift_round_away(const int64_t *x, const int32_t *k, int64_t *y, int32_t n)
 { int32_t i; for (i = 0; i < n; i++) y[i] = kws_shift_round_away(x[i], (int)k[i]); }
 void kws_t_isqrt(const uint64_t *v, uint64_t *y, int32_t n)

@@ -94,10 +94,37 @@ def test_c_sat_i32(xs):
 
 
 @given(st.lists(st.tuples(st.integers(-(2 ** 40), 2 ** 40), st.integers(1, 2 ** 20)), min_size=1, max_size=50))
-@example([(-3, 2), (3, 2), (-5, 10), (0, 7), (-255, 2), (1, 2), (-1, 2), (2 ** 60, 3), (-(2 ** 60), 2 ** 31)])
+@example([(-3, 2), (3, 2), (-5, 10), (0, 7), (-255, 2), (1, 2), (-1, 2), (2 ** 60, 3), (-(2 ** 60), 2 ** 31),
+          (2 ** 62, 2 ** 32 - 1), (-(2 ** 62), 2 ** 32 - 1), (2 ** 63 - 2 ** 32, 2 ** 32 - 1), (-(2 ** 63) + 1, 1)])
 def test_c_div_round_away(cases):
     a, d = (np.array(v, np.int64) for v in zip(*cases))
     got = _call("kws_t_div_round_away", a, d, out_dtype=np.int64, n=len(cases)).tolist()
+    assert got == [round_half_away(Fraction(p, q)) for p, q in cases]
+
+
+U32_EDGE = [1, 2, 3, 0xFFFF, 0x10000, 0x10001, 0x7FFFFFFF, 0x80000000, 0x80000001, 0xFFFFFFFE, 0xFFFFFFFF]
+U64_EDGE = [0, 1, 0xFFFFFFFF, 0x100000000, 2 ** 63, 2 ** 64 - 1, 2 ** 64 - 2, 0xFFFFFFFF00000000, 0x8000000080000000]
+
+
+@given(st.lists(st.tuples(st.one_of(st.integers(0, 2 ** 64 - 1), st.sampled_from(U64_EDGE),
+                                    st.integers(0, 2 ** 34)),
+                          st.one_of(st.integers(1, 2 ** 32 - 1), st.sampled_from(U32_EDGE), st.integers(1, 2 ** 17))),
+                min_size=1, max_size=50))
+@example([(n, d) for n in U64_EDGE for d in U32_EDGE])
+def test_c_udiv64_32(cases):
+    """The 64 / 32 division without a 64-bit division helper (Knuth D, 16-bit digits): quotient and remainder."""
+    n, d = np.array([c[0] for c in cases], np.uint64), np.array([c[1] for c in cases], np.uint32)
+    got = _call("kws_t_udiv64_32", n, d, out_dtype=np.uint64, n=2 * len(cases)).reshape(-1, 2).tolist()
+    assert got == [[a // b, a % b] for a, b in cases]
+
+
+@given(st.lists(st.tuples(st.integers(-(2 ** 31) + 1, 2 ** 31 - 1), st.integers(1, 2 ** 31 - 1)), min_size=1,
+                max_size=50))
+@example([(-3, 2), (3, 2), (-5, 10), (0, 7), (2 ** 31 - 1, 2), (-(2 ** 31) + 1, 2), (2 ** 31 - 1, 2 ** 31 - 1),
+          (-(2 ** 31) + 1, 3), (255, 2 ** 30)])
+def test_c_div_round_away_i32(cases):
+    a, d = (np.array(v, np.int32) for v in zip(*cases))
+    got = _call("kws_t_div_round_away_i32", a, d, out_dtype=np.int32, n=len(cases)).tolist()
     assert got == [round_half_away(Fraction(p, q)) for p, q in cases]
 
 
