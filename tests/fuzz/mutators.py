@@ -1221,3 +1221,42 @@ def weights(kinds=None):
 def crc(path):
     with open(path, "rb") as fh:
         return zlib.crc32(fh.read())
+
+
+@mutator("codegen_hostile", "input", 0.3)
+def codegen_hostile(ctx):
+    """codegen of a valid model in the ways that broke it: a model (or --name) called ``features`` (shadows the C
+    library's <features.h>), labels of 4,000+ characters with quotes, backslashes, newlines or multi-byte UTF-8 (cut
+    after escaping), -o under a regular file, -o an existing non-empty folder, a --name with escapes."""
+    h5py = _h5py()
+    how = ctx.choice(["model-features", "name-features", "long-labels", "long-utf8-labels", "out-under-file",
+                      "out-nonempty", "name-escape"])
+    argv = ["codegen", "m.h5", "-o", "out"]
+    if how == "model-features":
+        with _open(ctx) as f:
+            f.attrs["name"] = "features"
+        resign(ctx.model)
+    elif how == "name-features":
+        argv += ["--name", "features"]
+    elif how in ("long-labels", "long-utf8-labels"):
+        with _open(ctx) as f:
+            if "labels" not in f:
+                raise Skip("no labels")
+            labels = [x.decode() if isinstance(x, bytes) else x for x in f["labels"][()].tolist()]
+            unit = "\"\\\n?" if how == "long-labels" else "\u00e9\u20ac\U0001f600"
+            labels[ctx.int(0, len(labels))] = unit * (4100 // len(unit) + ctx.int(0, 3))
+            del f["labels"]
+            f.create_dataset("labels", data=np.array(labels, dtype=h5py.string_dtype("utf-8")))
+        resign(ctx.model)
+    elif how == "out-under-file":
+        open(os.path.join(ctx.folder, "file.txt"), "w").write("a regular file\n")
+        argv[3] = "file.txt/out"
+    elif how == "out-nonempty":
+        os.mkdir(os.path.join(ctx.folder, "out"))
+        open(os.path.join(ctx.folder, "out", "keep.c"), "w").write("/* the user's */\n")
+    else:
+        argv += ["--name", "n\x1b[31m\nforged"]
+    if how not in ("out-under-file", "out-nonempty") or ctx.coin(0.3):
+        argv.append("--build")
+    ctx.ops = [dict(op="codegen", argv=argv)]
+    return f"codegen {how}"

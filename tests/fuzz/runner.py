@@ -253,6 +253,7 @@ class Campaign:
         self.skipped = 0
         self.worker_starts = 0
         self.generator_errors = {}
+        self.op_seconds = {}
         self.thread_errors = []
 
     # ------------------------------------------------------------------ setup
@@ -341,6 +342,7 @@ class Campaign:
     def run_op(self, worker, watcher, mutant, op):
         folder = mutant["folder"]
         before = _snapshot(folder)
+        out_existed = os.path.exists(os.path.join(folder, "out"))
         tmpd = self.out / "work" / f"io-{threading.get_ident()}"
         tmpd.mkdir(exist_ok=True)
         out_p, err_p = tmpd / "stdout", tmpd / "stderr"
@@ -374,7 +376,10 @@ class Campaign:
             flags, outcome = classify(op["op"], reply["exit"], out, err)
             if reply["exit"] != 0:
                 left = _leftovers(folder)
-                if op["op"] == "codegen" and os.path.exists(os.path.join(folder, "out")):
+                # a failed codegen must not leave a half-written project (a complete one whose --build failed
+                # may stay: codegen printed its summary)
+                if op["op"] == "codegen" and not out_existed and os.path.exists(os.path.join(folder, "out")) \
+                        and b"arena bytes:" not in out:
                     left.append("out/ (a failed codegen left its output)")
                 if left:
                     flags.append("leftovers")
@@ -403,6 +408,7 @@ class Campaign:
         key = (mutant["mutator"], res["op"], res["outcome"])
         with self.lock:
             self.counts[key] = self.counts.get(key, 0) + 1
+            self.op_seconds[mutant["mutator"]] = self.op_seconds.get(mutant["mutator"], 0.0) + res["seconds"]
             self.n_ops += 1
             if not res["flags"]:
                 return
@@ -522,7 +528,9 @@ class Campaign:
                 id=ex["id"], mutator=ex["mutator"], seed=ex["seed"], variant=ex["variant"], detail=ex["detail"],
                 repro=ex["repro"], exit=ex["exit"], stderr=ex["stderr"][-400:]) if ex else None)
         return dict(seed=self.seed, mutants=self.n, mutants_run=self.n_done, operations=self.n_ops,
-                    skipped=self.skipped, generator_errors=self.generator_errors, seconds=round(self.seconds, 1), workers=self.n_workers,
+                    skipped=self.skipped, generator_errors=self.generator_errors,
+                    seconds_per_mutator={k: round(v, 1) for k, v in sorted(self.op_seconds.items(),
+                                                                           key=lambda kv: -kv[1])}, seconds=round(self.seconds, 1), workers=self.n_workers,
                     worker_starts=self.worker_starts, timeout=self.timeout,
                     sign_hook=getattr(self.sign, "__name__", None), seeds_with_digest=sorted(
                         k for k, v in self.digest.items() if v), outcome_totals=totals, failure_classes=by_class,
@@ -586,6 +594,8 @@ def format_report(rep, max_sigs=60):
     if rep["generator_errors"]:
         lines.append(f"mutator errors (bugs of the fuzzer, redrawn): {rep['generator_errors']}")
     lines.append(f"sign hook: {rep['sign_hook']}; seeds with a digest: {len(rep['seeds_with_digest'])}")
+    slow = list(rep["seconds_per_mutator"].items())[:6]
+    lines.append("operation seconds by mutator (slowest): " + ", ".join(f"{k} {v}" for k, v in slow))
     if rep["failure_classes"]:
         lines.append("failure classes: " + ", ".join(f"{k} {v}" for k, v in sorted(rep["failure_classes"].items())))
     lines.append("")

@@ -33,7 +33,10 @@ def main():
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     _limit_memory()
-    from kwsnum.cli.main import main as cli_main
+    target = os.environ.get("KWSNUM_FUZZ_TARGET", "kwsnum.cli.main:main")   # the detectors' self-test swaps it
+    mod, _, fn = target.partition(":")
+    import importlib
+    cli_main = getattr(importlib.import_module(mod), fn)
     import h5py  # noqa: F401  (imported once, as the CLI would)
     home = os.getcwd()
     proto_out.write(json.dumps(dict(ready=True, pid=os.getpid())) + "\n")
