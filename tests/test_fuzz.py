@@ -132,3 +132,27 @@ def test_fuzz_campaign(tmp_path_factory):
     assert {"inspect", "run"} <= ops
     assert rep["outcome_totals"].get("clean", 0) > CI_MUTANTS // 4        # mutants do reach the validation
     assert not rep["failure_classes"], "\n" + format_report(rep, max_sigs=40)
+
+
+def test_resigned_variant_calls_the_hook(tmp_path, monkeypatch):
+    """With a sign hook, about half of the semantic mutants are re-signed through it (in a forked child)."""
+    import h5py
+    from kwsnum import io as kio
+    existing = M.sign_hook()
+
+    def fake_sign(path):
+        with h5py.File(path, "r+") as f:
+            f.attrs["fuzz_resigned"] = 1
+        if existing is not None:
+            existing(path)
+    monkeypatch.setattr(kio, M.SIGN_HOOKS[0], fake_sign, raising=False)
+    c = Campaign(40, seed=9, out=tmp_path, only=["attr_int_extreme", "attr_delete", "attr_unknown", "node_.*", "weight_bitflip"])
+    c._setup()
+    variants = []
+    for i in range(40):
+        m = c.make_mutant(i, 0)
+        with h5py.File(os.path.join(m["folder"], "m.h5"), "r") as f:
+            signed = "fuzz_resigned" in f.attrs
+        assert signed == (m["variant"] == "resigned"), m
+        variants.append(m["variant"])
+    assert 8 <= variants.count("resigned") <= 32 and "raw" in variants

@@ -52,16 +52,33 @@ def sign_hook():
     return None
 
 
-def resign(path):
-    """Re-sign ``path`` with kwsnum's digest routine; False when kwsnum has none (or it refuses the file)."""
+def resign(path, timeout=30, memory=2 << 30):
+    """Re-sign ``path`` with kwsnum's digest routine; False when kwsnum has none, or it refuses (or cannot finish
+    on) the mutated file -- the mutant then stays as it is, still a valid test. The routine runs in a forked child
+    with a memory limit and an alarm, so a mutant that makes it crash, hang or allocate without bound cannot take
+    the campaign down."""
     fn = sign_hook()
     if fn is None:
         return False
-    try:
-        fn(path)
-    except Exception:   # a structure too broken to sign: the mutant stays as it is (still a valid test)
-        return False
-    return True
+    import resource
+    import signal
+    pid = os.fork()
+    if pid == 0:                                   # the child: sign, then leave without any cleanup
+        code = 1
+        try:
+            signal.alarm(int(timeout))
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            fd = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            fn(path)
+            code = 0
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def has_digest(path):
