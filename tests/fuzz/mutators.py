@@ -1277,3 +1277,76 @@ def codegen_hostile(ctx):
         argv.append("--build")
     ctx.ops = [dict(op="codegen", argv=argv)]
     return f"codegen {how}"
+
+
+FORMATS = ("int8", "int16", "float32", "float16", "bfloat16", "q8", "q16", "q32")
+
+
+def _str(v):
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+@mutator("format_swap", "semantic", 1.5)
+def format_swap(ctx):
+    """A tensor re-declared in another valid format, with the quantization attributes that format needs, so the
+    load gets past the tensor checks to the op checks (an int8 pool whose output is float32, a q16 conv whose
+    output is int8, ...)."""
+    with _open(ctx) as f:
+        k = ctx.choice(_numbered(f, "/tensors"))
+        g = f["tensors"][k]
+        old = _str(g.attrs["format"])
+        new = ctx.choice([x for x in FORMATS if x != old])
+        _set_attr(ctx, f, f"/tensors/{k}", "format", new)
+        if new in ("int8", "int16"):
+            if "scale" not in g.attrs:
+                g.attrs["scale"] = np.float32(0.05)
+            if new == "int16" or "zero_point" not in g.attrs:
+                g.attrs["zero_point"] = np.int32(0)
+        if new in ("q8", "q16", "q32") and "frac_bits" not in g.attrs:
+            g.attrs["frac_bits"] = np.int32({"q8": 5, "q16": 12, "q32": 24}[new])
+        if ctx.coin(0.3):                      # and the stale attributes of the old format removed
+            for a in ("scale", "zero_point", "frac_bits"):
+                if a in g.attrs and not ((a == "frac_bits") == (new in ("q8", "q16", "q32")) and
+                                         new not in ("float32", "float16", "bfloat16")):
+                    del g.attrs[a]
+        return f"/tensors/{k} ({_str(g.attrs['name'])}) format {old} -> {new}"
+
+
+@mutator("op_swap", "semantic", 1.0)
+def op_swap(ctx):
+    """A node's op replaced by another registered op (its attributes and arrays stay)."""
+    from kwsnum import ops
+    with _open(ctx) as f:
+        k = ctx.choice(_numbered(f, "/graph"))
+        old = _str(f["graph"][k].attrs["op"])
+        new = ctx.choice([n for n in ops.names() if n != old])
+        _set_attr(ctx, f, f"/graph/{k}", "op", new)
+        return f"/graph/{k} op {old} -> {new}"
+
+
+@mutator("attr_transplant", "semantic", 1.0)
+def attr_transplant(ctx):
+    """An attribute or dataset of one node copied over the same-named one of another node (plausible values in the
+    wrong place: another layer's multipliers, shifts, clamps, modes)."""
+    with _open(ctx) as f:
+        nodes = _numbered(f, "/graph")
+        pairs = []
+        for a in nodes:
+            for b in nodes:
+                if a == b:
+                    continue
+                ga, gb = f["graph"][a], f["graph"][b]
+                for key in ga.attrs.keys():
+                    if key not in ("op", "name", "inputs", "outputs") and key in gb.attrs:
+                        pairs.append((a, b, key, "attr"))
+                for key in ga.keys():
+                    if key in gb:
+                        pairs.append((a, b, key, "dataset"))
+        if not pairs:
+            raise Skip("no shared attribute names")
+        a, b, key, what = pairs[ctx.int(0, len(pairs))] if len(pairs) < 5000 else ctx.choice(pairs[:5000])
+        if what == "attr":
+            _set_attr(ctx, f, f"/graph/{b}", key, f["graph"][a].attrs[key])
+        else:
+            _replace_dataset(ctx, f, f"/graph/{b}/{key}", data=f["graph"][a][key][()])
+        return f"/graph/{a} {what} {key} copied over /graph/{b}'s"
