@@ -19,10 +19,12 @@ def main(argv=None):
     ap.add_argument("--memory", type=float, default=4.0, help="worker address-space limit in GiB (0: none)")
     ap.add_argument("--only", nargs="+", help="only the mutators whose names match these regular expressions")
     ap.add_argument("--seeds", nargs="+", help="only the seed models whose names match these regular expressions")
+    ap.add_argument("--ids", type=int, nargs="+", help="only these mutant numbers (of --seed): a failure found in "
+                                                      "a campaign again, saved under OUT/failures")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     c = Campaign(a.mutants, seed=a.seed, workers=a.workers, out=a.out, timeout=a.timeout, p_codegen=a.codegen,
-                 p_build=a.build, as_limit=int(a.memory * (1 << 30)), only=a.only, seed_filter=a.seeds, progress=not a.quiet)
+                 p_build=a.build, as_limit=int(a.memory * (1 << 30)), only=a.only, seed_filter=a.seeds, ids=a.ids, progress=not a.quiet)
     rep = c.run()
     print(format_report(rep))
     if a.report:

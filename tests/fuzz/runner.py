@@ -233,7 +233,7 @@ def signature(flag, op, mutator, result):
 # ----------------------------------------------------------------------------- campaign
 class Campaign:
     def __init__(self, n_mutants, seed=0, workers=1, out=None, timeout=15.0, build_timeout=180.0,
-                 p_codegen=0.02, p_build=0.25, as_limit=4 << 30, only=None, seed_filter=None, seeds_dir=None, progress=True,
+                 p_codegen=0.02, p_build=0.25, as_limit=4 << 30, only=None, seed_filter=None, ids=None, seeds_dir=None, progress=True,
                  max_saved_per_signature=3):
         self.n, self.seed, self.n_workers = int(n_mutants), int(seed), max(1, int(workers))
         self.out = Path(out or "fuzz-out").resolve()
@@ -241,6 +241,9 @@ class Campaign:
         self.p_codegen, self.p_build, self.as_limit = p_codegen, p_build, as_limit
         self.only = only
         self.seed_filter = seed_filter
+        self.ids = None if ids is None else [int(i) for i in ids]
+        if self.ids is not None:
+            self.n = len(self.ids)
         self.seeds_dir = seeds_dir
         self.progress = progress
         self.max_saved = max_saved_per_signature
@@ -449,7 +452,8 @@ class Campaign:
                 # baseline: every seed unmutated must be ok (this also compiles the kernels, with a long timeout)
                 if k == 0:
                     self._baseline(worker, watcher)
-                for i in range(k, self.n, self.n_workers):
+                todo = self.ids if self.ids is not None else range(self.n)
+                for i in [i for j, i in enumerate(todo) if j % self.n_workers == k]:
                     mutant = self.make_mutant(i, k)
                     if mutant is None:
                         continue
