@@ -169,8 +169,8 @@ def _no_unknown(names, known, where, what="attribute"):
     unknown = sorted(set(names) - set(known))
     if unknown:
         shown = ", ".join(repr(printable(u, 40)) for u in unknown[:5])
-        raise ModelError(f"unknown {what}{'s' if len(unknown) > 1 else ''} {shown} (known: {', '.join(known)})",
-                         where=where)
+        raise ModelError(f"unknown {what}{'s' if len(unknown) > 1 else ''} {shown} "
+                         f"({'known: ' + ', '.join(known) if known else 'none is allowed here'})", where=where)
 
 
 def _check_file(path):
@@ -230,6 +230,7 @@ def _read_raw(f):
     if "labels" in members:
         if f.kind("/labels") != "dataset":
             raise ModelError("must be a 1-D dataset of strings", where="/labels")
+        _no_unknown(f.attr_names("/labels"), (), "/labels")
         shape, kind, _ = f.dataset_info("/labels")
         if kind != "str" or len(shape) != 1:
             raise ModelError("must be a 1-D dataset of strings", where="/labels")
@@ -273,6 +274,7 @@ def _read_raw(f):
             shape, kind, dtype = f.dataset_info(dpath)
             if kind == "str":
                 raise ModelError("must hold numbers, not strings", where=dpath)
+            _no_unknown(f.attr_names(dpath), (), dpath)         # datasets carry no attributes
             total += int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
             if total > MAX_CONSTANT_BYTES:
                 raise ModelError(f"the model's constant arrays exceed {MAX_CONSTANT_BYTES} bytes", where=dpath)

@@ -511,3 +511,12 @@ def test_pool_work_is_bounded(tmp_path):
         f["graph/0"].attrs["padding"] = np.array([32768, 32768])
         f["tensors/1"].attrs["shape"] = np.array([1, 16000 + 1])
     load_error(edited(tmp_path, m, edit), "/graph/0 (avgpool1d)", "per sample (at most")
+
+
+def test_attributes_on_datasets_are_refused(tmp_path):
+    """An attribute on a weight dataset was ignored (found by the fuzz campaign: attr_unknown)."""
+    def edit(f):
+        f["graph/1/weight"].attrs["act_min_f"] = np.int64(1)
+    load_error(edited(tmp_path, tiny_int8_model(), edit), "/graph/1/weight", "unknown attribute 'act_min_f'")
+    load_error(edited(tmp_path, tiny_int8_model(), lambda f: f["labels"].attrs.__setitem__("x", 1), name="l.h5"),
+               "/labels", "unknown attribute 'x'")
