@@ -88,11 +88,24 @@ KWS_INLINE int32_t kws_srdhm(int32_t a, int32_t b)
  * floor(x / 2**e) + (1 if remainder > ((2**e - 1) >> 1) + (x < 0)). */
 KWS_INLINE int32_t kws_rdbpot(int32_t x, int exponent)
 {
-    int64_t v = (int64_t)x;
-    int64_t q = kws_floor_shift(v, exponent);
-    int64_t r = v - q * ((int64_t)1 << exponent);  /* 0 <= r < 2**e, the Python x & mask */
-    int64_t threshold = ((((int64_t)1 << exponent) - 1) >> 1) + (x < 0 ? 1 : 0);
-    return (int32_t)(q + (r > threshold ? 1 : 0));
+    /* in 32 bits (a 64-bit shift by a variable amount is a dozen instructions on a 32-bit core): the floor
+     * quotient without shifting a negative value, the remainder from the two's complement bits */
+    const uint32_t mask = (1u << exponent) - 1u;                   /* exponent <= 31 */
+    const int32_t q = x >= 0 ? x >> exponent : -((-(x + 1)) >> exponent) - 1;
+    const uint32_t r = (uint32_t)x & mask;                         /* 0 <= r < 2**e, the Python x & mask */
+    const uint32_t threshold = (mask >> 1) + (x < 0 ? 1u : 0u);
+    return q + (r > threshold ? 1 : 0);                            /* r > 0 only if e > 0: no overflow */
+}
+
+/** requantize(x, M, -right, KWS_ROUND_DOUBLE) for right in [0, 31] (shift <= 0, the usual case) and M in
+ * [0, 2**31): SRDHM (its INT32_MIN x INT32_MIN case cannot occur: M >= 0) then RDBPOT, written so that the
+ * product is one SMULL on a 32-bit core and the rest 32-bit arithmetic. */
+KWS_INLINE int32_t kws_requantize_down(int32_t x, int32_t multiplier, int right)
+{
+    const int64_t ab = (int64_t)x * (int64_t)multiplier;           /* |ab| < 2**62 */
+    const int32_t h = ab >= 0 ? (int32_t)((ab + ((int64_t)1 << 30)) >> 31)
+                              : -(int32_t)((((int64_t)1 << 30) - 1 - ab) >> 31); /* trunc((ab + 1 - 2**30) / 2**31) */
+    return kws_rdbpot(h, right);
 }
 
 /** requantize(x, M, shift, mode) (3.2): x int32, multiplier M in [0, 2**31), shift in [-31, 30].
@@ -106,9 +119,14 @@ KWS_INLINE int32_t kws_requantize(int32_t x, int32_t multiplier, int32_t shift, 
         p += (int64_t)1 << (total - 1);                             /* < 2**62 + 2**61 */
         return kws_sat_i32(kws_floor_shift(p, total));
     } else {
-        int left = shift > 0 ? (int)shift : 0;
-        int right = shift < 0 ? (int)-shift : 0;
-        int32_t xl = kws_sat_i32((int64_t)x * ((int64_t)1 << left)); /* |x * 2**30| < 2**61 */
+        const int left = shift > 0 ? (int)shift : 0;
+        const int right = shift < 0 ? (int)-shift : 0;
+        int32_t xl = x;
+        if (left == 0) return kws_requantize_down(x, multiplier, right);                                /* saturate_int32(x * 2**left), in 32 bits */
+        if (left > 0) {
+            const int32_t hi = KWS_INT32_MAX >> left, lo = -(int32_t)(0x80000000u >> left); /* left <= 30 */
+            xl = x > hi ? KWS_INT32_MAX : x < lo ? KWS_INT32_MIN : x * (int32_t)(1u << left);
+        }
         return kws_rdbpot(kws_srdhm(xl, multiplier), right);
     }
 }

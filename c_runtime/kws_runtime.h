@@ -3,6 +3,7 @@
 #define KWS_RUNTIME_H
 #include "kws_fixedpoint.h"
 #include "kws_conv.h"
+#include "kws_conv_fast.h"
 #include "kws_linear.h"
 #include "kws_pool.h"
 #include "kws_global_avgpool.h"

@@ -30,6 +30,11 @@ class CoreIO:
     core: object
     lead: object = None
     tail: object = None
+    model: object = None
+
+    def __post_init__(self):
+        if self.model is None:
+            self.model = self.core
 
     @property
     def in_spec(self):
@@ -68,7 +73,7 @@ def split_io(model):
     core.outputs = [tail.inputs[0] if tail is not None else y]
     if not core.nodes:
         return CoreIO(model)
-    return CoreIO(core, lead, tail)
+    return CoreIO(core, lead, tail, model)
 
 
 def pcm_table(model, lead):
@@ -238,7 +243,7 @@ def _prelude(name):
     return [line.replace("{NAME}", name.upper()).replace("{name}", name) for line in _PRELUDE]
 
 
-def model_source(model, name, io, plan, steps, array_name, error):
+def model_source(model, name, io, plan, steps, array_name, error, inline=()):
     """The text of ``<name>.c``: the arena, the labels and ``<name>_invoke`` (the core's layer calls)."""
     NAME = name.upper()
     core = io.core
@@ -280,7 +285,8 @@ def model_source(model, name, io, plan, steps, array_name, error):
                          f" at offset {plan.tensor_offset[node.outputs[0]]}") + "; no code) */")
             body.append(trace)
             continue
-        body.append(f"    {fname}({', '.join(call_args(node, fname, args, ptr, array_name, scratch, error))});")
+        cname = f"{fname}_inline" if fname in inline else fname   # specialized for this layer's literal shapes
+        body.append(f"    {cname}({', '.join(call_args(node, fname, args, ptr, array_name, scratch, error))});")
         body.append(trace)
     x, y = core.inputs[0], core.outputs[0]
     if plan.external.get(y) == "input" or plan.alias_of.get(y, y) == plan.alias_of.get(x, x):

@@ -28,7 +28,9 @@ from kwsnum.text import printable
                    "(mps2-an386 / mps2-an500 / mps3-an547), which also measure instructions per inference, flash, "
                    "RAM and stack.")
 @click.option("--profile", is_flag=True, help="With a Cortex-M --target and --verify: also instructions per layer.")
-def codegen_command(model, out_dir, name, force, do_build, verify_path, target_name, profile):
+@click.option("--float-api", is_flag=True, help="With a Cortex-M --target and --verify: run <name>_invoke_float "
+                                                "(the float contract) instead of the integer <name>_invoke.")
+def codegen_command(model, out_dir, name, force, do_build, verify_path, target_name, profile, float_api):
     """Generate a standalone C99 project for MODEL (an exported .h5): static arena, const weights, the kwsnum C
     runtime, a Makefile, a CMakeLists.txt and a host harness."""
     from kwsnum import load
@@ -49,16 +51,17 @@ def codegen_command(model, out_dir, name, force, do_build, verify_path, target_n
             if do_build:
                 click.echo(f"built: {build_target(project.path, project.name, target_name)}")
             return
-        result, run = verify_target(m, project.path, x, target_name)
+        result, run = verify_target(m, project.path, x, target_name, float_api=float_api)
+        entry = f"{project.name}_invoke_float" if float_api else f"{project.name}_invoke"
         click.echo(f"{target_name} (qemu {run_machine(target_name)}): {result}")
         click.echo(f"instructions per inference: {run.instructions} (qemu -icount shift=0, SysTick between markers "
-                   f"around {project.name}_invoke; instructions, not cycles)")
+                   f"around {entry}; instructions, not cycles)")
         click.echo(f"flash bytes: {run.flash_bytes} (code and constants {run.code_bytes}, weights "
                    f"{run.flash_bytes - run.code_bytes})")
         click.echo(f"ram bytes: {run.ram_bytes} (arena {project.arena_bytes})")
-        click.echo(f"stack bytes (high-water mark of {project.name}_invoke): {max(run.stack)}")
+        click.echo(f"stack bytes (high-water mark of {entry}): {max(run.stack)}")
         if profile:
-            _, prun = verify_target(m, project.path, x[:1], target_name, profile=True)
+            _, prun = verify_target(m, project.path, x[:1], target_name, profile=True, float_api=float_api)
             for layer, n in sorted(prun.layer_instructions().items()):
                 node = m.nodes[layer]
                 click.echo(f"  layer {layer} {printable(node.name, 64)} ({node.op}): {n} instructions")

@@ -91,6 +91,17 @@ def _runtime_files(functions):
     return headers, sorted(needed), libm
 
 
+def inline_twins():
+    """Runtime functions with a static inline twin ``<fn>_inline`` in a header (the fast kernels): the model
+    source calls the twin with its literal shapes, so the compiler specializes each layer's copy."""
+    from kwsnum import c_runtime
+    names = set()
+    for h in glob.glob(os.path.join(c_runtime.path(), "*.h")):
+        with open(h) as fh:
+            names.update(re.findall(r"^KWS_FAST_INLINE void (kws_\w+)_inline\(", fh.read(), re.M))
+    return names
+
+
 _C_COMMENT_OR_STRING = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
 
 
@@ -207,7 +218,7 @@ def _write_all(model, d, name, io, plan, steps, pcm):
 
     # ---- the API: header, model source, convenience wrappers
     _write(d, f"{name}.h", api.header(model, name, io, plan, weight_bytes, pcm), files)
-    _write(d, f"{name}.c", api.model_source(model, name, io, plan, steps, array_name, error), files)
+    _write(d, f"{name}.c", api.model_source(model, name, io, plan, steps, array_name, error, inline_twins()), files)
     srcs = [f"{name}.c", f"{name}_weights.c"]
     if io.has_float_api:
         _write(d, f"{name}_float.c", api.float_source(model, name, io, steps, array_name, error), files)
@@ -407,7 +418,7 @@ def verify(model, project_dir, x, apis=None):
     return VerifyResult(len(x), int(good.sum()), first)
 
 
-def verify_target(model, project_dir, x, target_name, profile=False):
+def verify_target(model, project_dir, x, target_name, profile=False, float_api=False):
     """Cross-build the project for ``target_name`` (cortex-m4 / -m7 / -m55), run its semihosting harness under
     QEMU on the integer API's inputs (the oracle's quantization of the float inputs x) and compare every output
     element with the oracle. Returns (VerifyResult, target.TargetRun)."""
@@ -416,13 +427,16 @@ def verify_target(model, project_dir, x, target_name, profile=False):
     io = api.split_io(model)
     x = model.check_input(x)
     values = model.run(x, trace=True)
-    xq = np.ascontiguousarray(np.asarray(values[io.core.inputs[0]]).astype(io.in_spec.dtype.newbyteorder("<")))
-    elf = target.build_target(project_dir, name, target_name, profile=profile)
-    spec = io.out_spec
+    float_api = float_api and io.has_float_api
+    xin, spec, ref = (model.input, model.output, model.outputs[0]) if float_api else \
+        (io.in_spec, io.out_spec, io.core.outputs[0])
+    xq = np.ascontiguousarray(np.asarray(values[model.inputs[0] if float_api else io.core.inputs[0]]).astype(
+        xin.dtype.newbyteorder("<")))
+    elf = target.build_target(project_dir, name, target_name, profile=profile, float_api=float_api)
     run = target.run_qemu(project_dir, name, elf, target_name, xq.tobytes(), len(x), spec.nbytes)
     got = np.frombuffer(run.outputs, dtype=spec.dtype.newbyteorder("<")).astype(spec.dtype).reshape(
         (len(x),) + tuple(spec.shape))
-    good, mm = _compare(got, np.asarray(values[io.core.outputs[0]]), spec.shape)
+    good, mm = _compare(got, np.asarray(values[ref]), spec.shape)
     return VerifyResult(len(x), int(good.sum()), mm), run
 
 

@@ -272,7 +272,8 @@ class Conv2d(Op):
 
     def c_call(self, node, model):
         """C: kws_conv2d_s8 / kws_conv2d_s16 / kws_conv2d_f32 (c_runtime/kws_conv.h); conv1d is the 2-D kernel with
-        H = KH = 1."""
+        H = KH = 1. int8 with groups == 1 or depthwise: the fast twins of c_runtime/kws_conv_fast.h (same
+        arithmetic, a scratch buffer)."""
         from ..fixedpoint import ROUNDING_MODES
         w = node.arrays["weight"]
         O = w.shape[0]
@@ -290,10 +291,19 @@ class Conv2d(Op):
         if in_tensor(model, node).format == "int8":
             _, zi = qparams(in_tensor(model, node))
             _, zo = qparams(out_tensor(model, node))
-            return "kws_conv2d_s8", ([("in", 0), ("array", "weight"), ("array", "bias"), ("array", "multiplier"),
-                                      ("array", "shift"), ("out", 0)] + geom +
-                                     [("i32", zi), ("i32", zo), ("i32", int(node.attrs["act_min"])),
-                                      ("i32", int(node.attrs["act_max"])), ("i32", ROUNDING_MODES[model.rounding])])
+            tail = [("i32", zi), ("i32", zo), ("i32", int(node.attrs["act_min"])),
+                    ("i32", int(node.attrs["act_max"])), ("i32", ROUNDING_MODES[model.rounding])]
+            g = node.attrs["groups"]
+            head = [("in", 0), ("array", "weight"), ("array", "bias"), ("array", "multiplier"), ("array", "shift"),
+                    ("out", 0)]
+            if g == 1:        # im2col + 2x2 blocking (SMLAD on Cortex-M): c_runtime/kws_conv_fast.h
+                return "kws_conv2d_s8_fast", (head + [("scratch", 4 * C * kh * kw)] + geom[:-1] + tail)
+            if g == C == O:   # depthwise on a padded plane
+                ph, pw = (OH - 1) * sh + (kh - 1) * dh + 1, (OW - 1) * sw + (kw - 1) * dw + 1
+                return "kws_dwconv2d_s8_fast", (head + [("scratch", 2 * ph * pw)] +
+                                                [("i32", int(v)) for v in (C, H, W, kh, kw, OH, OW, sh, sw, dh, dw,
+                                                                           pt, pl)] + tail)
+            return "kws_conv2d_s8", (head + geom + tail)
         return "kws_conv2d_f32", ([("in", 0), ("array", "weight"), ("array", "bias"), ("out", 0)] + geom +
                                   [("f32", float(np.float32(node.attrs["act_min_f"]))),
                                    ("f32", float(np.float32(node.attrs["act_max_f"])))])
