@@ -15,7 +15,7 @@ from tests.fuzz import mutators as M
 from tests.fuzz.inotify import Watcher
 from tests.fuzz.runner import Campaign, Worker, classify, format_report
 
-CI_MUTANTS = int(os.environ.get("KWSNUM_FUZZ_CI_MUTANTS", 300))
+CI_MUTANTS = int(os.environ.get("KWSNUM_FUZZ_CI_MUTANTS", 250))
 CI_SEED = int(os.environ.get("KWSNUM_FUZZ_CI_SEED", 20261202))
 
 
@@ -43,9 +43,10 @@ def selftest(tmp_path_factory):
     sentinel.mkdir()
     (sentinel / "sentinel.bin").write_bytes(b"SENTINEL" * 64)
     (out / "work").mkdir()
-    c = Campaign(0, out=out, timeout=5.0)
+    c = Campaign(0, out=out, timeout=2.0)
     c.digest = {}
-    worker = Worker(out / "worker.log", 4 << 30, env={"KWSNUM_FUZZ_TARGET": "tests.fuzz.selftest:main"})
+    worker = Worker(out / "worker.log", 4 << 30, env={"KWSNUM_FUZZ_TARGET": "tests.fuzz.selftest:main"},
+                    tmpdir=out / "tmp")
     watcher = Watcher(sentinel)
     folder = out / "m"
 
@@ -63,8 +64,9 @@ def selftest(tmp_path_factory):
 
 @pytest.mark.parametrize("argv, outcome", [
     (["ok"], "ok"), (["clean"], "clean"), (["segv"], "crash"), (["abort"], "crash"), (["sleep"], "hang"),
-    (["escape"], "control-chars"), (["multiline"], "multiline"), (["internal"], "internal"), (["raise"], "internal"),
-    (["leftover"], "leftovers"), (["memory"], "internal"), (["exit1"], "bad-exit"), (["ok"], "ok"),
+    (["escape"], "control-chars"), (["multiline"], "multiline"), (["internal"], "internal"),
+    (["raise"], "internal"),
+    (["leftover"], "leftovers"), (["tmpleft"], "leftovers"), (["memory"], "internal"), (["exit1"], "bad-exit"), (["ok"], "ok"),
 ])
 def test_detectors_fire(selftest, argv, outcome):
     res = selftest(*argv)

@@ -47,8 +47,9 @@ PREFIX = "kwsnum: error: "
 class Worker:
     """A worker subprocess (tests/fuzz/worker.py) in its own session, with an address-space limit."""
 
-    def __init__(self, log_path, as_limit, env=None):
+    def __init__(self, log_path, as_limit, env=None, tmpdir=None):
         self.log_path, self.as_limit, self.extra_env = log_path, as_limit, env or {}
+        self.tmpdir = tmpdir
         self.proc = None
         self.starts = 0
 
@@ -60,6 +61,9 @@ class Worker:
         env.setdefault("NUMBA_NUM_THREADS", "1")
         env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
                                                           if p])
+        if self.tmpdir is not None:        # the worker's own TMPDIR: what kwsnum leaves there is seen
+            os.makedirs(self.tmpdir, exist_ok=True)
+            env["TMPDIR"] = str(self.tmpdir)
         env.update(self.extra_env)
         self.log = open(self.log_path, "ab")
         self.log_start = self.log.tell()
@@ -185,6 +189,23 @@ def _snapshot(folder):
             except OSError:
                 continue
     return out
+
+
+def _clear_tmp(tmpdir):
+    """Names left in the worker's TMPDIR by the last operation (then removed, so the next one starts clean)."""
+    if tmpdir is None or not os.path.isdir(tmpdir):
+        return []
+    names = sorted(os.listdir(tmpdir))
+    for n in names:
+        p = os.path.join(tmpdir, n)
+        if os.path.isdir(p) and not os.path.islink(p):
+            _rmtree(p)
+        else:
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+    return names
 
 
 def _leftovers(folder):
@@ -363,6 +384,7 @@ class Campaign:
         res = dict(op=op["op"], argv=op["argv"], seconds=round(seconds, 3), stdout_bytes=out, stderr_bytes=err,
                    folder=folder)
         flags = []
+        tmp_left = _clear_tmp(worker.tmpdir)
         if status == "hang":
             flags, outcome = ["hang"], "hang"
             res["exit"] = None
@@ -390,6 +412,9 @@ class Campaign:
             elif _leftovers(folder):
                 flags.append("leftovers")
                 res["leftovers"] = _leftovers(folder)
+            if tmp_left:
+                flags.append("leftovers")
+                res["leftovers"] = res.get("leftovers", []) + [f"$TMPDIR/{n}" for n in tmp_left]
             after = _snapshot(folder)
             gone = [p for p, h in before.items() if after.get(p) != h]
             if gone:
@@ -446,7 +471,7 @@ class Campaign:
             self.failures.append(entry)
 
     def _thread(self, k):
-        worker = Worker(self.out / f"worker-{k}.log", self.as_limit)
+        worker = Worker(self.out / f"worker-{k}.log", self.as_limit, tmpdir=self.out / f"tmp-{k}")
         with Watcher(self.sentinels[k]) as watcher:
             try:
                 # baseline: every seed unmutated must be ok (this also compiles the kernels, with a long timeout)

@@ -2,7 +2,7 @@
 kwsnum is in (tests/test_fuzz.py runs the worker with KWSNUM_FUZZ_TARGET=tests.fuzz.selftest:main).
 
 argv[0] picks the behaviour: ok, clean, segv, abort, sleep, open FILE, escape, multiline, internal, raise,
-leftover, clobber FILE, memory, exit1.
+leftover, tmpleft, clobber FILE, memory, exit1.
 """
 import os
 import sys
@@ -54,6 +54,10 @@ def main(argv):
             print("kwsnum: error: internal error: MemoryError:  (set KWSNUM_DEBUG=1 for a traceback)",
                   file=sys.stderr)
             sys.exit(3)
+        sys.exit(0)
+    if what == "tmpleft":
+        import tempfile
+        tempfile.mkdtemp(prefix="kwsnum_verify_")
         sys.exit(0)
     if what == "exit1":
         sys.exit(1)
