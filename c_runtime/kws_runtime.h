@@ -16,4 +16,6 @@
 #include "kws_cast.h"
 #include "kws_matmul.h"
 #include "kws_div.h"
+#include "kws_softmax.h"
+#include "kws_logistic.h"
 #endif

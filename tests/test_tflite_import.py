@@ -78,6 +78,13 @@ class Net:
         f = self.draw(st.sampled_from([0.3, 0.7, 1.0, 1.5, 3.0]))
         return float(np.float32(real_spread * f / self.spread))
 
+    def floor_scale(self, s_out, s_in, s_w):
+        """int16 layers: keep the real multiplier s_in * s_w / s_out below 64 (kwsnum's int16 requantization
+        takes multipliers below 128, numerics 9.2; a larger one is refused at import)."""
+        if self.fmt == "int16":
+            s_out = max(s_out, float(np.float32(s_in * float(np.max(s_w)) / 64.0)))
+        return s_out
+
     def weights(self, shape, axis, per_channel):
         w = self.rng.integers(-127, 128, shape).astype(np.int8)
         n = shape[axis]
@@ -124,7 +131,7 @@ class Net:
         else:
             OH, OW = (H - dk[0]) // stride[0] + 1, (W - dk[1]) // stride[1] + 1
         act = self.act()
-        s_out = self.out_scale(real)
+        s_out = self.floor_scale(self.out_scale(real), xq[0], s_w)
         if act == "RELU6" and self.draw(st.booleans()):
             s_out = float(np.float32(6.0 / (self.draw(st.integers(1, 100)) + 0.5)))   # 6 / s near a half-integer
         y, yq = self.act_tensor((1, OH, OW, O), s_out)
@@ -138,7 +145,7 @@ class Net:
         wt = self.b.const(self.name("fc_w"), w, "int8", scale=s_w, quantized_dimension=0)
         real = xq[0] * self.spread * float(np.mean(s_w)) * 73.0 * np.sqrt(F)
         bias = self.bias(O, xq[0], s_w, real)
-        y, yq = self.act_tensor((1, O), self.out_scale(real))
+        y, yq = self.act_tensor((1, O), self.floor_scale(self.out_scale(real), xq[0], s_w))
         self.b.op("FULLY_CONNECTED", [x, wt, bias], [y], act=self.draw(st.sampled_from([None, "RELU"])))
         return y, yq
 
@@ -146,7 +153,7 @@ class Net:
 @st.composite
 def ds_cnn_tflite(draw, fmt):
     """A DS-CNN-shaped model: [QUANTIZE] -> conv (stride 2) -> blocks of depthwise + pointwise (+ residual ADD)
-    -> [MAX_POOL_2D] -> AVERAGE_POOL_2D over the map -> RESHAPE -> FULLY_CONNECTED -> [DEQUANTIZE]."""
+    -> [MAX_POOL_2D] -> AVERAGE_POOL_2D over the map -> RESHAPE -> FULLY_CONNECTED -> [SOFTMAX] -> [DEQUANTIZE]."""
     net = Net(draw, fmt)
     b = net.b
     H, W = draw(st.integers(6, 20)), draw(st.integers(4, 10))
@@ -187,11 +194,16 @@ def ds_cnn_tflite(draw, fmt):
     flat, _ = net.act_tensor((1, c), xq[0], xq[1], name="flat")
     shape_t = b.const("flat_shape", np.array([1, c]), "int32")
     b.op("RESHAPE", [ap, shape_t], [flat], new_shape=(1, c))
-    logits, lq = net.fc(flat, xq, c, draw(st.integers(2, 12)))
+    n_cls = draw(st.integers(2, 12))
+    logits, lq = net.fc(flat, xq, c, n_cls)
     out = logits
+    if fmt == "int8" and lq[0] < 15.0 and draw(st.booleans()):
+        out = b.tensor("probs", (1, n_cls), "int8", scale=1.0 / 256, zero_point=-128)
+        b.op("SOFTMAX", [logits], [out], beta=1.0)
     if draw(st.booleans()):
-        out = b.tensor("probs_f", (1, net.b.tensors[logits].shape[1]), "float32")
-        b.op("DEQUANTIZE", [logits], [out])
+        f = b.tensor("out_f", (1, n_cls), "float32")
+        b.op("DEQUANTIZE", [out], [f])
+        out = f
     return b.finish([first], [out]), net.rng
 
 
@@ -213,7 +225,7 @@ def test_ds_cnn_int16x8_equals_tflm(built):
 
 def test_ds_cnn_mlperf_shape():
     """The MLPerf Tiny KWS DS-CNN geometry (49x10 input, 10x4 stride-2 conv, 4 DS blocks, 64 channels scaled
-    down to 16 here) imports and equals TFLM on every tensor, with nondegenerate activations."""
+    down to 16 here, softmax output) imports and equals TFLM on every tensor, with nondegenerate activations."""
     rng = np.random.default_rng(7)
     b = TFLiteBuilder()
     x = b.tensor("input", (1, 49, 10, 1), "int8", scale=0.25, zero_point=-10)
@@ -244,15 +256,22 @@ def test_ds_cnn_mlperf_shape():
     b.op("AVERAGE_POOL_2D", [x1], [ap], filter=(h, w), stride=(h, w))
     fl = b.tensor("flat", (1, c), "int8", scale=s1, zero_point=-128)
     b.op("RESHAPE", [ap, b.const("shape", np.array([1, c]), "int32")], [fl], new_shape=(1, c))
-    wf = b.const("fc_w", rng.integers(-127, 128, (12, c)), "int8", scale=0.01)
-    lg = b.tensor("logits", (1, 12), "int8", scale=float(np.float32(s1 * 60 * 0.01 * 73 * 4 / 60)), zero_point=0)
-    b.op("FULLY_CONNECTED", [fl, wf, b.const("fc_b", np.zeros(12), "int32", scale=np.float32(s1 * 0.01))], [lg])
-    data = b.finish([x], [lg])
+    wq = rng.integers(-127, 128, (12, c))
+    xin = rng.integers(-128, 128, (4, 1, 49, 10)).astype(np.int8)
+    trunk = from_tflite(b.finish([x], [fl])).run(xin)                    # calibrate the logits on the trunk
+    spread = float(np.abs((trunk.astype(np.float64) + 128) @ wq.T).max()) * s1
+    s_fc = float(np.float32(4.0 / spread))                               # logits within about +-4
+    wf = b.const("fc_w", wq, "int8", scale=s_fc)
+    lg = b.tensor("logits", (1, 12), "int8", scale=float(np.float32(4.0 / 100)), zero_point=0)
+    b.op("FULLY_CONNECTED", [fl, wf, b.const("fc_b", np.zeros(12), "int32", scale=np.float32(s1 * s_fc))], [lg])
+    pr = b.tensor("probs", (1, 12), "int8", scale=1.0 / 256, zero_point=-128)
+    b.op("SOFTMAX", [lg], [pr], beta=1.0)
+    data = b.finish([x], [pr])
     model = from_tflite(data)
-    assert [n.op for n in model.nodes] == ["conv2d"] + ["conv2d"] * 8 + ["avgpool2d", "reshape", "linear"]
-    x = random_input(rng, model, 4)
+    assert [n.op for n in model.nodes] == ["conv2d"] + ["conv2d"] * 8 + ["avgpool2d", "reshape", "linear", "softmax"]
+    x = xin
     n = compare_with_tflm(data, model, x)
-    assert n == 13
+    assert n == 14
     trace = model.run(x, trace=True)
     for name in model.tensors:          # every activation uses more than a handful of values
         assert len(np.unique(trace[name])) > 3, name
@@ -585,3 +604,38 @@ def test_cli_import_errors_are_one_line(tmp_path):
     (tmp_path / "two.txt").write_text("a\nb\n")
     r = _kw("import", src, "-o", tmp_path / "out.h5", "--labels", tmp_path / "two.txt")
     assert r.returncode == 2 and "2 labels for a model with 4 outputs" in r.stderr
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from([2, 3, 4]))
+def test_softmax_equals_tflm(seed, rank):
+    """SOFTMAX along TFLite's last axis (kwsnum's axis 0 for NHWC): kwsnum's oracle and C equal TFLM."""
+    rng = np.random.default_rng(seed)
+    shape = (1,) + tuple(int(v) for v in rng.integers(1, 12, rank - 1))
+    if rng.integers(0, 3) == 0:
+        shape = shape[:-1] + (int(rng.integers(100, 512)),)
+    s_in = float(np.float32(rng.choice([rng.uniform(0.002, 0.05), rng.uniform(0.05, 2.0)])))
+    beta = float(np.float32(rng.choice([1.0, 0.5, 2.0, rng.uniform(0.1, 5)])))
+    b = TFLiteBuilder()
+    x = b.tensor("x", shape, "int8", scale=s_in, zero_point=int(rng.integers(-128, 128)))
+    y = b.tensor("y", shape, "int8", scale=1.0 / 256, zero_point=-128)
+    b.op("SOFTMAX", [x], [y], beta=beta)
+    data = b.finish([x], [y])
+    model = from_tflite(data)
+    xq = rng.integers(int(rng.choice([-128, 0, 100])), 128, (2,) + model.input.shape).astype(np.int8)
+    compare_with_tflm(data, model, xq)
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from([2, 4]))
+def test_logistic_equals_tflm(seed, rank):
+    """LOGISTIC (microWakeWord's output op) on every int8 input value: kwsnum's oracle and C equal TFLM."""
+    rng = np.random.default_rng(seed)
+    shape = (1, 256) if rank == 2 else (1, 4, 8, 8)
+    s_in = float(np.float32(rng.choice([rng.uniform(0.001, 0.05), rng.uniform(0.05, 3.0)])))
+    b = TFLiteBuilder()
+    x = b.tensor("x", shape, "int8", scale=s_in, zero_point=int(rng.integers(-128, 128)))
+    y = b.tensor("y", shape, "int8", scale=1.0 / 256, zero_point=-128)
+    b.op("LOGISTIC", [x], [y])
+    data = b.finish([x], [y])
+    model = from_tflite(data)
+    xq = rng.permutation(np.arange(-128, 128, dtype=np.int8)).reshape((1,) + model.input.shape)
+    compare_with_tflm(data, model, xq)

@@ -38,10 +38,10 @@ def schema():
 
 
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD",
-             "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "QUANTIZE", "DEQUANTIZE")
+             "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
+             "LOGISTIC")
 NOT_YET = {  # known TFLite ops kwsnum has no exact kernel for yet: the reason is part of the error
-    "SOFTMAX": "kwsnum has no softmax op yet (TFLM's fixed-point exp); import the model up to the logits",
-    "LOGISTIC": "kwsnum has no logistic op yet", "TANH": "kwsnum has no tanh op yet",
+    "TANH": "kwsnum has no tanh op yet",
     "MEAN": "kwsnum has no TFLite MEAN op yet (its rounding differs from global_avgpool's)",
     "CONCATENATION": "kwsnum has no concatenation op yet", "STRIDED_SLICE": "kwsnum has no strided_slice op yet",
     "SPLIT": "kwsnum has no split op yet", "SPLIT_V": "kwsnum has no split op yet", "PAD": "kwsnum has no pad op yet",
@@ -579,7 +579,40 @@ def _dequantize(ctx, m, sg, k, op):
     _add_node(ctx, "dequantize", f"op{k}_dequantize", [x], [y], {})
 
 
+def _softmax(ctx, m, sg, k, op):
+    from ..ops.softmax import softmax_params
+    ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
+    xs, ys = ctx.tensors[x], ctx.tensors[y]
+    if xs.format != "int8" or ys.format != "int8":
+        ctx.fail(f"SOFTMAX {xs.format} -> {ys.format}: kwsnum implements TFLM's int8 -> int8 softmax only (int16 "
+                 f"uses TFLM's lookup tables, int8 -> int16 a zero point of -32768)")
+    beta = float(op.builtinOptions.beta) if op.builtinOptions is not None else 1.0
+    try:
+        p = softmax_params(beta, xs.scale)
+    except ValueError as e:
+        ctx.fail(str(e))
+    rank = len(_tfl_shape(sg, ins[0]))
+    axis = PERM[rank].index(rank - 2)             # TFLite's last axis, in kwsnum's layout
+    _add_node(ctx, "softmax", f"op{k}_softmax", [x], [y], dict(axis=axis, **p))
+
+
+def _logistic(ctx, m, sg, k, op):
+    from ..ops.logistic import logistic_params
+    ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
+    xs, ys = ctx.tensors[x], ctx.tensors[y]
+    if xs.format != "int8" or ys.format != "int8":
+        ctx.fail(f"LOGISTIC {xs.format} -> {ys.format}: kwsnum implements TFLM's int8 logistic only (int16 uses "
+                 f"TFLM's lookup tables)")
+    try:
+        p = logistic_params(xs.scale)
+    except ValueError as e:
+        ctx.fail(str(e))
+    _add_node(ctx, "logistic", f"op{k}_logistic", [x], [y], p)
+
+
 HANDLERS = {
+    "SOFTMAX": _softmax,
+    "LOGISTIC": _logistic,
     "CONV_2D": lambda c, m, sg, k, op: _conv(c, m, sg, k, op, False),
     "DEPTHWISE_CONV_2D": lambda c, m, sg, k, op: _conv(c, m, sg, k, op, True),
     "FULLY_CONNECTED": _fully_connected,

@@ -44,8 +44,10 @@ def _load():
     from . import div             # elementwise a / (b + eps), b broadcast (attention normaliser)
     from . import requantize      # requantize between int8, int16 and Q formats (TFLite QUANTIZE, integer to integer)
     from . import qcast           # qcast between Q formats (docs/numerics.md 10.3)
+    from . import softmax         # softmax: TFLM's int8 SOFTMAX (docs/numerics.md 11.4)
+    from . import logistic        # logistic: TFLM's int8 LOGISTIC (docs/numerics.md 11.5)
     for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast, requantize, matmul, div,
-                qcast):
+                qcast, softmax, logistic):
         for op in mod.OPS:
             register(op)
     _loaded = True
