@@ -531,7 +531,7 @@ def _kw(*args):
 
 
 def _ds_cnn_file(tmp_path, n_out=4):
-    """A small DS-CNN-shaped int8 .tflite with a DEQUANTIZE output, written to tmp_path."""
+    """A small DS-CNN-shaped int8 .tflite ending in SOFTMAX and DEQUANTIZE, written to tmp_path."""
     rng = np.random.default_rng(11)
     b = TFLiteBuilder()
     x = b.tensor("input", (1, 10, 6, 1), "int8", scale=0.1, zero_point=3)
@@ -548,8 +548,10 @@ def _ds_cnn_file(tmp_path, n_out=4):
     wf = b.const("fc", rng.integers(-127, 128, (n_out, 6)), "int8", scale=rng.uniform(0.01, 0.03, n_out))
     lg = b.tensor("logits", (1, n_out), "int8", scale=0.3, zero_point=0)
     b.op("FULLY_CONNECTED", [p, wf, b.const("bf", np.zeros(n_out), "int32")], [lg])
+    pr = b.tensor("probs", (1, n_out), "int8", scale=1.0 / 256, zero_point=-128)
+    b.op("SOFTMAX", [lg], [pr], beta=1.0)
     out = b.tensor("scores", (1, n_out), "float32")
-    b.op("DEQUANTIZE", [lg], [out])
+    b.op("DEQUANTIZE", [pr], [out])
     path = tmp_path / "ds.tflite"
     path.write_bytes(b.finish([x], [out]))
     return path
