@@ -641,3 +641,23 @@ def test_logistic_equals_tflm(seed, rank):
     model = from_tflite(data)
     xq = rng.permutation(np.arange(-128, 128, dtype=np.int8)).reshape((1,) + model.input.shape)
     compare_with_tflm(data, model, xq)
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["int8", "int16"]), st.booleans())
+def test_mean_equals_tflm(seed, fmt, keep_dims):
+    """MEAN over H, W (Keras GlobalAveragePooling2D): TFLM folds 1/count into the multiplier as (M << k) / count;
+    kwsnum's oracle and C equal TFLM, with input and output scales drawn independently."""
+    rng = np.random.default_rng(seed)
+    H, W, C = int(rng.integers(1, 30)), int(rng.integers(1, 12)), int(rng.integers(1, 9))
+    zp = (lambda: 0) if fmt == "int16" else (lambda: int(rng.integers(-128, 128)))
+    s_in = float(np.float32(rng.uniform(0.001, 1.0)))
+    s_out = float(np.float32(s_in * rng.choice([1.0, rng.uniform(0.1, 3.0)])))
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, H, W, C), fmt, scale=s_in, zero_point=zp())
+    y = b.tensor("y", (1, 1, 1, C) if keep_dims else (1, C), fmt, scale=s_out, zero_point=zp())
+    axes = b.const("axes", rng.permutation([1, 2]) - (4 if rng.integers(0, 2) else 0), "int32")
+    b.op("MEAN", [x, axes], [y], keep_dims=keep_dims)
+    data = b.finish([x], [y])
+    model = from_tflite(data)
+    assert model.nodes[0].op == "global_avgpool"
+    compare_with_tflm(data, model, random_input(rng, model, 3))

@@ -101,6 +101,10 @@ class TFLiteBuilder:
             opt = fb.ReshapeOptionsT()
             opt.newShape = [int(d) for d in o["new_shape"]]
             op.builtinOptionsType = fb.BuiltinOptions.ReshapeOptions
+        elif name == "MEAN":
+            opt = fb.ReducerOptionsT()
+            opt.keepDims = bool(o.get("keep_dims", False))
+            op.builtinOptionsType = fb.BuiltinOptions.ReducerOptions
         elif name == "SOFTMAX":
             opt = fb.SoftmaxOptionsT()
             opt.beta = float(o.get("beta", 1.0))

@@ -39,10 +39,9 @@ def schema():
 
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD",
              "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
-             "LOGISTIC")
+             "LOGISTIC", "MEAN")
 NOT_YET = {  # known TFLite ops kwsnum has no exact kernel for yet: the reason is part of the error
     "TANH": "kwsnum has no tanh op yet",
-    "MEAN": "kwsnum has no TFLite MEAN op yet (its rounding differs from global_avgpool's)",
     "CONCATENATION": "kwsnum has no concatenation op yet", "STRIDED_SLICE": "kwsnum has no strided_slice op yet",
     "SPLIT": "kwsnum has no split op yet", "SPLIT_V": "kwsnum has no split op yet", "PAD": "kwsnum has no pad op yet",
     "TRANSPOSE": "kwsnum has no transpose op yet", "MUL": "kwsnum has no mul op yet",
@@ -610,7 +609,44 @@ def _logistic(ctx, m, sg, k, op):
     _add_node(ctx, "logistic", f"op{k}_logistic", [x], [y], p)
 
 
+def _mean(ctx, m, sg, k, op):
+    """MEAN over H and W of an NHWC tensor: kwsnum's global_avgpool (sum of q - zp_in, one requantization, + zp_out)
+    with TFLM's integers: (M, s) = QM(s_in / s_out), then 1 / count folded in as TFLM's QuantizedMeanOrSum does."""
+    ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
+    xs, ys = ctx.tensors[x], ctx.tensors[y]
+    fmt = _integer_formats(ctx, (xs, ys))
+    if len(ins) < 2:
+        ctx.fail("MEAN needs an axis tensor")
+    axes, _ = _const(ctx, m, sg, ins[1], ("INT32",))
+    rank = len(_tfl_shape(sg, ins[0]))
+    axes = sorted({int(a) % rank for a in axes.reshape(-1)})
+    if rank != 4 or axes != [1, 2]:
+        ctx.fail(f"MEAN over axes {axes} of a rank-{rank} tensor: kwsnum imports the mean over H and W of an NHWC "
+                 f"tensor only")
+    C, H, W = xs.shape
+    count = H * W
+    mult, shift = quantize_multiplier(float(np.float32(xs.scale)) / float(np.float32(ys.scale)))
+    n = min(count.bit_length() - 1, 32, 31 + shift)
+    mult, shift = (mult << n) // count, shift - n
+    qmin, qmax = (-32768, 32767) if fmt == "int16" else (-128, 127)
+    keep = bool(getattr(op.builtinOptions, "keepDims", False))
+    if keep:
+        out = y
+    else:
+        if tuple(ys.shape) != (C,):
+            ctx.fail(f"output shape {_tfl_shape(sg, ko)} does not match (1, {C})")
+        out = f"{y}_keepdims"
+        while out in ctx.tensors:
+            out += "_"
+        ctx.tensors[out] = TensorSpec(out, (C, 1, 1), ys.format, ys.scale, ys.zero_point)
+    _add_node(ctx, "global_avgpool", f"op{k}_mean", [x], [out], dict(multiplier=int(mult), shift=int(shift),
+                                                                     act_min=qmin, act_max=qmax))
+    if not keep:
+        _add_node(ctx, "reshape", f"op{k}_mean_flatten", [out], [y], dict(shape=(C,)))
+
+
 HANDLERS = {
+    "MEAN": _mean,
     "SOFTMAX": _softmax,
     "LOGISTIC": _logistic,
     "CONV_2D": lambda c, m, sg, k, op: _conv(c, m, sg, k, op, False),
