@@ -18,4 +18,5 @@
 #include "kws_div.h"
 #include "kws_softmax.h"
 #include "kws_logistic.h"
+#include "kws_concat.h"
 #endif

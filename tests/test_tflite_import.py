@@ -661,3 +661,34 @@ def test_mean_equals_tflm(seed, fmt, keep_dims):
     model = from_tflite(data)
     assert model.nodes[0].op == "global_avgpool"
     compare_with_tflm(data, model, random_input(rng, model, 3))
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["int8", "int16"]), st.sampled_from([1, 2, 3, -1]),
+       st.integers(2, 4))
+def test_concatenation_equals_tflm(seed, fmt, axis, n):
+    """CONCATENATION of the input and 1x1-conv branches with the output's quantization, along H, W or C."""
+    rng = np.random.default_rng(seed)
+    H, W, C = (int(v) for v in rng.integers(1, 7, 3))
+    zp = 0 if fmt == "int16" else int(rng.integers(-128, 128))
+    s = float(np.float32(rng.uniform(0.01, 0.5)))
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, H, W, C), fmt, scale=s, zero_point=zp)
+    parts, sizes = [x], [C]
+    for j in range(n - 1):
+        O = C if axis in (1, 2) else int(rng.integers(1, 5))
+        w = b.const(f"w{j}", rng.integers(-127, 128, (O, 1, 1, C)), "int8", scale=float(np.float32(0.5 / 73 / C)))
+        bias = b.const(f"b{j}", rng.integers(-100, 100, O), "int64" if fmt == "int16" else "int32",
+                       scale=np.float32(s) * np.float32(0.5 / 73 / C))
+        t = b.tensor(f"c{j}", (1, H, W, O), fmt, scale=s, zero_point=zp)
+        b.op("CONV_2D", [x, w, bias], [t], padding="VALID")
+        parts.append(t)
+        sizes.append(O)
+    a = axis % 4
+    shape = [1, H, W, C]
+    shape[a] = sum(sizes) if a == 3 else shape[a] * n
+    y = b.tensor("y", shape, fmt, scale=s, zero_point=zp)
+    b.op("CONCATENATION", parts, [y], axis=axis)
+    data = b.finish([x], [y])
+    model = from_tflite(data)
+    assert model.nodes[-1].op == "concat"
+    compare_with_tflm(data, model, random_input(rng, model, 2))

@@ -101,6 +101,11 @@ class TFLiteBuilder:
             opt = fb.ReshapeOptionsT()
             opt.newShape = [int(d) for d in o["new_shape"]]
             op.builtinOptionsType = fb.BuiltinOptions.ReshapeOptions
+        elif name == "CONCATENATION":
+            opt = fb.ConcatenationOptionsT()
+            opt.axis = int(o["axis"])
+            opt.fusedActivationFunction = act
+            op.builtinOptionsType = fb.BuiltinOptions.ConcatenationOptions
         elif name == "MEAN":
             opt = fb.ReducerOptionsT()
             opt.keepDims = bool(o.get("keep_dims", False))

@@ -39,10 +39,10 @@ def schema():
 
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD",
              "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
-             "LOGISTIC", "MEAN")
+             "LOGISTIC", "MEAN", "CONCATENATION")
 NOT_YET = {  # known TFLite ops kwsnum has no exact kernel for yet: the reason is part of the error
     "TANH": "kwsnum has no tanh op yet",
-    "CONCATENATION": "kwsnum has no concatenation op yet", "STRIDED_SLICE": "kwsnum has no strided_slice op yet",
+    "STRIDED_SLICE": "kwsnum has no strided_slice op yet",
     "SPLIT": "kwsnum has no split op yet", "SPLIT_V": "kwsnum has no split op yet", "PAD": "kwsnum has no pad op yet",
     "TRANSPOSE": "kwsnum has no transpose op yet", "MUL": "kwsnum has no mul op yet",
     "VAR_HANDLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
@@ -645,7 +645,30 @@ def _mean(ctx, m, sg, k, op):
         _add_node(ctx, "reshape", f"op{k}_mean_flatten", [out], [y], dict(shape=(C,)))
 
 
+def _concatenation(ctx, m, sg, k, op):
+    from ..ops.concat import MAX_INPUTS
+    n = len(op.inputs)
+    if not 1 <= n <= MAX_INPUTS:
+        ctx.fail(f"{n} inputs: kwsnum's concat takes 1 to {MAX_INPUTS}")
+    ins, xs, ko, y = _io(ctx, sg, m, op, n)
+    ys = ctx.tensors[y]
+    for i, x in zip(ins, xs):
+        s = ctx.tensors[x]
+        if (s.format, s.scale, s.zero_point) != (ys.format, ys.scale, ys.zero_point):
+            ctx.fail(f"input tensor {i} ({s.describe()}) and the output ({ys.describe()}) differ in quantization, "
+                     f"which TFLM's CONCATENATION does not allow")
+    o = op.builtinOptions
+    if int(getattr(o, "fusedActivationFunction", 0) or 0) != 0:
+        ctx.fail("a fused activation on CONCATENATION is not supported")
+    rank = len(_tfl_shape(sg, ko))
+    a = int(getattr(o, "axis", 0)) % rank
+    if a == 0:
+        ctx.fail("concatenation along the batch axis (kwsnum imports batch-1 models)")
+    _add_node(ctx, "concat", f"op{k}_concat", xs, [y], dict(axis=PERM[rank].index(a - 1)))
+
+
 HANDLERS = {
+    "CONCATENATION": _concatenation,
     "MEAN": _mean,
     "SOFTMAX": _softmax,
     "LOGISTIC": _logistic,

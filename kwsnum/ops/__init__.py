@@ -46,8 +46,9 @@ def _load():
     from . import qcast           # qcast between Q formats (docs/numerics.md 10.3)
     from . import softmax         # softmax: TFLM's int8 SOFTMAX (docs/numerics.md 11.4)
     from . import logistic        # logistic: TFLM's int8 LOGISTIC (docs/numerics.md 11.5)
+    from . import concat          # concat along an axis (TFLite CONCATENATION, torch.cat; numerics 11.6)
     for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast, requantize, matmul, div,
-                qcast, softmax, logistic):
+                qcast, softmax, logistic, concat):
         for op in mod.OPS:
             register(op)
     _loaded = True
