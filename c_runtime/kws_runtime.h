@@ -19,4 +19,5 @@
 #include "kws_softmax.h"
 #include "kws_logistic.h"
 #include "kws_concat.h"
+#include "kws_pad.h"
 #endif

@@ -692,3 +692,25 @@ def test_concatenation_equals_tflm(seed, fmt, axis, n):
     model = from_tflite(data)
     assert model.nodes[-1].op == "concat"
     compare_with_tflm(data, model, random_input(rng, model, 2))
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["int8", "int16"]), st.sampled_from(["PAD", "PADV2"]),
+       st.sampled_from([2, 3, 4]))
+def test_pad_equals_tflm(seed, fmt, opname, rank):
+    """PAD (the output zero point fills) and PADV2 (a constant fills), NHWC paddings mapped to kwsnum's layout."""
+    rng = np.random.default_rng(seed)
+    shape = (1,) + tuple(int(v) for v in rng.integers(1, 6, rank - 1))
+    pads = np.zeros((rank, 2), np.int32)
+    pads[1:] = rng.integers(0, 4, (rank - 1, 2))
+    zp = 0 if fmt == "int16" else int(rng.integers(-128, 128))
+    s = float(np.float32(rng.uniform(0.01, 0.5)))
+    b = TFLiteBuilder()
+    x = b.tensor("x", shape, fmt, scale=s, zero_point=zp)
+    ins = [x, b.const("paddings", pads, "int32")]
+    if opname == "PADV2":
+        ins.append(b.const("value", [int(rng.integers(-100, 100))], fmt, scale=s, zero_point=zp))
+    y = b.tensor("y", tuple(int(d) + int(p.sum()) for d, p in zip(shape, pads)), fmt, scale=s, zero_point=zp)
+    b.op(opname, ins, [y])
+    data = b.finish([x], [y])
+    model = from_tflite(data)
+    compare_with_tflm(data, model, random_input(rng, model, 2))

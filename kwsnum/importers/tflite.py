@@ -39,11 +39,11 @@ def schema():
 
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD",
              "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
-             "LOGISTIC", "MEAN", "CONCATENATION")
+             "LOGISTIC", "MEAN", "CONCATENATION", "PAD", "PADV2")
 NOT_YET = {  # known TFLite ops kwsnum has no exact kernel for yet: the reason is part of the error
     "TANH": "kwsnum has no tanh op yet",
     "STRIDED_SLICE": "kwsnum has no strided_slice op yet",
-    "SPLIT": "kwsnum has no split op yet", "SPLIT_V": "kwsnum has no split op yet", "PAD": "kwsnum has no pad op yet",
+    "SPLIT": "kwsnum has no split op yet", "SPLIT_V": "kwsnum has no split op yet",
     "TRANSPOSE": "kwsnum has no transpose op yet", "MUL": "kwsnum has no mul op yet",
     "VAR_HANDLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
     "READ_VARIABLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
@@ -667,7 +667,33 @@ def _concatenation(ctx, m, sg, k, op):
     _add_node(ctx, "concat", f"op{k}_concat", xs, [y], dict(axis=PERM[rank].index(a - 1)))
 
 
+def _pad(ctx, m, sg, k, op, v2):
+    ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
+    xs, ys = ctx.tensors[x], ctx.tensors[y]
+    fmt = _integer_formats(ctx, (xs, ys))
+    if (xs.scale, xs.zero_point) != (ys.scale, ys.zero_point):
+        ctx.fail(f"PAD changes the quantization ({xs.describe()} -> {ys.describe()})")
+    rank = len(_tfl_shape(sg, ins[0]))
+    p, _ = _const(ctx, m, sg, ins[1], ("INT32", "INT64"))
+    if p.shape != (rank, 2) or np.any(p < 0):
+        ctx.fail(f"paddings {p.tolist()} must be a non-negative ({rank}, 2) tensor")
+    if p[0].any():
+        ctx.fail("padding along the batch axis (kwsnum imports batch-1 models)")
+    pads = []
+    for i in PERM[rank]:
+        pads += [int(p[1 + i][0]), int(p[1 + i][1])]
+    value = ys.zero_point if fmt == "int8" else 0        # TFLM PAD: the output zero point (int16: 0)
+    if v2 and len(ins) > 2 and ins[2] >= 0:
+        c, _ = _const(ctx, m, sg, ins[2], ("INT8",) if fmt == "int8" else ("INT16",))
+        if c.size != 1:
+            ctx.fail("PADV2's constant must hold one value")
+        value = int(c.reshape(-1)[0])
+    _add_node(ctx, "pad", f"op{k}_pad", [x], [y], dict(pads=tuple(pads), value=int(value)))
+
+
 HANDLERS = {
+    "PAD": lambda c, m, sg, k, op: _pad(c, m, sg, k, op, False),
+    "PADV2": lambda c, m, sg, k, op: _pad(c, m, sg, k, op, True),
     "CONCATENATION": _concatenation,
     "MEAN": _mean,
     "SOFTMAX": _softmax,

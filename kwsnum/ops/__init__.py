@@ -47,8 +47,9 @@ def _load():
     from . import softmax         # softmax: TFLM's int8 SOFTMAX (docs/numerics.md 11.4)
     from . import logistic        # logistic: TFLM's int8 LOGISTIC (docs/numerics.md 11.5)
     from . import concat          # concat along an axis (TFLite CONCATENATION, torch.cat; numerics 11.6)
+    from . import pad             # constant padding (TFLite PAD / PADV2; numerics 11.7)
     for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast, requantize, matmul, div,
-                qcast, softmax, logistic, concat):
+                qcast, softmax, logistic, concat, pad):
         for op in mod.OPS:
             register(op)
     _loaded = True
