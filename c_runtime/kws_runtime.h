@@ -20,4 +20,5 @@
 #include "kws_logistic.h"
 #include "kws_concat.h"
 #include "kws_pad.h"
+#include "kws_slice.h"
 #endif

@@ -714,3 +714,45 @@ def test_pad_equals_tflm(seed, fmt, opname, rank):
     data = b.finish([x], [y])
     model = from_tflite(data)
     compare_with_tflm(data, model, random_input(rng, model, 2))
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["int8", "int16"]), st.sampled_from([2, 3, 4]))
+def test_strided_slice_equals_tflm(seed, fmt, rank):
+    """STRIDED_SLICE with positive strides, negative indices and begin / end masks (streaming models drop the
+    oldest frames with it)."""
+    rng = np.random.default_rng(seed)
+    shape = (1,) + tuple(int(v) for v in rng.integers(1, 9, rank - 1))
+    begin, end, strides = [0], [1], [1]
+    bm = em = 0
+    want = [1]
+    for a, d in enumerate(shape[1:], start=1):
+        s = int(rng.integers(1, 4))
+        b = int(rng.integers(0, d))
+        e = int(rng.integers(b + 1, d + 1))
+        n = -(-(e - b) // s)
+        if rng.integers(0, 2):
+            b -= d                      # a negative begin counts from the end
+        if rng.integers(0, 2):
+            e = e - d if e < d else e
+        if rng.integers(0, 4) == 0:
+            bm |= 1 << a
+            n = -(-(e % d if e < 0 else e) // s) if e != 0 else 0
+        if rng.integers(0, 4) == 0:
+            em |= 1 << a
+            start = 0 if bm >> a & 1 else (b + d if b < 0 else b)
+            n = -(-(d - start) // s)
+        begin.append(b)
+        end.append(e)
+        strides.append(s)
+        want.append(n)
+    if min(want) < 1:
+        return
+    zp = 0 if fmt == "int16" else int(rng.integers(-128, 128))
+    b_ = TFLiteBuilder()
+    x = b_.tensor("x", shape, fmt, scale=0.1, zero_point=zp)
+    y = b_.tensor("y", tuple(want), fmt, scale=0.1, zero_point=zp)
+    b_.op("STRIDED_SLICE", [x, b_.const("b", begin, "int32"), b_.const("e", end, "int32"),
+                            b_.const("s", strides, "int32")], [y], begin_mask=bm, end_mask=em)
+    data = b_.finish([x], [y])
+    model = from_tflite(data)
+    compare_with_tflm(data, model, random_input(rng, model, 2))

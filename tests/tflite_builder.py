@@ -106,6 +106,11 @@ class TFLiteBuilder:
             opt.axis = int(o["axis"])
             opt.fusedActivationFunction = act
             op.builtinOptionsType = fb.BuiltinOptions.ConcatenationOptions
+        elif name == "STRIDED_SLICE":
+            opt = fb.StridedSliceOptionsT()
+            opt.beginMask, opt.endMask = int(o.get("begin_mask", 0)), int(o.get("end_mask", 0))
+            opt.shrinkAxisMask = int(o.get("shrink_axis_mask", 0))
+            op.builtinOptionsType = fb.BuiltinOptions.StridedSliceOptions
         elif name == "MEAN":
             opt = fb.ReducerOptionsT()
             opt.keepDims = bool(o.get("keep_dims", False))

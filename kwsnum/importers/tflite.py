@@ -39,10 +39,10 @@ def schema():
 
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD",
              "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
-             "LOGISTIC", "MEAN", "CONCATENATION", "PAD", "PADV2")
+             "LOGISTIC", "MEAN", "CONCATENATION", "PAD", "PADV2",
+             "STRIDED_SLICE")
 NOT_YET = {  # known TFLite ops kwsnum has no exact kernel for yet: the reason is part of the error
     "TANH": "kwsnum has no tanh op yet",
-    "STRIDED_SLICE": "kwsnum has no strided_slice op yet",
     "SPLIT": "kwsnum has no split op yet", "SPLIT_V": "kwsnum has no split op yet",
     "TRANSPOSE": "kwsnum has no transpose op yet", "MUL": "kwsnum has no mul op yet",
     "VAR_HANDLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
@@ -691,7 +691,53 @@ def _pad(ctx, m, sg, k, op, v2):
     _add_node(ctx, "pad", f"op{k}_pad", [x], [y], dict(pads=tuple(pads), value=int(value)))
 
 
+def _strided_slice(ctx, m, sg, k, op):
+    """STRIDED_SLICE with positive strides, begin / end masks (TFLite's StartForAxis / StopForAxis: negative
+    indices count from the end, then clamped to [0, dim]); no ellipsis, new-axis or shrink masks, no offset."""
+    ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
+    xs, ys = ctx.tensors[x], ctx.tensors[y]
+    if xs.format != ys.format or (xs.scale, xs.zero_point) != (ys.scale, ys.zero_point):
+        ctx.fail(f"STRIDED_SLICE changes the quantization ({xs.describe()} -> {ys.describe()})")
+    o = op.builtinOptions
+    for name in ("ellipsisMask", "newAxisMask", "shrinkAxisMask"):
+        if int(getattr(o, name, 0) or 0):
+            ctx.fail(f"{name} is not supported (it changes the rank, and so the layout mapping)")
+    if bool(getattr(o, "offset", False)):
+        ctx.fail("offset=True is not supported")
+    shape = _tfl_shape(sg, ins[0])
+    rank = len(shape)
+    vals = []
+    for j in (1, 2, 3):
+        v, _ = _const(ctx, m, sg, ins[j], ("INT32", "INT64"))
+        if v.shape != (rank,):
+            ctx.fail(f"begin / end / strides must have {rank} entries, got shape {v.shape}")
+        vals.append([int(a) for a in v])
+    begin, end, strides = vals
+    bm, em = int(getattr(o, "beginMask", 0) or 0), int(getattr(o, "endMask", 0) or 0)
+    starts, sizes = [], []
+    for a in range(rank):
+        d, s = shape[a], strides[a]
+        if s < 1:
+            ctx.fail(f"stride {s} on axis {a}: only positive strides are supported")
+        b = 0 if bm >> a & 1 else begin[a]
+        e = d if em >> a & 1 else end[a]
+        b = min(max(b + d if b < 0 else b, 0), d)
+        e = min(max(e + d if e < 0 else e, 0), d)
+        n = max(0, -(-(e - b) // s))
+        if n < 1:
+            ctx.fail(f"axis {a} is sliced to nothing")
+        starts.append(b)
+        sizes.append(n)
+    if starts[0] != 0 or sizes[0] != 1:
+        ctx.fail("slicing the batch axis (kwsnum imports batch-1 models)")
+    perm = PERM[rank]
+    _add_node(ctx, "slice", f"op{k}_slice", [x], [y],
+              dict(begin=tuple(starts[1 + i] for i in perm), stride=tuple(strides[1 + i] for i in perm),
+                   size=tuple(sizes[1 + i] for i in perm)))
+
+
 HANDLERS = {
+    "STRIDED_SLICE": _strided_slice,
     "PAD": lambda c, m, sg, k, op: _pad(c, m, sg, k, op, False),
     "PADV2": lambda c, m, sg, k, op: _pad(c, m, sg, k, op, True),
     "CONCATENATION": _concatenation,

@@ -48,8 +48,9 @@ def _load():
     from . import logistic        # logistic: TFLM's int8 LOGISTIC (docs/numerics.md 11.5)
     from . import concat          # concat along an axis (TFLite CONCATENATION, torch.cat; numerics 11.6)
     from . import pad             # constant padding (TFLite PAD / PADV2; numerics 11.7)
+    from . import slice           # strided window (TFLite STRIDED_SLICE; numerics 11.8)
     for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast, requantize, matmul, div,
-                qcast, softmax, logistic, concat, pad):
+                qcast, softmax, logistic, concat, pad, slice):
         for op in mod.OPS:
             register(op)
     _loaded = True
