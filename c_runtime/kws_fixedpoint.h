@@ -398,4 +398,25 @@ KWS_INLINE int32_t kws_logistic_q(int32_t a, int int_bits)
     return a > 0 ? r : KWS_INT32_MAX - r;
 }
 
+/** gemmlowp one_minus_x_over_one_plus_x_for_x_in_0_1: Q0.31 a in [0, 1) -> Q0.31 (1 - a) / (1 + a). */
+KWS_INLINE int32_t kws_one_minus_x_over_one_plus_x(int32_t a)
+{
+    const int64_t s = (int64_t)a + KWS_INT32_MAX;
+    const int32_t d = (int32_t)((s + 1) / 2);
+    int32_t x = 1515870810 + kws_srdhm(d, -1010580540);
+    int i;
+    for (i = 0; i < 3; i++)
+        x = x + kws_sat_mul_pot(kws_srdhm(x, (1 << 29) - kws_srdhm(d, x)), 2);
+    return kws_sat_mul_pot(x - (1 << 29), 2);
+}
+
+/** gemmlowp tanh: raw a with int_bits integer bits -> Q0.31 tanh(a) (0 at 0). |a| < 2**31 - 1. */
+KWS_INLINE int32_t kws_tanh_q(int32_t a, int int_bits)
+{
+    int32_t t;
+    if (a == 0) return 0;
+    t = kws_one_minus_x_over_one_plus_x(kws_exp_on_negative_values(a > 0 ? -a : a, int_bits + 1));
+    return a > 0 ? t : -t;
+}
+
 #endif /* KWS_FIXEDPOINT_H */

@@ -21,4 +21,5 @@
 #include "kws_concat.h"
 #include "kws_pad.h"
 #include "kws_slice.h"
+#include "kws_tanh.h"
 #endif

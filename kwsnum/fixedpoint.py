@@ -454,3 +454,26 @@ def logistic_q(a, int_bits):
         return np.int64(1 << 30)
     r = one_over_one_plus_x(exp_on_negative_values(-a if a > 0 else a, int_bits))
     return r if a > 0 else np.int64(INT32_MAX) - r
+
+
+@njit(cache=True)
+def one_minus_x_over_one_plus_x(a):
+    """gemmlowp one_minus_x_over_one_plus_x_for_x_in_0_1: Q0.31 a in [0, 1) -> Q0.31 (1 - a) / (1 + a): the
+    Newton-Raphson of one_over_one_plus_x, then 2 x - 1 (Rescale<0>(x - One) in Q2.29)."""
+    s = a + np.int64(INT32_MAX)
+    d = (s + 1) // 2 if s >= 0 else -((1 - s) // 2)
+    x = np.int64(1515870810) + srdhm(d, np.int64(-1010580540))
+    for _ in range(3):
+        one_minus = np.int64(1 << 29) - srdhm(d, x)
+        x = x + sat_mul_pot(srdhm(x, one_minus), 2)
+    return sat_mul_pot(x - np.int64(1 << 29), 2)
+
+
+@njit(cache=True)
+def tanh_q(a, int_bits):
+    """gemmlowp tanh: raw int32 a with int_bits integer bits -> Q0.31 tanh(a): t = (1 - e) / (1 + e) with
+    e = exp(-2|a|) (the raw -|a| read with int_bits + 1 integer bits); t for a > 0, -t for a < 0, 0 at 0."""
+    if a == 0:
+        return np.int64(0)
+    t = one_minus_x_over_one_plus_x(exp_on_negative_values(-a if a > 0 else a, int_bits + 1))
+    return t if a > 0 else -t

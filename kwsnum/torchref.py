@@ -287,3 +287,22 @@ def logistic_q(a, int_bits):
     r = one_over_one_plus_x(exp_on_negative_values(-a.abs(), int_bits))
     r = torch.where(a > 0, r, INT32_MAX - r)
     return torch.where(a == 0, torch.tensor(1 << 30), r)
+
+
+def one_minus_x_over_one_plus_x(a):
+    """Q0.31 a in [0, 1) -> Q0.31 (1 - a) / (1 + a) (gemmlowp)."""
+    torch = _torch()
+    s = a + INT32_MAX
+    d = torch.where(s >= 0, torch.div(s + 1, 2, rounding_mode="floor"), -torch.div(1 - s, 2, rounding_mode="floor"))
+    x = 1515870810 + srdhm(d, torch.tensor(-1010580540))
+    for _ in range(3):
+        x = x + sat_mul_pot(srdhm(x, (1 << 29) - srdhm(d, x)), 2)
+    return sat_mul_pot(x - (1 << 29), 2)
+
+
+def tanh_q(a, int_bits):
+    """gemmlowp tanh on int64 tensors of raw int32 values with int_bits integer bits -> Q0.31."""
+    torch = _torch()
+    t = one_minus_x_over_one_plus_x(exp_on_negative_values(-a.abs(), int_bits + 1))
+    t = torch.where(a > 0, t, -t)
+    return torch.where(a == 0, torch.zeros_like(t), t)

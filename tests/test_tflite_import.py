@@ -628,15 +628,18 @@ def test_softmax_equals_tflm(seed, rank):
 
 
 @given(st.integers(0, 2 ** 32 - 1), st.sampled_from([2, 4]))
-def test_logistic_equals_tflm(seed, rank):
-    """LOGISTIC (microWakeWord's output op) on every int8 input value: kwsnum's oracle and C equal TFLM."""
+@pytest.mark.parametrize("opname", ["LOGISTIC", "TANH"])
+def test_logistic_equals_tflm(opname, seed, rank):
+    """LOGISTIC (microWakeWord's output op) and TANH on every int8 input value: kwsnum's oracle and C equal
+    TFLM."""
     rng = np.random.default_rng(seed)
     shape = (1, 256) if rank == 2 else (1, 4, 8, 8)
     s_in = float(np.float32(rng.choice([rng.uniform(0.001, 0.05), rng.uniform(0.05, 3.0)])))
     b = TFLiteBuilder()
     x = b.tensor("x", shape, "int8", scale=s_in, zero_point=int(rng.integers(-128, 128)))
-    y = b.tensor("y", shape, "int8", scale=1.0 / 256, zero_point=-128)
-    b.op("LOGISTIC", [x], [y])
+    y = b.tensor("y", shape, "int8", scale=1.0 / 256 if opname == "LOGISTIC" else 1.0 / 128,
+                 zero_point=-128 if opname == "LOGISTIC" else 0)
+    b.op(opname, [x], [y])
     data = b.finish([x], [y])
     model = from_tflite(data)
     xq = rng.permutation(np.arange(-128, 128, dtype=np.int8)).reshape((1,) + model.input.shape)

@@ -40,9 +40,8 @@ def schema():
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD",
              "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
              "LOGISTIC", "MEAN", "CONCATENATION", "PAD", "PADV2",
-             "STRIDED_SLICE")
+             "STRIDED_SLICE", "TANH")
 NOT_YET = {  # known TFLite ops kwsnum has no exact kernel for yet: the reason is part of the error
-    "TANH": "kwsnum has no tanh op yet",
     "SPLIT": "kwsnum has no split op yet", "SPLIT_V": "kwsnum has no split op yet",
     "TRANSPOSE": "kwsnum has no transpose op yet", "MUL": "kwsnum has no mul op yet",
     "VAR_HANDLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
@@ -736,7 +735,21 @@ def _strided_slice(ctx, m, sg, k, op):
                    size=tuple(sizes[1 + i] for i in perm)))
 
 
+def _tanh(ctx, m, sg, k, op):
+    from ..ops.tanh import tanh_params
+    ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
+    xs, ys = ctx.tensors[x], ctx.tensors[y]
+    if xs.format != "int8" or ys.format != "int8":
+        ctx.fail(f"TANH {xs.format} -> {ys.format}: kwsnum implements TFLM's int8 tanh only")
+    try:
+        p = tanh_params(xs.scale)
+    except ValueError as e:
+        ctx.fail(str(e))
+    _add_node(ctx, "tanh", f"op{k}_tanh", [x], [y], p)
+
+
 HANDLERS = {
+    "TANH": _tanh,
     "STRIDED_SLICE": _strided_slice,
     "PAD": lambda c, m, sg, k, op: _pad(c, m, sg, k, op, False),
     "PADV2": lambda c, m, sg, k, op: _pad(c, m, sg, k, op, True),

@@ -49,8 +49,9 @@ def _load():
     from . import concat          # concat along an axis (TFLite CONCATENATION, torch.cat; numerics 11.6)
     from . import pad             # constant padding (TFLite PAD / PADV2; numerics 11.7)
     from . import slice           # strided window (TFLite STRIDED_SLICE; numerics 11.8)
+    from . import tanh            # tanh: TFLM's int8 TANH (numerics 11.9)
     for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast, requantize, matmul, div,
-                qcast, softmax, logistic, concat, pad, slice):
+                qcast, softmax, logistic, concat, pad, slice, tanh):
         for op in mod.OPS:
             register(op)
     _loaded = True

@@ -44,3 +44,18 @@ def test_logistic_rejects_output_zero_point():
     y = b.add("logistic", "sig", [x], logistic_params(0.1), scale=1.0 / 256, zero_point=0)
     with pytest.raises(ModelError, match="zero point -128"):
         b.build([y])
+
+
+@given(st.lists(st.integers(1, 7), min_size=1, max_size=3), st.floats(1e-3, 4.0), st.integers(-128, 127),
+       st.integers(0, 2 ** 32 - 1))
+def test_tanh_three_way(shape, s_in, zp, seed):
+    s_in = float(np.float32(s_in))
+    b = GraphBuilder()
+    x = b.input("x", tuple(shape), "int8", s_in, zp)
+    y = b.add("tanh", "th", [x], logistic_params(s_in), scale=1.0 / 128, zero_point=0)
+    model = b.build([y])
+    xs = np.random.default_rng(seed).integers(-128, 128, (2,) + tuple(shape)).astype(np.int8)
+    ref = check_model(model, xs)
+    assert_same(run_c(model, xs), ref)
+    want = np.tanh(s_in * (xs.astype(np.float64) - zp))
+    assert np.abs(ref["th"] / 128.0 - want).max() <= 1.0 / 128 + 1e-9
