@@ -22,4 +22,5 @@
 #include "kws_pad.h"
 #include "kws_slice.h"
 #include "kws_tanh.h"
+#include "kws_transpose.h"
 #endif

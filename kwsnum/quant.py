@@ -98,9 +98,7 @@ def act_clamp_int8(act, scale, zp, qmin=-128, qmax=127):
     float32 arithmetic: :func:`tflite_quantize_float`): None -> [qmin, qmax]; relu -> [max(qmin, zp), qmax];
     relu6 -> also hi = min(qmax, zp + roundf(6.0f / s)); relu_n1_to_1 (TFLite's RELU_N1_TO_1) ->
     [max(qmin, zp + roundf(-1.0f / s)), min(qmax, zp + roundf(1.0f / s))]."""
-    if act not in (None, "relu", "relu6", "relu_n1_to_1"):
-        raise ValueError(f"unknown activation {act!r}")
-    lo, hi = qmin, qmax
+    lo, hi = qmin, qmax               # any other act (None, "none") is no activation
     if act in ("relu", "relu6"):
         lo = max(lo, zp + tflite_quantize_float(0.0, scale))
     if act == "relu6":
@@ -113,6 +111,8 @@ def act_clamp_int8(act, scale, zp, qmin=-128, qmax=127):
 
 def act_clamp_int16(act, scale):
     """The int16 clamp (zero point 0, numerics 9.4): act_clamp_int8 over [-32768, 32767]."""
+    if act not in (None, "relu", "relu6"):
+        raise ValueError(f"unknown activation {act!r}")
     return act_clamp_int8(act, float(np.float32(scale)), 0, -32768, 32767)
 
 

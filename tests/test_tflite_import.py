@@ -414,13 +414,33 @@ def test_refuses_uint8_and_broadcast():
         from_tflite(b.finish([x], [y]))
 
 
-def test_refuses_layout_changing_reshape():
+@given(st.integers(0, 2 ** 32 - 1))
+def test_reshape_transpose_and_flatten_equal_tflm(seed):
+    """RESHAPE in NHWC element order between ranks 2 to 4 (kwsnum transposes around it), TRANSPOSE with random
+    permutations, and a Keras-style Flatten of an (H, W, C) map into FULLY_CONNECTED."""
+    rng = np.random.default_rng(seed)
+    H, W, C = (int(v) for v in rng.integers(1, 5, 3))
+    n = H * W * C
     b = TFLiteBuilder()
-    x = b.tensor("x", (1, 2, 3, 4), "int8", scale=0.1, zero_point=0)
-    y = b.tensor("y", (1, 24), "int8", scale=0.1, zero_point=0)
-    b.op("RESHAPE", [x, b.const("s", np.array([1, 24]), "int32")], [y], new_shape=(1, 24))
-    with pytest.raises(ModelImportError, match=r"operator 0 \(RESHAPE\).*NCHW"):
-        from_tflite(b.finish([x], [y]))
+    x = b.tensor("x", (1, H, W, C), "int8", scale=0.1, zero_point=3)
+    dims = [d for d in range(1, n + 1) if n % d == 0]
+    a = int(rng.choice(dims))
+    shape2 = [(1, n), (1, a, n // a), (1, a, 1, n // a), (1, n // a, a, 1)][int(rng.integers(0, 4))]
+    r = b.tensor("r", shape2, "int8", scale=0.1, zero_point=3)
+    b.op("RESHAPE", [x, b.const("s1", np.array(shape2), "int32")], [r], new_shape=shape2)
+    rank = len(shape2)
+    perm = [0] + [1 + int(i) for i in rng.permutation(rank - 1)]
+    t = b.tensor("t", tuple(shape2[i] for i in perm), "int8", scale=0.1, zero_point=3)
+    b.op("TRANSPOSE", [r, b.const("perm", np.array(perm), "int32")], [t])
+    f = b.tensor("f", (1, n), "int8", scale=0.1, zero_point=3)
+    b.op("RESHAPE", [t, b.const("s2", np.array([1, n]), "int32")], [f], new_shape=(1, n))
+    w = b.const("w", rng.integers(-127, 128, (3, n)), "int8", scale=0.01)
+    y = b.tensor("y", (1, 3), "int8", scale=float(np.float32(0.1 * 0.01 * 60 * 73 * np.sqrt(n) / 60)), zero_point=0)
+    b.op("FULLY_CONNECTED", [x if rng.integers(0, 2) else t, w, b.const("bias", np.zeros(3), "int32",
+                                                                         scale=np.float32(0.001))], [y])
+    data = b.finish([x], [y, f])
+    model = from_tflite(data)
+    compare_with_tflm(data, model, random_input(rng, model, 2))
 
 
 def test_refuses_malformed_files():
@@ -759,3 +779,82 @@ def test_strided_slice_equals_tflm(seed, fmt, rank):
     data = b_.finish([x], [y])
     model = from_tflite(data)
     compare_with_tflm(data, model, random_input(rng, model, 2))
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["SPLIT", "SPLIT_V"]), st.sampled_from([1, 2, 3, -1]))
+def test_split_equals_tflm(seed, opname, axis):
+    """SPLIT / SPLIT_V (microWakeWord's mixed kernel sizes) as one kwsnum slice per output."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 4))
+    shape = [1] + [int(v) for v in rng.integers(1, 5, 3)]
+    a = axis % 4
+    if opname == "SPLIT":
+        shape[a] *= n
+        sizes = [shape[a] // n] * n
+    else:
+        sizes = [int(v) for v in rng.integers(1, 4, n)]
+        shape[a] = sum(sizes)
+    b = TFLiteBuilder()
+    x = b.tensor("x", tuple(shape), "int8", scale=0.1, zero_point=-5)
+    outs = []
+    for j, z in enumerate(sizes):
+        sh = list(shape)
+        sh[a] = z
+        outs.append(b.tensor(f"y{j}", tuple(sh), "int8", scale=0.1, zero_point=-5))
+    ax = b.const("axis", np.array([axis]), "int32")
+    if opname == "SPLIT":
+        b.op("SPLIT", [ax, x], outs)
+    else:
+        sz = list(sizes)
+        if n > 1 and rng.integers(0, 2):
+            sz[int(rng.integers(0, n))] = -1
+        b.op("SPLIT_V", [x, b.const("sizes", np.array(sz), "int32"), ax], outs)
+    data = b.finish([x], outs)
+    model = from_tflite(data)
+    assert [nd.op for nd in model.nodes] == ["slice"] * n
+    compare_with_tflm(data, model, random_input(rng, model, 2))
+
+
+def test_codegen_of_an_imported_model_with_every_new_op(tmp_path):
+    """`kwsnum codegen` of an imported model using transpose, pad, slice, concat, tanh, logistic, MEAN and
+    SOFTMAX: the generated project (built with -Werror) equals the oracle, and the oracle equals TFLM."""
+    from kwsnum.codegen import build, generate, verify
+    rng = np.random.default_rng(2)
+    b = TFLiteBuilder()
+    q = dict(scale=0.05, zero_point=-3)
+    x = b.tensor("x", (1, 6, 5, 4), "int8", **q)
+    p = b.tensor("padded", (1, 8, 6, 4), "int8", **q)
+    b.op("PAD", [x, b.const("pads", np.array([[0, 0], [1, 1], [0, 1], [0, 0]]), "int32")], [p])
+    s = b.tensor("sliced", (1, 4, 6, 4), "int8", **q)
+    b.op("STRIDED_SLICE", [p, b.const("b", [0, 0, 0, 0], "int32"), b.const("e", [1, 8, 6, 4], "int32"),
+                           b.const("st", [1, 2, 1, 1], "int32")], [s])
+    c = b.tensor("cat", (1, 4, 6, 8), "int8", **q)
+    s2 = b.tensor("sliced2", (1, 4, 6, 4), "int8", **q)
+    b.op("STRIDED_SLICE", [p, b.const("b2", [0, 1, 0, 0], "int32"), b.const("e2", [1, 8, 6, 4], "int32"),
+                           b.const("st2", [1, 2, 1, 1], "int32")], [s2])
+    b.op("CONCATENATION", [s, s2], [c], axis=3)
+    th = b.tensor("tanh", (1, 4, 6, 8), "int8", scale=1.0 / 128, zero_point=0)
+    b.op("TANH", [c], [th])
+    lg = b.tensor("sig", (1, 4, 6, 8), "int8", scale=1.0 / 256, zero_point=-128)
+    b.op("LOGISTIC", [th], [lg])
+    mn = b.tensor("mean", (1, 8), "int8", scale=1.0 / 256, zero_point=-128)
+    b.op("MEAN", [lg, b.const("axes", [1, 2], "int32")], [mn], keep_dims=False)
+    tr = b.tensor("tr", (1, 6, 4, 8), "int8", scale=1.0 / 128, zero_point=0)
+    b.op("TRANSPOSE", [th, b.const("perm", [0, 2, 1, 3], "int32")], [tr])
+    fl = b.tensor("flat", (1, 192), "int8", scale=1.0 / 128, zero_point=0)
+    b.op("RESHAPE", [tr, b.const("shape", [1, 192], "int32")], [fl], new_shape=(1, 192))
+    w = b.const("w", rng.integers(-127, 128, (8, 192)), "int8", scale=0.002)
+    lo = b.tensor("logits", (1, 8), "int8", scale=0.05, zero_point=0)
+    b.op("FULLY_CONNECTED", [fl, w, b.const("bias", np.zeros(8), "int32", scale=np.float32(0.002 / 128))], [lo])
+    sm = b.tensor("probs", (1, 8), "int8", scale=1.0 / 256, zero_point=-128)
+    b.op("SOFTMAX", [lo], [sm], beta=1.0)
+    data = b.finish([x], [sm])
+    model = from_tflite(data)
+    ops_used = {n.op for n in model.nodes}
+    assert {"pad", "slice", "concat", "tanh", "logistic", "transpose", "softmax", "linear"} <= ops_used
+    xq = random_input(rng, model, 4)
+    compare_with_tflm(data, model, xq)
+    project = generate(model, tmp_path / "c", name="imported", overwrite=True)
+    build(project.path, werror=True)
+    res = verify(model, project.path, xq)
+    assert res.ok, res

@@ -111,6 +111,10 @@ class TFLiteBuilder:
             opt.beginMask, opt.endMask = int(o.get("begin_mask", 0)), int(o.get("end_mask", 0))
             opt.shrinkAxisMask = int(o.get("shrink_axis_mask", 0))
             op.builtinOptionsType = fb.BuiltinOptions.StridedSliceOptions
+        elif name in ("SPLIT", "SPLIT_V"):
+            opt = fb.SplitOptionsT() if name == "SPLIT" else fb.SplitVOptionsT()
+            opt.numSplits = len(outputs)
+            op.builtinOptionsType = getattr(fb.BuiltinOptions, "SplitOptions" if name == "SPLIT" else "SplitVOptions")
         elif name == "MEAN":
             opt = fb.ReducerOptionsT()
             opt.keepDims = bool(o.get("keep_dims", False))

@@ -40,10 +40,9 @@ def schema():
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD",
              "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
              "LOGISTIC", "MEAN", "CONCATENATION", "PAD", "PADV2",
-             "STRIDED_SLICE", "TANH")
+             "STRIDED_SLICE", "TANH", "TRANSPOSE", "SPLIT", "SPLIT_V")
 NOT_YET = {  # known TFLite ops kwsnum has no exact kernel for yet: the reason is part of the error
-    "SPLIT": "kwsnum has no split op yet", "SPLIT_V": "kwsnum has no split op yet",
-    "TRANSPOSE": "kwsnum has no transpose op yet", "MUL": "kwsnum has no mul op yet",
+    "MUL": "kwsnum has no mul op yet",
     "VAR_HANDLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
     "READ_VARIABLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
     "ASSIGN_VARIABLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
@@ -457,6 +456,55 @@ def _conv(ctx, m, sg, k, op, depthwise):
               dict(weight=weight, bias=bias, multiplier=mult_, shift=shift))
 
 
+def _new_tensor(ctx, base, shape, like):
+    name = base
+    while name in ctx.tensors:
+        name += "_"
+    ctx.tensors[name] = TensorSpec(name, tuple(int(d) for d in shape), like.format, like.scale, like.zero_point)
+    return name
+
+
+def _permute(ctx, k, x, perm, out=None, what="transpose"):
+    """x with its axes permuted (output axis i = input axis perm[i]) into ``out`` (or a new tensor): a reshape
+    where the permutation keeps the element order (it moves only size-1 axes), else a kwsnum transpose."""
+    xs = ctx.tensors[x]
+    shape = tuple(xs.shape[i] for i in perm)
+    if out is None:
+        out = _new_tensor(ctx, f"{x}_{what}", shape, xs)
+    moved = [i for i in perm if xs.shape[i] > 1]
+    if moved == sorted(moved):
+        _add_node(ctx, "reshape", f"op{k}_{what}", [x], [out], dict(shape=shape))
+    else:
+        _add_node(ctx, "transpose", f"op{k}_{what}", [x], [out], dict(perm=tuple(int(i) for i in perm)))
+    return out
+
+
+def _to_tflite_order(ctx, k, x, rank):
+    """x (kwsnum layout of a rank-``rank`` TFLite tensor) in TFLite's per-sample axis order."""
+    perm = PERM[rank]
+    if perm == tuple(range(len(perm))):
+        return x
+    return _permute(ctx, k, x, tuple(int(i) for i in np.argsort(perm)), what="nhwc")
+
+
+def _reshape_via_tflite_order(ctx, k, x, in_rank, out_tfl_shape, y=None):
+    """TFLite's row-major RESHAPE of x to out_tfl_shape, for any layouts: x to TFLite's order, a reshape, then
+    to kwsnum's order of the result (into y, or a new tensor)."""
+    xs = ctx.tensors[x]
+    t = _to_tflite_order(ctx, k, x, in_rank)
+    out_rank = len(out_tfl_shape)
+    perm = PERM[out_rank]
+    tfl = tuple(int(d) for d in out_tfl_shape[1:])
+    if perm == tuple(range(len(perm))):
+        if y is None:
+            y = _new_tensor(ctx, f"{x}_reshaped", tfl, xs)
+        _add_node(ctx, "reshape", f"op{k}_reshape", [t], [y], dict(shape=tfl))
+        return y
+    r = _new_tensor(ctx, f"{x}_reshaped_nhwc", tfl, xs)
+    _add_node(ctx, "reshape", f"op{k}_reshape", [t], [r], dict(shape=tfl))
+    return _permute(ctx, k, r, perm, out=y, what="nchw")
+
+
 def _flatten_to(ctx, sg, m, k, k_in, x, F):
     """x as a (F,) kwsnum tensor: itself, or a reshape node when the two layouts agree on the element order."""
     xs = ctx.tensors[x]
@@ -464,9 +512,8 @@ def _flatten_to(ctx, sg, m, k, k_in, x, F):
         return x
     if xs.size != F:
         ctx.fail(f"input of {xs.size} elements does not match the filter's {F} input features (batch 1 only)")
-    if not _same_order(_tfl_shape(sg, k_in), (1, F)):
-        ctx.fail(f"flattening input {_tfl_shape(sg, k_in)} in NHWC order differs from kwsnum's NCHW order, and "
-                 f"kwsnum has no transpose op yet")
+    if not _same_order(_tfl_shape(sg, k_in), (1, F)):       # TFLite flattens in NHWC order
+        return _reshape_via_tflite_order(ctx, k, x, len(_tfl_shape(sg, k_in)), (1, F))
     name = f"{x}_flat"
     while name in ctx.tensors:
         name += "_"
@@ -550,9 +597,9 @@ def _reshape(ctx, m, sg, k, op, opname):
         ctx.fail(f"{opname} changes the quantization ({xs.describe()} -> {ys.describe()})")
     if xs.size != ys.size:
         ctx.fail(f"{opname} from {xs.size} to {ys.size} elements")
-    if not _same_order(_tfl_shape(sg, ins[0]), _tfl_shape(sg, ko)):
-        ctx.fail(f"{opname} {_tfl_shape(sg, ins[0])} -> {_tfl_shape(sg, ko)} moves elements differently in NHWC "
-                 f"and in kwsnum's NCHW layout, and kwsnum has no transpose op yet")
+    if not _same_order(_tfl_shape(sg, ins[0]), _tfl_shape(sg, ko)):   # NHWC order: transposes around it
+        _reshape_via_tflite_order(ctx, k, x, len(_tfl_shape(sg, ins[0])), _tfl_shape(sg, ko), y)
+        return
     _add_node(ctx, "reshape", f"op{k}_reshape", [x], [y], dict(shape=tuple(ys.shape)))
 
 
@@ -748,7 +795,67 @@ def _tanh(ctx, m, sg, k, op):
     _add_node(ctx, "tanh", f"op{k}_tanh", [x], [y], p)
 
 
+def _transpose(ctx, m, sg, k, op):
+    ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
+    xs, ys = ctx.tensors[x], ctx.tensors[y]
+    if xs.format != ys.format or (xs.scale, xs.zero_point) != (ys.scale, ys.zero_point):
+        ctx.fail(f"TRANSPOSE changes the quantization ({xs.describe()} -> {ys.describe()})")
+    rank = len(_tfl_shape(sg, ins[0]))
+    p, _ = _const(ctx, m, sg, ins[1], ("INT32", "INT64"))
+    p = [int(v) % rank for v in p.reshape(-1)]
+    if sorted(p) != list(range(rank)) or p[0] != 0:
+        ctx.fail(f"perm {p} must permute the axes and keep the batch axis first")
+    q = [v - 1 for v in p[1:]]                           # TFLite per-sample: output axis j = input axis q[j]
+    pin, pout = PERM[rank], PERM[rank]
+    perm = tuple(pin.index(q[pout[i]]) for i in range(rank - 1))
+    _permute(ctx, k, x, perm, out=y)
+
+
+def _split(ctx, m, sg, k, op, v):
+    """SPLIT (axis tensor first, equal parts) and SPLIT_V (sizes tensor, then axis): one kwsnum slice per output."""
+    ins = [int(i) for i in op.inputs]
+    outs = [int(i) for i in op.outputs]
+    kx = ins[0] if v else ins[1]
+    if kx not in ctx.kw:
+        ctx.fail(f"input tensor {kx} is neither a model input nor an earlier output")
+    x = ctx.kw[kx]
+    xs = ctx.tensors[x]
+    shape = _tfl_shape(sg, kx)
+    rank = len(shape)
+    ax_t, _ = _const(ctx, m, sg, ins[2] if v else ins[0], ("INT32",))
+    a = int(ax_t.reshape(-1)[0]) % rank
+    if a == 0:
+        ctx.fail("splitting the batch axis (kwsnum imports batch-1 models)")
+    if v:
+        sizes, _ = _const(ctx, m, sg, ins[1], ("INT32", "INT64"))
+        sizes = [int(z) for z in sizes.reshape(-1)]
+        if sizes.count(-1) == 1:
+            sizes[sizes.index(-1)] = shape[a] - (sum(sizes) + 1)
+    else:
+        if shape[a] % len(outs):
+            ctx.fail(f"{shape[a]} elements along axis {a} do not split into {len(outs)} equal parts")
+        sizes = [shape[a] // len(outs)] * len(outs)
+    if len(sizes) != len(outs) or sum(sizes) != shape[a] or min(sizes) < 1:
+        ctx.fail(f"split sizes {sizes} do not cover the {shape[a]} elements of axis {a} with {len(outs)} outputs")
+    kaxis = PERM[rank].index(a - 1)
+    start = 0
+    for j, (ko, n) in enumerate(zip(outs, sizes)):
+        y = _activation(ctx, sg, m, ko)
+        ys = ctx.tensors[y]
+        if ys.format != xs.format or (ys.scale, ys.zero_point) != (xs.scale, xs.zero_point):
+            ctx.fail(f"output {j} changes the quantization ({xs.describe()} -> {ys.describe()})")
+        begin = [0] * len(xs.shape)
+        size = list(xs.shape)
+        begin[kaxis], size[kaxis] = start, n
+        _add_node(ctx, "slice", f"op{k}_split{j}", [x], [y], dict(begin=tuple(begin), stride=(1,) * len(begin),
+                                                                  size=tuple(size)))
+        start += n
+
+
 HANDLERS = {
+    "SPLIT": lambda c, m, sg, k, op: _split(c, m, sg, k, op, False),
+    "SPLIT_V": lambda c, m, sg, k, op: _split(c, m, sg, k, op, True),
+    "TRANSPOSE": _transpose,
     "TANH": _tanh,
     "STRIDED_SLICE": _strided_slice,
     "PAD": lambda c, m, sg, k, op: _pad(c, m, sg, k, op, False),

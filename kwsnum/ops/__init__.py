@@ -50,8 +50,9 @@ def _load():
     from . import pad             # constant padding (TFLite PAD / PADV2; numerics 11.7)
     from . import slice           # strided window (TFLite STRIDED_SLICE; numerics 11.8)
     from . import tanh            # tanh: TFLM's int8 TANH (numerics 11.9)
+    from . import transpose       # axes permuted (TFLite TRANSPOSE; NHWC <-> NCHW around reshapes; 11.10)
     for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast, requantize, matmul, div,
-                qcast, softmax, logistic, concat, pad, slice, tanh):
+                qcast, softmax, logistic, concat, pad, slice, tanh, transpose):
         for op in mod.OPS:
             register(op)
     _loaded = True
