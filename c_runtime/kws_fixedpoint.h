@@ -461,4 +461,91 @@ KWS_INLINE int64_t kws_quantize_q(float x, float scale_pow2, int rmode, int bits
     return kws_overflow((int64_t)r, bits, omode);
 }
 
+/* ---- gemmlowp fixed point (docs/numerics.md 11.4): exp and 1 / (1 + x) as TFLM's int8 SOFTMAX uses them.
+ * A raw int32 r with I integer bits means r * 2**(I - 31). */
+
+/** gemmlowp SaturatingRoundingMultiplyByPOT<e>, 0 < e < 31: x * 2**e saturated to int32. */
+KWS_INLINE int32_t kws_sat_mul_pot(int32_t x, int e)
+{
+    return kws_sat_i32((int64_t)x * ((int64_t)1 << e));
+}
+
+/** Leading zero bits of x as a uint32 (32 for 0). */
+KWS_INLINE int kws_clz32(uint32_t x)
+{
+    int n = 0;
+    while (n < 32 && x < ((uint32_t)1 << (31 - n))) n++;
+    return n;
+}
+
+/** exp_on_interval_between_negative_one_quarter_and_0_excl: Q0.31 a in [-1/4, 0) -> Q0.31 exp(a). */
+KWS_INLINE int32_t kws_exp_quarter(int32_t a)
+{
+    const int32_t c = 1895147668;                                  /* exp(-1/8) */
+    const int32_t x = a + (1 << 28);                               /* a + 1/8, in [-1/8, 1/8) */
+    const int32_t x2 = kws_srdhm(x, x), x3 = kws_srdhm(x2, x), x4 = kws_srdhm(x2, x2);
+    const int32_t t = kws_rdbpot(kws_srdhm(kws_rdbpot(x4, 2) + x3, 715827883) + x2, 1);
+    return c + kws_srdhm(c, x + t);
+}
+
+/** gemmlowp exp_on_negative_values: raw a <= 0 with int_bits (0..30) integer bits -> Q0.31 exp(a). */
+KWS_INLINE int32_t kws_exp_on_negative_values(int32_t a, int int_bits)
+{
+    static const int32_t barrel[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int frac = 31 - int_bits;
+    const int32_t quarter = (int32_t)1 << (frac - 2);
+    const int32_t a_mod = (int32_t)((uint32_t)a & (uint32_t)(quarter - 1)) - quarter;   /* in [-1/4, 0) */
+    const uint32_t rem = (uint32_t)((int64_t)a_mod - (int64_t)a);  /* 0 <= a_mod - a <= 2**31 - 2**(frac-2) */
+    int32_t result = kws_exp_quarter(int_bits ? kws_sat_mul_pot(a_mod, int_bits) : a_mod);
+    int k;
+    for (k = -2; k <= 4; k++)
+        if (int_bits > k && (rem & ((uint32_t)1 << (frac + k))) != 0u)
+            result = kws_srdhm(result, barrel[k + 2]);
+    if (int_bits > 5 && (int64_t)a < -((int64_t)1 << (36 - int_bits))) result = 0;
+    if (a == 0) result = KWS_INT32_MAX;
+    return result;
+}
+
+/** gemmlowp one_over_one_plus_x_for_x_in_0_1: Q0.31 a in [0, 1) -> Q0.31 1 / (1 + a) (Newton-Raphson, Q2.29). */
+KWS_INLINE int32_t kws_one_over_one_plus_x(int32_t a)
+{
+    const int64_t s = (int64_t)a + KWS_INT32_MAX;                  /* RoundingHalfSum(a, One): s >= 0 here */
+    const int32_t d = (int32_t)((s + 1) / 2);
+    int32_t x = 1515870810 + kws_srdhm(d, -1010580540);           /* 48/17 - 32/17 d */
+    int i;
+    for (i = 0; i < 3; i++)
+        x = x + kws_sat_mul_pot(kws_srdhm(x, (1 << 29) - kws_srdhm(d, x)), 2);
+    return kws_sat_mul_pot(x, 1);
+}
+
+/** gemmlowp logistic: raw a with int_bits integer bits -> Q0.31 1 / (1 + exp(-a)) (1/2 at 0). |a| < 2**31 - 1. */
+KWS_INLINE int32_t kws_logistic_q(int32_t a, int int_bits)
+{
+    int32_t r;
+    if (a == 0) return (int32_t)1 << 30;
+    r = kws_one_over_one_plus_x(kws_exp_on_negative_values(a > 0 ? -a : a, int_bits));
+    return a > 0 ? r : KWS_INT32_MAX - r;
+}
+
+/** gemmlowp one_minus_x_over_one_plus_x_for_x_in_0_1: Q0.31 a in [0, 1) -> Q0.31 (1 - a) / (1 + a). */
+KWS_INLINE int32_t kws_one_minus_x_over_one_plus_x(int32_t a)
+{
+    const int64_t s = (int64_t)a + KWS_INT32_MAX;
+    const int32_t d = (int32_t)((s + 1) / 2);
+    int32_t x = 1515870810 + kws_srdhm(d, -1010580540);
+    int i;
+    for (i = 0; i < 3; i++)
+        x = x + kws_sat_mul_pot(kws_srdhm(x, (1 << 29) - kws_srdhm(d, x)), 2);
+    return kws_sat_mul_pot(x - (1 << 29), 2);
+}
+
+/** gemmlowp tanh: raw a with int_bits integer bits -> Q0.31 tanh(a) (0 at 0). |a| < 2**31 - 1. */
+KWS_INLINE int32_t kws_tanh_q(int32_t a, int int_bits)
+{
+    int32_t t;
+    if (a == 0) return 0;
+    t = kws_one_minus_x_over_one_plus_x(kws_exp_on_negative_values(a > 0 ? -a : a, int_bits + 1));
+    return a > 0 ? t : -t;
+}
+
 #endif /* KWS_FIXEDPOINT_H */

@@ -17,4 +17,11 @@
 #include "kws_cast.h"
 #include "kws_matmul.h"
 #include "kws_div.h"
+#include "kws_softmax.h"
+#include "kws_logistic.h"
+#include "kws_concat.h"
+#include "kws_pad.h"
+#include "kws_slice.h"
+#include "kws_tanh.h"
+#include "kws_transpose.h"
 #endif

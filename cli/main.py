@@ -340,8 +340,12 @@ def _dataset(paths, model, split, limit):
 @click.option("--keep-c", type=click.Path(file_okay=False), default=None,
               help="Generate the C project into this folder (replaced) and keep it.")
 @click.option("--batch", type=int, default=64, show_default=True, help="Samples per batch.")
-def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch):
-    """Three-way gate: the PyTorch reference, the oracle and the generated C on every input of DATA.
+@click.option("--tflm", "tflm_path", type=click.Path(dir_okay=False), default=None,
+              help="The .tflite file MODEL was imported from: run TFLM on the same inputs as a fourth opinion and "
+                   "compare every tensor it keeps (needs kwsnum[tflite]).")
+def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch, tflm_path):
+    """Three-way gate: the PyTorch reference, the oracle and the generated C on every input of DATA (and TFLM,
+    with --tflm, for a model imported from that .tflite file).
 
     DATA: a Speech Commands-style folder (its --split, read through the model's stored frontend), or .npy /
     .wav files and folders of them. Prints each pair's agreement (integers exact, oracle vs C bit-exact,
@@ -359,10 +363,23 @@ def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch):
         except ImportError:
             raise InputError("the PyTorch reference needs torch (pip install 'kwsnum[torch]'), or pass --no-torch") \
                 from None
+    tflm = None
+    if tflm_path is not None:
+        try:
+            with open(tflm_path, "rb") as f:
+                tflm = f.read()
+        except OSError as e:
+            raise InputError(f"cannot read: {e.strerror or e}", file=tflm_path) from None
     fmt = m.tensors[m.outputs[0]].format
     click.echo(f"kwsnum verify: {printable(model, None)}: {len(m.nodes)} layers, input {m.input.format} "
                f"{tuple(m.input.shape)}, output {fmt} {tuple(m.output.shape)}; {len(items)} input files", err=True)
-    with Gate(m, use_torch=not no_torch, use_c=not no_c, trace=trace, c_dir=keep_c) as gate:
+    if tflm is not None:
+        from ..importers.tflm import TFLM
+        try:
+            tflm = TFLM(tflm, m)
+        except KwsnumError as e:
+            raise e.with_file(tflm_path) from None
+    with Gate(m, use_torch=not no_torch, use_c=not no_c, trace=trace, c_dir=keep_c, tflm=tflm) as gate:
         bs = max(1, min(batch, gate.batch_size(batch)))
         names, expected = [], []
         with click.progressbar(length=len(items), label="verifying", file=sys.stderr) as bar:
@@ -407,6 +424,42 @@ def _print_gate(m, res, names, expected):
         click.echo(f"accuracy against the data's labels (oracle): {100 * hits / len(known):.1f} % "
                    f"({hits}/{len(known)})")
     click.echo("PASS: every pair agrees" if res.ok else "FAIL: the implementations disagree (see above)")
+
+
+@cli.command("import")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The kwsnum model to write (.h5).")
+@click.option("--labels", "labels_file", type=click.Path(dir_okay=False),
+              help="Class names, one per line (as many as the model has outputs).")
+def import_command(source, output, labels_file):
+    """Import a TFLite model: kwsnum import MODEL.tflite -o MODEL.h5 [--labels FILE]
+
+    int8 and int16x8 flatbuffers with TFLM's integer semantics (docs/numerics.md section 11). An operator kwsnum
+    cannot compute bit for bit is refused with its index, type and the reason. Needs kwsnum[tflite].
+    """
+    from ..errors import ModelImportError
+    from ..importers import from_tflite
+    from .. import save
+    if not os.path.isfile(source):
+        raise InputError("no such file", file=source)
+    labels = None
+    if labels_file is not None:
+        try:
+            with open(labels_file, encoding="utf-8") as f:
+                labels = [line.strip() for line in f if line.strip()]
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"cannot read the labels ({e})", file=labels_file) from None
+    model = from_tflite(source, labels=None)
+    if labels is not None:
+        if len(labels) != model.output.size:
+            raise InputError(f"{len(labels)} labels for a model with {model.output.size} outputs", file=labels_file)
+        model.labels = labels
+    try:
+        save(model, output)
+    except OSError as e:
+        raise ModelImportError(f"cannot write: {e.strerror or e}", file=output) from None
+    click.echo(f"kwsnum import: {source} -> {output}: {len(model.nodes)} layers, input {model.input.format} "
+               f"{tuple(model.input.shape)}, output {model.output.format} {tuple(model.output.shape)}", err=True)
 
 
 @cli.command(context_settings=dict(ignore_unknown_options=True, allow_extra_args=True, help_option_names=[]))

@@ -108,10 +108,13 @@ def _order(model):
 
 
 def layer_diffs(model, trace_a, trace_b, rule=EXACT, masks=False):
-    """One :class:`LayerDiff` per tensor, in graph order (input, then each node's output). With ``masks``,
-    (LayerDiff, element-wise agreement array) pairs."""
+    """One :class:`LayerDiff` per tensor, in graph order (input, then each node's output), over the tensors both
+    traces hold (TFLM's lacks the reshapes an import inserts). With ``masks``, (LayerDiff, element-wise agreement
+    array) pairs."""
     out = []
     for pos, layer, op, t in _order(model):
+        if t not in trace_a or t not in trace_b:
+            continue
         a, b = np.asarray(trace_a[t]), np.asarray(trace_b[t])
         ok = agreement(a, b, rule, model.tensors[t].format)
         n_diff = int(ok.size - np.count_nonzero(ok))

@@ -32,3 +32,9 @@ class InputError(KwsnumError):
 
 class ExportError(KwsnumError):
     """A PyTorch module cannot be exported."""
+
+
+class ModelImportError(KwsnumError):
+    """A model of another framework (a .tflite flatbuffer) cannot be imported exactly: malformed, or using what
+    kwsnum cannot represent bit for bit. ``where`` names the operator (``operator 3 (CONV_2D)``) or the tensor."""
+

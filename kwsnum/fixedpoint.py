@@ -354,3 +354,126 @@ def quantize_q(x, scale_pow2, rmode, bits, omode):
     elif r < -Q_LIMIT:
         r = -Q_LIMIT
     return overflow(np.int64(r), bits, omode)
+
+
+# ------------------------------------------------------------------ gemmlowp fixed-point functions (numerics 11.4)
+# TFLM's int8 SOFTMAX (and LOGISTIC / TANH) evaluate exp and 1 / (1 + x) in gemmlowp's fixed point: a raw int32
+# value r with I integer bits means r * 2**(I - 31). Every value below is an int32 held in an int64.
+EXP_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308), (2, 39332535), (3, 720401),
+              (4, 242))      # (exponent k, raw Q0.31 exp(-2**k)), gemmlowp's constants
+
+
+@njit(cache=True)
+def sat_mul_pot(x, e):
+    """gemmlowp SaturatingRoundingMultiplyByPOT<e> of an int32, e > 0: x * 2**e, saturated where |x| exceeds
+    2**(31 - e) - 1 (e <= 0 is rdbpot(x, -e))."""
+    thr = (np.int64(1) << np.int64(31 - e)) - np.int64(1)
+    if x > thr:
+        return np.int64(INT32_MAX)
+    if x < -thr:
+        return np.int64(INT32_MIN)
+    return x * (np.int64(1) << np.int64(e))
+
+
+@njit(cache=True)
+def clz32(x):
+    """Leading zero bits of x as a uint32 (0 <= x < 2**32); 32 for 0."""
+    n = 0
+    v = np.int64(x)
+    while n < 32 and v < (np.int64(1) << np.int64(31 - n)):
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def exp_quarter(a):
+    """gemmlowp exp_on_interval_between_negative_one_quarter_and_0_excl: Q0.31 a in [-1/4, 0) -> Q0.31 exp(a)
+    (a Taylor polynomial around -1/8)."""
+    c = np.int64(1895147668)                       # exp(-1/8)
+    x = a + np.int64(1 << 28)                      # a + 1/8
+    x2 = srdhm(x, x)
+    x3 = srdhm(x2, x)
+    x4 = srdhm(x2, x2)
+    x4_over_4 = rdbpot(x4, 2)
+    t = rdbpot(srdhm(x4_over_4 + x3, np.int64(715827883)) + x2, 1)     # 715827883: 1/3
+    return c + srdhm(c, x + t)
+
+
+@njit(cache=True)
+def exp_on_negative_values(a, int_bits):
+    """gemmlowp exp_on_negative_values: a raw int32 a <= 0 with int_bits integer bits -> Q0.31 exp(a): exp of
+    a mod 1/4 by exp_quarter, times exp(-2**k) for each set bit k of the rest (the barrel shifter); below -32
+    (int_bits > 5) 0; exp(0) = INT32_MAX."""
+    frac = 31 - int_bits
+    quarter = np.int64(1) << np.int64(frac - 2)
+    a_mod = (a & (quarter - np.int64(1))) - quarter
+    r = a_mod if int_bits == 0 else sat_mul_pot(a_mod, int_bits)      # Rescale<0>
+    result = exp_quarter(r)
+    remainder = a_mod - a
+    for i in range(7):
+        k = EXP_BARREL[i][0]
+        if int_bits > k:
+            if remainder & (np.int64(1) << np.int64(frac + k)):
+                result = srdhm(result, np.int64(EXP_BARREL[i][1]))
+    if int_bits > 5:
+        if a < -(np.int64(1) << np.int64(36 - int_bits)):
+            result = np.int64(0)
+    if a == 0:
+        result = np.int64(INT32_MAX)
+    return result
+
+
+@njit(cache=True)
+def one_over_one_plus_x(a):
+    """gemmlowp one_over_one_plus_x_for_x_in_0_1: Q0.31 a in [0, 1) -> Q0.31 1 / (1 + a), three Newton-Raphson
+    steps in Q2.29 from 48/17 - 32/17 * d, d = (1 + a) / 2 (RoundingHalfSum)."""
+    s = a + np.int64(INT32_MAX)
+    d = (s + 1) // 2 if s >= 0 else -((1 - s) // 2)      # RoundingHalfSum: trunc((s + sign(s)) / 2)
+    x = np.int64(1515870810) + srdhm(d, np.int64(-1010580540))
+    for _ in range(3):
+        one_minus = np.int64(1 << 29) - srdhm(d, x)
+        x = x + sat_mul_pot(srdhm(x, one_minus), 2)
+    return sat_mul_pot(x, 1)
+
+
+@njit(cache=True)
+def reciprocal_q12(s):
+    """TFLM GetReciprocal(s, 12): for an accumulator 0 < s < 2**31 in Q12.19, (Q0.31 scale, num_bits_over_unit)
+    with 1 / s ~= scale * 2**-num_bits_over_unit."""
+    hpo = clz32(s)
+    nbou = 12 - hpo
+    shifted_minus_one = (s << np.int64(hpo)) - (np.int64(1) << np.int64(31))
+    return one_over_one_plus_x(shifted_minus_one), nbou
+
+
+@njit(cache=True)
+def logistic_q(a, int_bits):
+    """gemmlowp logistic: raw int32 a with int_bits integer bits -> Q0.31 1 / (1 + exp(-a)): for |a| > 0,
+    r = one_over_one_plus_x(exp_on_negative_values(-|a|)), and INT32_MAX - r for a < 0; 2**30 (1/2) at 0."""
+    if a == 0:
+        return np.int64(1 << 30)
+    r = one_over_one_plus_x(exp_on_negative_values(-a if a > 0 else a, int_bits))
+    return r if a > 0 else np.int64(INT32_MAX) - r
+
+
+@njit(cache=True)
+def one_minus_x_over_one_plus_x(a):
+    """gemmlowp one_minus_x_over_one_plus_x_for_x_in_0_1: Q0.31 a in [0, 1) -> Q0.31 (1 - a) / (1 + a): the
+    Newton-Raphson of one_over_one_plus_x, then 2 x - 1 (Rescale<0>(x - One) in Q2.29)."""
+    s = a + np.int64(INT32_MAX)
+    d = (s + 1) // 2 if s >= 0 else -((1 - s) // 2)
+    x = np.int64(1515870810) + srdhm(d, np.int64(-1010580540))
+    for _ in range(3):
+        one_minus = np.int64(1 << 29) - srdhm(d, x)
+        x = x + sat_mul_pot(srdhm(x, one_minus), 2)
+    return sat_mul_pot(x - np.int64(1 << 29), 2)
+
+
+@njit(cache=True)
+def tanh_q(a, int_bits):
+    """gemmlowp tanh: raw int32 a with int_bits integer bits -> Q0.31 tanh(a): t = (1 - e) / (1 + e) with
+    e = exp(-2|a|) (the raw -|a| read with int_bits + 1 integer bits); t for a > 0, -t for a < 0, 0 at 0."""
+    if a == 0:
+        return np.int64(0)
+    t = one_minus_x_over_one_plus_x(exp_on_negative_values(-a if a > 0 else a, int_bits + 1))
+    return t if a > 0 else -t

@@ -82,14 +82,30 @@ def quantize_bias(b, in_scale, w_scales, wide=False):
     return np.clip(q, -(2 ** 31), 2 ** 31 - 1).astype(np.int32)
 
 
+def tflite_quantize_float(f, scale):
+    """TFLite's kernel_util Quantize(scale, f) without the zero point: roundf(float32(f) / float32(scale)), the
+    division in float32 (not float64) and ties away from zero. The clamps below follow it: float64 gives a
+    different integer where f / s lies just below a half-integer in float64 but rounds onto it in float32
+    (s = float32(2.4): 6 / s = 2.4999999 in float64, 2.5f in float32)."""
+    v = np.float32(f) / np.float32(scale)
+    if not np.isfinite(v):
+        raise ValueError(f"{f} / scale {scale} is not finite in float32")
+    return int(round_half_away(float(v)))
+
+
 def act_clamp_int8(act, scale, zp, qmin=-128, qmax=127):
-    """Fused activation as the integer clamp [act_min, act_max] (TFLite CalculateActivationRangeQuantized):
-    None -> [qmin, qmax]; relu -> [max(qmin, zp), qmax]; relu6 -> also hi = min(qmax, zp + round_away(6 / s))."""
-    lo, hi = qmin, qmax
+    """Fused activation as the integer clamp [act_min, act_max] (TFLite CalculateActivationRangeQuantized, its
+    float32 arithmetic: :func:`tflite_quantize_float`): None -> [qmin, qmax]; relu -> [max(qmin, zp), qmax];
+    relu6 -> also hi = min(qmax, zp + roundf(6.0f / s)); relu_n1_to_1 (TFLite's RELU_N1_TO_1) ->
+    [max(qmin, zp + roundf(-1.0f / s)), min(qmax, zp + roundf(1.0f / s))]."""
+    lo, hi = qmin, qmax               # any other act (None, "none") is no activation
     if act in ("relu", "relu6"):
-        lo = max(lo, zp)
+        lo = max(lo, zp + tflite_quantize_float(0.0, scale))
     if act == "relu6":
-        hi = min(hi, zp + int(round_half_away(6.0 / scale)))
+        hi = min(hi, zp + tflite_quantize_float(6.0, scale))
+    if act == "relu_n1_to_1":
+        lo = max(lo, zp + tflite_quantize_float(-1.0, scale))
+        hi = min(hi, zp + tflite_quantize_float(1.0, scale))
     return int(lo), int(hi)
 
 

@@ -210,3 +210,99 @@ def run_reference(model, x, trace=False, feed=None):
                 values[t] = to_torch(o)
     out = {t: v.numpy().astype(model.tensors[t].dtype) for t, v in values.items()}
     return out if trace else out[model.outputs[0]]
+
+
+# ------------------------------------------------------------------ gemmlowp fixed point (numerics 11.4), torch
+def srdhm(a, b):
+    """SaturatingRoundingDoublingHighMul on int64 tensors holding int32 values: trunc((a*b + nudge) / 2**31)."""
+    torch = _torch()
+    prod = a * b
+    nudge = torch.where(prod >= 0, torch.tensor(1 << 30), torch.tensor(1 - (1 << 30)))
+    high = torch.div(prod + nudge, 1 << 31, rounding_mode="trunc")
+    return torch.where((a == INT32_MIN) & (b == INT32_MIN), torch.tensor(INT32_MAX), high)
+
+
+def sat_mul_pot(x, e):
+    """x * 2**e saturated to int32 (gemmlowp SaturatingRoundingMultiplyByPOT for e > 0)."""
+    return (x * (1 << e)).clamp(INT32_MIN, INT32_MAX)
+
+
+def exp_on_negative_values(a, int_bits):
+    """Q(int_bits) raw a <= 0 -> Q0.31 exp(a) (gemmlowp), elementwise on int64 tensors."""
+    torch = _torch()
+    frac = 31 - int_bits
+    quarter = 1 << (frac - 2)
+    a_mod = torch.bitwise_and(a, quarter - 1) - quarter
+    x = (sat_mul_pot(a_mod, int_bits) if int_bits else a_mod) + (1 << 28)        # Q0.31 in [-1/4, 0), + 1/8
+    x2 = srdhm(x, x)
+    x3 = srdhm(x2, x)
+    x4 = srdhm(x2, x2)
+    t = round_half_away_pow2(srdhm(round_half_away_pow2(x4, 2) + x3, torch.tensor(715827883)) + x2, 1)
+    c = torch.tensor(1895147668)
+    result = c + srdhm(c, x + t)
+    rem = a_mod - a
+    for k, m in ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308), (2, 39332535), (3, 720401),
+                 (4, 242)):
+        if int_bits > k:
+            bit = torch.bitwise_and(rem, 1 << (frac + k)) != 0
+            result = torch.where(bit, srdhm(result, torch.tensor(m)), result)
+    if int_bits > 5:
+        result = torch.where(a < -(1 << (36 - int_bits)), torch.zeros_like(result), result)
+    return torch.where(a == 0, torch.tensor(INT32_MAX), result)
+
+
+def one_over_one_plus_x(a):
+    """Q0.31 a in [0, 1) -> Q0.31 1 / (1 + a) (gemmlowp's Newton-Raphson in Q2.29)."""
+    torch = _torch()
+    s = a + INT32_MAX
+    d = torch.where(s >= 0, torch.div(s + 1, 2, rounding_mode="floor"), -torch.div(1 - s, 2, rounding_mode="floor"))
+    x = 1515870810 + srdhm(d, torch.tensor(-1010580540))
+    for _ in range(3):
+        x = x + sat_mul_pot(srdhm(x, (1 << 29) - srdhm(d, x)), 2)
+    return sat_mul_pot(x, 1)
+
+
+def softmax_int8(x, axis, multiplier, left_shift, diff_min):
+    """TFLM int8 SOFTMAX (numerics 11.4) of a batch x (N, *shape) along the per-sample ``axis``."""
+    torch = _torch()
+    ax = (axis % (x.ndim - 1)) + 1
+    v = x.to(torch.int64).movedim(ax, -1)
+    d = v - v.max(dim=-1, keepdim=True).values
+    use = d >= diff_min
+    r = srdhm(torch.where(use, d, torch.zeros_like(d)) * (1 << left_shift), torch.tensor(multiplier))
+    e = exp_on_negative_values(r, 5)
+    total = torch.where(use, round_half_away_pow2(e, 12), torch.zeros_like(e)).sum(dim=-1, keepdim=True)
+    bits = sum((total >= (1 << k)).to(torch.int64) for k in range(32))              # bit length
+    hpo = 32 - bits
+    nbou = 12 - hpo
+    scale = one_over_one_plus_x(total * torch.bitwise_left_shift(torch.ones_like(hpo), hpo) - (1 << 31))
+    y = round_half_away_pow2(srdhm(scale, e), nbou + 23) - 128
+    y = torch.where(use, y.clamp(-128, 127), torch.full_like(y, -128))
+    return y.movedim(-1, ax).to(torch.int8)
+
+
+def logistic_q(a, int_bits):
+    """gemmlowp logistic on int64 tensors of raw int32 values with int_bits integer bits -> Q0.31."""
+    torch = _torch()
+    r = one_over_one_plus_x(exp_on_negative_values(-a.abs(), int_bits))
+    r = torch.where(a > 0, r, INT32_MAX - r)
+    return torch.where(a == 0, torch.tensor(1 << 30), r)
+
+
+def one_minus_x_over_one_plus_x(a):
+    """Q0.31 a in [0, 1) -> Q0.31 (1 - a) / (1 + a) (gemmlowp)."""
+    torch = _torch()
+    s = a + INT32_MAX
+    d = torch.where(s >= 0, torch.div(s + 1, 2, rounding_mode="floor"), -torch.div(1 - s, 2, rounding_mode="floor"))
+    x = 1515870810 + srdhm(d, torch.tensor(-1010580540))
+    for _ in range(3):
+        x = x + sat_mul_pot(srdhm(x, (1 << 29) - srdhm(d, x)), 2)
+    return sat_mul_pot(x - (1 << 29), 2)
+
+
+def tanh_q(a, int_bits):
+    """gemmlowp tanh on int64 tensors of raw int32 values with int_bits integer bits -> Q0.31."""
+    torch = _torch()
+    t = one_minus_x_over_one_plus_x(exp_on_negative_values(-a.abs(), int_bits + 1))
+    t = torch.where(a > 0, t, -t)
+    return torch.where(a == 0, torch.zeros_like(t), t)

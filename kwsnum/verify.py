@@ -1,5 +1,6 @@
 """The three-way gate: the PyTorch reference, the oracle and the generated C on the same inputs
-(``kwsnum verify``; docs/verify.md).
+(``kwsnum verify``; docs/verify.md), and TFLM as a fourth opinion for a model imported from a .tflite file
+(``--tflm``: every tensor TFLM keeps, compared exactly with the oracle and the C).
 
 :class:`Gate` generates and builds the C project once (in a temporary folder), then takes batches: each batch
 runs through every implementation, and every pair is compared under the rules of :mod:`kwsnum.compare`:
@@ -21,10 +22,11 @@ import numpy as np
 
 from .compare import EXACT, TOLERANCE, agreement, layer_diffs, per_sample
 
-IMPLS = ("torch", "oracle", "c")
-LONG_NAMES = {"torch": "PyTorch reference", "oracle": "oracle", "c": "C"}
+IMPLS = ("torch", "oracle", "c", "tflm")
+LONG_NAMES = {"torch": "PyTorch reference", "oracle": "oracle", "c": "C", "tflm": "TFLM"}
 # (a, b, rule): b is the reference of the comparison
-PAIRS = (("oracle", "torch", TOLERANCE), ("c", "oracle", EXACT), ("c", "torch", TOLERANCE))
+PAIRS = (("oracle", "torch", TOLERANCE), ("c", "oracle", EXACT), ("c", "torch", TOLERANCE), ("oracle", "tflm", EXACT),
+         ("c", "tflm", EXACT))
 TRACE_CHUNK_BYTES = 64 << 20     # keep one batch's traces of one implementation under this
 
 
@@ -72,12 +74,18 @@ class GateResult:
 class Gate:
     """Runs the implementations on batches and accumulates their agreement. ``use_torch`` needs torch;
     ``use_c`` needs a C compiler; ``trace`` compares every tensor (C through its trace build); ``cflags`` are
-    extra C compiler flags (e.g. ``-fsanitize=address,undefined``)."""
+    extra C compiler flags (e.g. ``-fsanitize=address,undefined``); ``tflm``: the bytes of the .tflite file the
+    model was imported from, run by TFLM (needs kwsnum[tflite])."""
 
-    def __init__(self, model, use_torch=True, use_c=True, trace=False, c_dir=None, cc=None, cflags=()):
+    def __init__(self, model, use_torch=True, use_c=True, trace=False, c_dir=None, cc=None, cflags=(), tflm=None):
         self.model = model
         self.trace = bool(trace)
-        self.impls = tuple(i for i in IMPLS if (i != "torch" or use_torch) and (i != "c" or use_c))
+        self.impls = tuple(i for i in IMPLS if (i != "torch" or use_torch) and (i != "c" or use_c) and
+                           (i != "tflm" or tflm is not None))
+        self.tflm = None
+        if tflm is not None:          # the .tflite bytes the model was imported from (or a TFLM of them)
+            from .importers.tflm import TFLM
+            self.tflm = tflm if isinstance(tflm, TFLM) else TFLM(tflm, model)
         self.pairs = [PairResult(a, b, rule, compared="every tensor" if (self.trace or "c" not in (a, b))
                                  else "outputs")
                       for a, b, rule in PAIRS if a in self.impls and b in self.impls]
@@ -117,6 +125,8 @@ class Gate:
         m = self.model
         if impl == "oracle":
             return m.run(x, trace=True)
+        if impl == "tflm":
+            return self.tflm.run(x)
         if impl == "torch":
             from .torchref import run_reference
             return run_reference(m, x, trace=True, feed=oracle)

@@ -44,8 +44,15 @@ def _load():
     from . import div             # elementwise a / (b + eps), b broadcast (attention normaliser)
     from . import requantize      # requantize between int8, int16 and Q formats (TFLite QUANTIZE, integer to integer)
     from . import qcast           # qcast between Q formats (docs/numerics.md 10.3)
+    from . import softmax         # softmax: TFLM's int8 SOFTMAX (docs/numerics.md 11.4)
+    from . import logistic        # logistic: TFLM's int8 LOGISTIC (docs/numerics.md 11.5)
+    from . import concat          # concat along an axis (TFLite CONCATENATION, torch.cat; numerics 11.6)
+    from . import pad             # constant padding (TFLite PAD / PADV2; numerics 11.7)
+    from . import slice           # strided window (TFLite STRIDED_SLICE; numerics 11.8)
+    from . import tanh            # tanh: TFLM's int8 TANH (numerics 11.9)
+    from . import transpose       # axes permuted (TFLite TRANSPOSE; NHWC <-> NCHW around reshapes; 11.10)
     for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast, requantize, matmul, div,
-                qcast):
+                qcast, softmax, logistic, concat, pad, slice, tanh, transpose):
         for op in mod.OPS:
             register(op)
     _loaded = True

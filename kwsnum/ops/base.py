@@ -137,7 +137,7 @@ class Op:
                 node.attrs[name] = spec.default_for(fmt)
 
     def validate(self, node, model):
-        if len(node.inputs) != self.n_inputs:
+        if self.n_inputs is not None and len(node.inputs) != self.n_inputs:    # None: the op checks the count
             raise node.error(f"takes {self.n_inputs} input(s), got {len(node.inputs)}")
         if len(node.outputs) != 1:
             raise node.error(f"produces 1 output, got {len(node.outputs)}")
