@@ -1,0 +1,67 @@
+"""How the oracle uses threads: the whole graph runs on slices of the batch, each thread taking the next slice
+when it is done with one. Every kernel is serial and releases the GIL (numba ``nogil``, numpy's BLAS).
+
+Every op computes each sample independently (docs/numerics.md 1), so the split never changes a result, and the
+choice depends only on the thread count, the batch size and the model's MACs (no timing): deterministic.
+A batch is split only when every slice carries at least ``SLICE_WORK`` multiply-accumulates and output elements (milliseconds of work,
+so that waking a thread pays even on a machine busy with something else), and the calling thread takes slices too:
+a helper thread that the operating system does not schedule cannot make a run slower than one thread would be
+by more than the slice it holds. At batch 1, or with one thread, nothing is split.
+
+The thread count is numba's (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), which users of numba already know.
+"""
+import threading
+
+SLICE_WORK = 16_000_000     # the least work per slice worth a thread (multiply-accumulates + output elements)
+MAX_SLICE = 64              # samples per slice at most (so that threads can share uneven work)
+
+
+def thread_count():
+    import numba
+    return int(numba.get_num_threads())
+
+
+def slices(n, work_per_sample, threads=None):
+    """The (start, stop) slices a batch of ``n`` samples runs in, in order; one slice when splitting cannot pay.
+    ``work_per_sample``: multiply-accumulates plus output elements of one sample (Plan.work)."""
+    threads = thread_count() if threads is None else threads
+    size = max(1, min(MAX_SLICE, -(-SLICE_WORK // max(1, int(work_per_sample)))))
+    if threads < 2 or n < 2 * size:
+        return [(0, n)]
+    return [(i, min(n, i + size)) for i in range(0, n, size)]
+
+
+def run_slices(fn, n, bounds, threads=None):
+    """[fn(start, stop) for (start, stop) in bounds], computed by up to ``threads`` threads (the caller's one
+    included) taking the next slice in turn. Exceptions propagate (the first one, after every thread stopped)."""
+    threads = thread_count() if threads is None else threads
+    if len(bounds) == 1 or threads < 2:
+        return [fn(a, b) for a, b in bounds]
+    results = [None] * len(bounds)
+    errors = []
+    lock = threading.Lock()
+    nxt = [0]
+
+    def worker():
+        while True:
+            with lock:
+                i = nxt[0]
+                if i >= len(bounds) or errors:
+                    return
+                nxt[0] = i + 1
+            try:
+                results[i] = fn(*bounds[i])
+            except BaseException as e:  # noqa: BLE001 - re-raised by the caller's thread below
+                with lock:
+                    errors.append(e)
+                return
+
+    helpers = [threading.Thread(target=worker, daemon=True) for _ in range(min(threads, len(bounds)) - 1)]
+    for t in helpers:
+        t.start()
+    worker()
+    for t in helpers:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
