@@ -8,7 +8,7 @@ Rounding modes of requantization (stored in the model as ``rounding``):
   ROUND_SINGLE = 1  one rounding step, as TFLITE_SINGLE_ROUNDING / CMSIS-NN
 """
 import numpy as np
-from numba import njit
+from ._numba import njit
 
 ROUND_DOUBLE = 0
 ROUND_SINGLE = 1

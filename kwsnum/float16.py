@@ -16,7 +16,8 @@ Scalar functions take and return numbers (``bits``: any integer, its low 16 bits
 """
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from ._numba import njit
+from numba import types
 from numba.extending import intrinsic
 
 F16_QUIET = 0x0200    # fp16 quiet bit (top mantissa bit)

@@ -35,9 +35,10 @@ class Plan:
         xs = x if len(model.inputs) > 1 else (x,)
         n = len(xs[0])
         bounds = parallel.slices(n, self.work)
-        if len(bounds) == 1:
-            return self._run(xs, trace)
-        parts = parallel.run_slices(lambda a, b: self._run(tuple(v[a:b] for v in xs), trace), n, bounds)
+        with parallel.blas_single_thread():
+            if len(bounds) == 1:
+                return self._run(xs, trace)
+            parts = parallel.run_slices(lambda a, b: self._run(tuple(v[a:b] for v in xs), trace), n, bounds)
         if trace:
             return {t: np.concatenate([p[t] for p in parts], axis=0) for t in parts[0]}
         return np.concatenate(parts, axis=0)

@@ -9,7 +9,12 @@ a helper thread that the operating system does not schedule cannot make a run sl
 by more than the slice it holds. At batch 1, or with one thread, nothing is split.
 
 The thread count is numba's (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), which users of numba already know.
+numpy's BLAS (OpenBLAS) would start threads of its own inside each matrix product of the GEMM paths
+(kwsnum/ops/gemm.py), which on a busy machine makes a product many times slower; :func:`blas_single_thread`
+holds it to one thread while the oracle runs, so that the slices above are the only parallelism.
 """
+import contextlib
+import sys
 import threading
 
 SLICE_WORK = 16_000_000     # the least work per slice worth a thread (multiply-accumulates + output elements)
@@ -65,3 +70,62 @@ def run_slices(fn, n, bounds, threads=None):
     if errors:
         raise errors[0]
     return results
+
+
+# ------------------------------------------------------------------ numpy's OpenBLAS, one thread while the oracle runs
+_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
+            "openblas_set_num_threads")
+_blas = None          # [(get, set)] of the OpenBLAS libraries loaded in this process, found once
+_blas_lock = threading.Lock()
+_blas_depth = 0
+_blas_saved = []
+
+
+def _openblas_libraries():
+    """(get_num_threads, set_num_threads) ctypes functions of every OpenBLAS this process has loaded (Linux: from
+    /proc/self/maps); [] elsewhere or when none is found (then nothing is changed)."""
+    global _blas
+    if _blas is not None:
+        return _blas
+    found = []
+    if sys.platform.startswith("linux"):
+        import ctypes
+        try:
+            with open("/proc/self/maps") as fh:
+                paths = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line})
+        except OSError:
+            paths = []
+        for path in paths:
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for name in _SETTERS:
+                getter = name.replace("set_num_threads", "get_num_threads")
+                if hasattr(lib, name) and hasattr(lib, getter):
+                    found.append((getattr(lib, getter), getattr(lib, name)))
+                    break
+    _blas = found
+    return found
+
+
+@contextlib.contextmanager
+def blas_single_thread():
+    """Hold numpy's OpenBLAS to one thread inside (re-entrant and thread-safe: the outermost exit restores)."""
+    global _blas_depth, _blas_saved
+    with _blas_lock:
+        if _blas_depth == 0:
+            libs = _openblas_libraries()
+            _blas_saved = [(setter, int(getter())) for getter, setter in libs]
+            for setter, _ in _blas_saved:
+                setter(1)
+        _blas_depth += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_depth -= 1
+            if _blas_depth == 0:
+                for setter, n in _blas_saved:
+                    setter(n)
+                _blas_saved = []
