@@ -22,7 +22,15 @@ MAX_SLICE = 64              # samples per slice at most (so that threads can sha
 
 
 def thread_count():
+    """numba's thread count. Until numba's threading layer is launched (``numba.set_num_threads`` launches it) that is
+    NUMBA_NUM_THREADS, read without launching it (a tenth of a second of start-up, and threads kwsnum never uses)."""
     import numba
+    try:
+        from numba.np.ufunc import parallel as layer
+        if not layer._is_initialized:
+            return int(numba.config.NUMBA_NUM_THREADS)
+    except (ImportError, AttributeError):  # pragma: no cover - another numba
+        pass
     return int(numba.get_num_threads())
 
 
