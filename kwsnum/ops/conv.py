@@ -222,18 +222,17 @@ class Conv2d(Op):
             acc = gemm.matmul_exact(p["wf"], cols)
             gemm.gemm_epilogue(acc, p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0], p["act"][1], p["mode"],
                                p["kind"], p["bits"], p["omode"], out.reshape(acc.shape))
+        elif p["path"] == "depthwise":
+            _, _, KH, KW = p["w"].shape
+            plane = gemm.padded_plane(x4, KH, KW, sh, sw, dh, dw, pt, pl, out.shape[2], out.shape[3])
+            gemm.depthwise_int(x4, p["in_off"], p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw, pt, pl,
+                               p["out_zp"], p["act"][0], p["act"][1], p["mode"], p["kind"], p["bits"], p["omode"],
+                               plane, out)
         elif p["fmt"] in ("int8", "int16") + QFORMATS:
             # q_in - zp_in: int8 in [-255, 255]; int16 and Q have zero point 0
             xo = x4.astype(np.int16) + np.int16(p["in_off"]) if p["fmt"] == "int8" else x4
-            if p["path"] == "depthwise":
-                _, _, KH, KW = p["w"].shape
-                xp = gemm.pad_input(xo, KH, KW, sh, sw, dh, dw, pt, pl, out.shape[2], out.shape[3])
-                gemm.depthwise_int(xp, p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw,
-                                   p["w"].shape[0] // p["groups"], p["out_zp"], p["act"][0], p["act"][1], p["mode"],
-                                   p["kind"], p["bits"], p["omode"], out)
-            else:
-                conv2d_int(xo, p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw, pt, pl, p["groups"],
-                           p["out_zp"], p["act"][0], p["act"][1], p["mode"], p["kind"], p["bits"], p["omode"], out)
+            conv2d_int(xo, p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw, pt, pl, p["groups"],
+                       p["out_zp"], p["act"][0], p["act"][1], p["mode"], p["kind"], p["bits"], p["omode"], out)
         else:
             conv2d_f32(x4, p["w"], p["bias"], sh, sw, dh, dw, pt, pl, p["groups"], p["act"][0], p["act"][1], out)
         return [out.reshape((n,) + tuple(p["out_shape"]))]

@@ -137,10 +137,7 @@ def gemm_epilogue(acc, bias, mult, shift, out_zp, act_min, act_max, mode, kind, 
 
 def as_float(x, offset, dtype):
     """x + offset in the GEMM's float type (exact: |x + offset| <= xmax <= the bound)."""
-    xf = x.astype(dtype)
-    if offset:
-        xf += dtype(offset)
-    return xf
+    return np.add(x, dtype(offset), dtype=dtype)      # one pass: convert and add
 
 
 def matmul_exact(wf, cols):
@@ -168,81 +165,82 @@ def im2col(xf, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
 
 
 @njit(cache=True, nogil=True)
-def depthwise_int(xp, w, bias, mult, shift, sh, sw, dh, dw, og, out_zp, act_min, act_max, mode, kind, bits,
-                  omode, out):
-    """Convolution with one input channel per group over the zero-padded input xp (N, C, Hp, Wp) (int8: q - zp_in):
-    output channel o reads channel o // og. The sum of products accumulates in bias's type (int32 for int8, int64
-    else; exact by the loader's bounds, 3.4, 9.3, 10.3); the epilogue adds the bias in int64. sh == sw == 1: each
-    tap adds a shifted copy of the flattened plane over the output rows at the padded width (columns beyond OW
-    are computed and dropped), so the inner loop is long and contiguous."""
-    N, C, Hp, Wp = xp.shape
+def depthwise_int(x, in_off, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, out_zp, act_min, act_max, mode, kind,
+                  bits, omode, plane, out):
+    """Convolution with one input channel per group (groups = C, O = C * og): output channel o reads input channel
+    o // og. Each input plane is staged once, zero-padded and offset (x + in_off, int8: q - zp_in), in ``plane``
+    (Hp, Wp), a scratch of the caller (int16, int32 for q32). The sum of products accumulates in bias's type (int32
+    for int8, int64 else; exact by the loader's bounds, 3.4, 9.3, 10.3); the epilogue adds the bias in int64.
+    sh == sw == 1: each tap adds a shifted copy of the flattened plane over the output rows at the padded width
+    (columns beyond OW are computed and dropped), so the inner loop is long and contiguous."""
+    N, C, H, W = x.shape
     O, _, KH, KW = w.shape
     OH, OW = out.shape[2], out.shape[3]
+    Hp, Wp = plane.shape
+    og = O // C
     prod64 = bits == 32
-    if sh == 1 and sw == 1:
-        L = (OH - 1) * Wp + OW
-        acc = np.empty(L, dtype=bias.dtype)
-        y = np.empty(L, dtype=out.dtype)
-        xflat = xp.reshape(N, C, Hp * Wp)           # xp is C-contiguous: a view
-        for n in range(N):
-            for o in range(O):
-                xc = xflat[n, o // og]
-                acc[:] = 0
-                for kh in range(KH):
-                    for kw in range(KW):
-                        wv = w[o, 0, kh, kw]
-                        if wv == 0:
-                            continue
-                        base = kh * dh * Wp + kw * dw
-                        xs = xc[base:base + L]      # a view: the index below is provably >= 0 (no wrap-around test)
-                        if prod64:
-                            w64 = np.int64(wv)
-                            for i in range(L):
-                                acc[i] += np.int64(xs[i]) * w64
-                        else:
-                            w32 = np.int32(wv)
-                            for i in range(L):
-                                acc[i] += np.int32(xs[i]) * w32
-                # the columns beyond OW are sums of as many in-range terms: within the same bound, then dropped
-                epilogue_row(acc, np.int64(bias[o]), np.int64(mult[o]), np.int64(shift[o]), out_zp, act_min, act_max,
-                             mode, kind, bits, omode, y)
-                for oh in range(OH):
-                    for ow in range(OW):
-                        out[n, o, oh, ow] = y[oh * Wp + ow]
-    else:
-        acc = np.empty(OW, dtype=bias.dtype)
-        for n in range(N):
-            for o in range(O):
-                xc = xp[n, o // og]
-                for oh in range(OH):
+    flat = plane.reshape(Hp * Wp)                    # plane is C-contiguous: a view
+    L = (OH - 1) * Wp + OW if sh == 1 and sw == 1 else OW
+    acc = np.empty(L, dtype=bias.dtype)
+    y = np.empty(L, dtype=out.dtype)
+    plane[:, :] = 0
+    for n in range(N):
+        for c in range(C):
+            for h in range(H):
+                xr = x[n, c, h]
+                pr = plane[pt + h, pl:pl + W]
+                for j in range(W):
+                    pr[j] = xr[j] + in_off
+            for o in range(c * og, (c + 1) * og):
+                b = np.int64(bias[o])
+                m = np.int64(mult[o])
+                s = np.int64(shift[o])
+                if sh == 1 and sw == 1:
                     acc[:] = 0
                     for kh in range(KH):
-                        xr = xc[oh * sh + kh * dh]
                         for kw in range(KW):
                             wv = w[o, 0, kh, kw]
                             if wv == 0:
                                 continue
-                            xs = xr[kw * dw:]
+                            base = kh * dh * Wp + kw * dw
+                            xs = flat[base:base + L]  # a view: the index below is provably >= 0 (no wrap test)
                             if prod64:
                                 w64 = np.int64(wv)
-                                for ow in range(OW):
-                                    acc[ow] += np.int64(xs[ow * sw]) * w64
+                                for i in range(L):
+                                    acc[i] += np.int64(xs[i]) * w64
                             else:
                                 w32 = np.int32(wv)
-                                for ow in range(OW):
-                                    acc[ow] += np.int32(xs[ow * sw]) * w32
-                    epilogue_row(acc, np.int64(bias[o]), np.int64(mult[o]), np.int64(shift[o]), out_zp, act_min,
-                                 act_max, mode, kind, bits, omode, out[n, o, oh])
+                                for i in range(L):
+                                    acc[i] += np.int32(xs[i]) * w32
+                    # the columns beyond OW are sums of as many in-range terms: within the same bound, then dropped
+                    epilogue_row(acc, b, m, s, out_zp, act_min, act_max, mode, kind, bits, omode, y)
+                    for oh in range(OH):
+                        for ow in range(OW):
+                            out[n, o, oh, ow] = y[oh * Wp + ow]
+                else:
+                    for oh in range(OH):
+                        acc[:] = 0
+                        for kh in range(KH):
+                            xr = plane[oh * sh + kh * dh]
+                            for kw in range(KW):
+                                wv = w[o, 0, kh, kw]
+                                if wv == 0:
+                                    continue
+                                xs = xr[kw * dw:]
+                                if prod64:
+                                    w64 = np.int64(wv)
+                                    for ow in range(OW):
+                                        acc[ow] += np.int64(xs[ow * sw]) * w64
+                                else:
+                                    w32 = np.int32(wv)
+                                    for ow in range(OW):
+                                        acc[ow] += np.int32(xs[ow * sw]) * w32
+                        epilogue_row(acc, b, m, s, out_zp, act_min, act_max, mode, kind, bits, omode, out[n, o, oh])
 
 
-def pad_input(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
-    """The zero-padded input (N, C, Hp, Wp) an (oh, ow) output reads, same dtype (padding: 0)."""
-    N, C, H, W = x.shape
+def padded_plane(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
+    """The scratch plane (Hp, Wp) of :func:`depthwise_int`: every row and column an (oh, ow) output reads."""
+    _, _, H, W = x.shape
     hn = (oh - 1) * sh + (kh - 1) * dh + 1
     wn = (ow - 1) * sw + (kw - 1) * dw + 1
-    hp, wp = max(hn, pt + H), max(wn, pl + W)
-    if (hp, wp) == (H, W) and not (pt or pl):
-        return np.ascontiguousarray(x)
-    xp = np.zeros((N, C, hp, wp), x.dtype)
-    xp[:, :, pt:pt + H, pl:pl + W] = x
-    return xp
+    return np.empty((max(hn, pt + H), max(wn, pl + W)), np.int32 if x.dtype.itemsize > 2 else np.int16)
