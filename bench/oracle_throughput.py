@@ -1,4 +1,5 @@
-"""Oracle speed: clips/s for a batch on this machine, and the wall time of a warm `kwsnum run`.
+"""Oracle speed: clips/s for a batch on this machine, and the wall time of a warm `kwsnum run`
+(bench/oracle_speed.py compares the oracle with PyTorch and LiteRT side by side, 1 and 2 threads).
 
     python bench/oracle_throughput.py [--batch 256] [--repeat 3]
 

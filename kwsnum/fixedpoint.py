@@ -8,7 +8,7 @@ Rounding modes of requantization (stored in the model as ``rounding``):
   ROUND_SINGLE = 1  one rounding step, as TFLITE_SINGLE_ROUNDING / CMSIS-NN
 """
 import numpy as np
-from numba import njit
+from ._numba import njit
 
 ROUND_DOUBLE = 0
 ROUND_SINGLE = 1
@@ -43,16 +43,15 @@ def srdhm(a, b):
 
     (a*b + nudge) / 2**31, division truncating toward zero, nudge = 2**30 if a*b >= 0
     else 1 - 2**30. Saturates only for a == b == INT32_MIN.
+
+    Written without data-dependent branches (masks and shifts; the kernels' epilogues run it per output):
+    nudge = 2**30 - (2**31 - 1 if a*b < 0 else 0), trunc(t / 2**31) = (t + (2**31 - 1 if t < 0 else 0)) >> 31.
     """
     if a == -2147483648 and b == -2147483648:
         return np.int64(2147483647)
     ab = np.int64(a) * np.int64(b)
-    if ab >= 0:
-        t = ab + np.int64(1073741824)
-        return t >> np.int64(31)
-    t = ab + np.int64(1 - 1073741824)
-    # truncating division of a negative value: -((-t) >> 31)
-    return -((-t) >> np.int64(31))
+    t = ab + (np.int64(1073741824) - ((ab >> np.int64(63)) & np.int64(2147483647)))   # + nudge
+    return (t + ((t >> np.int64(63)) & np.int64(2147483647))) >> np.int64(31)
 
 
 @njit(cache=True)
@@ -60,8 +59,8 @@ def rdbpot(x, exponent):
     """gemmlowp RoundingDivideByPOT: x / 2**exponent rounded half away from zero, 0 <= exponent <= 31."""
     mask = (np.int64(1) << np.int64(exponent)) - np.int64(1)
     remainder = x & mask
-    threshold = (mask >> np.int64(1)) + (np.int64(1) if x < 0 else np.int64(0))
-    return (x >> np.int64(exponent)) + (np.int64(1) if remainder > threshold else np.int64(0))
+    threshold = (mask >> np.int64(1)) + ((np.int64(x) >> np.int64(63)) & np.int64(1))   # + 1 if x < 0
+    return (x >> np.int64(exponent)) + np.int64(remainder > threshold)
 
 
 @njit(cache=True)

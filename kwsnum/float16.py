@@ -16,7 +16,8 @@ Scalar functions take and return numbers (``bits``: any integer, its low 16 bits
 """
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from ._numba import njit
+from numba import types
 from numba.extending import intrinsic
 
 F16_QUIET = 0x0200    # fp16 quiet bit (top mantissa bit)
@@ -53,7 +54,7 @@ def _bits_as_f32(typingctx, u):
 
 
 # ------------------------------------------------------------------ bit pattern -> bit pattern (int64)
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def f16_bits_to_f32_bits(h):
     """fp16 bits (low 16 bits of h) -> float32 bits. Exact; NaN: sign, payload << 13, quiet bit set."""
     h = np.int64(h) & np.int64(0xFFFF)
@@ -76,7 +77,7 @@ def f16_bits_to_f32_bits(h):
     return sign | ((p + np.int64(103)) << np.int64(23)) | f
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def f32_bits_to_f16_bits(u):
     """float32 bits (low 32 bits of u) -> fp16 bits: round to nearest even, subnormals, overflow to inf,
     NaN: sign, top 10 payload bits, quiet bit set."""
@@ -104,7 +105,7 @@ def f32_bits_to_f16_bits(u):
     return sign | q
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bf16_bits_to_f32_bits(b):
     """bf16 bits (low 16 bits of b) -> float32 bits: b << 16; NaN: quiet bit set."""
     b = np.int64(b) & np.int64(0xFFFF)
@@ -113,7 +114,7 @@ def bf16_bits_to_f32_bits(b):
     return b << np.int64(16)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def f32_bits_to_bf16_bits(u):
     """float32 bits (low 32 bits of u) -> bf16 bits: round to nearest even (overflow to inf is the carry),
     NaN: sign, top 7 payload bits, quiet bit set."""
@@ -125,32 +126,32 @@ def f32_bits_to_bf16_bits(u):
 
 
 # ------------------------------------------------------------------ scalars
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def f16_to_f32(bits):
     """fp16 bit pattern (uint16; low 16 bits of any integer) -> float32."""
     return _bits_as_f32(f16_bits_to_f32_bits(bits))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def f32_to_f16(x):
     """float32 -> fp16 bit pattern (uint16), round to nearest even."""
     return np.uint16(f32_bits_to_f16_bits(_f32_as_bits(np.float32(x))))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bf16_to_f32(bits):
     """bf16 bit pattern (uint16; low 16 bits of any integer) -> float32."""
     return _bits_as_f32(bf16_bits_to_f32_bits(bits))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def f32_to_bf16(x):
     """float32 -> bf16 bit pattern (uint16), round to nearest even."""
     return np.uint16(f32_bits_to_bf16_bits(_f32_as_bits(np.float32(x))))
 
 
 # ------------------------------------------------------------------ arrays (any shape)
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def f16_to_f32_array(bits):
     """uint16 array of fp16 bit patterns -> float32 array of the same shape."""
     flat = bits.ravel()
@@ -160,7 +161,7 @@ def f16_to_f32_array(bits):
     return out.reshape(bits.shape)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def f32_to_f16_array(x):
     """float32 array -> uint16 array of fp16 bit patterns, same shape."""
     flat = x.ravel()
@@ -170,7 +171,7 @@ def f32_to_f16_array(x):
     return out.reshape(x.shape)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bf16_to_f32_array(bits):
     """uint16 array of bf16 bit patterns -> float32 array of the same shape."""
     flat = bits.ravel()
@@ -180,7 +181,7 @@ def bf16_to_f32_array(bits):
     return out.reshape(bits.shape)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def f32_to_bf16_array(x):
     """float32 array -> uint16 array of bf16 bit patterns, same shape."""
     flat = x.ravel()

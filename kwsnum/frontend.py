@@ -431,7 +431,9 @@ def _features64(fe, x):
 
 
 def _compute64(fe, x, normalise):
-    f = _features64(fe, x)
+    from .parallel import blas_single_thread
+    with blas_single_thread():     # a small matrix product: OpenBLAS's own threads cost 100x on a busy machine
+        f = _features64(fe, x)
     if fe.kind == "raw":
         return f[None, :]
     if normalise:

@@ -5,7 +5,7 @@ tensor's last use, so repeated ``run`` calls do no re-planning and free dead ten
 """
 import numpy as np
 
-from . import ops
+from . import ops, parallel
 from .fixedpoint import ROUNDING_MODES
 
 
@@ -23,11 +23,29 @@ class Plan:
             op = ops.get(node.op, node)
             free = [t for t in node.inputs if last_use.get(t) == i and t not in keep]
             self.steps.append((op, node, op.plan(node, model, mode), free))
+        # the work per sample that decides the split: multiply-accumulates plus every output element
+        self.work = sum(op.macs(node, model) + sum(model.tensors[t].size for t in node.outputs)
+                        for op, node, _, _ in self.steps)
 
     def run(self, x, trace=False):
+        """The outputs for batch ``x``: on slices of the batch in parallel where that pays (kwsnum/parallel.py;
+        samples are independent, so the result is the same)."""
         model = self.model
         x = model.check_input(x)
-        values = dict(zip(model.inputs, x)) if len(model.inputs) > 1 else {model.inputs[0]: x}
+        xs = x if len(model.inputs) > 1 else (x,)
+        n = len(xs[0])
+        bounds = parallel.slices(n, self.work)
+        with parallel.blas_single_thread():
+            if len(bounds) == 1:
+                return self._run(xs, trace)
+            parts = parallel.run_slices(lambda a, b: self._run(tuple(v[a:b] for v in xs), trace), n, bounds)
+        if trace:
+            return {t: np.concatenate([p[t] for p in parts], axis=0) for t in parts[0]}
+        return np.concatenate(parts, axis=0)
+
+    def _run(self, xs, trace):
+        model = self.model
+        values = dict(zip(model.inputs, xs))
         for op, node, prep, free in self.steps:
             outs = op.execute(prep, [values[t] for t in node.inputs])
             for t, o in zip(node.outputs, outs):

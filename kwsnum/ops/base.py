@@ -225,10 +225,10 @@ class Op:
                 self.prepare(n32, m32, rounding))
 
     def execute(self, planned, inputs):
-        from ..float16 import narrow, widen
         in_fmts, out_fmts, prep = planned
         if in_fmts is None:
             return self.run(prep, inputs)
+        from ..float16 import narrow, widen
         outs = self.run(prep, [widen(x, f) for x, f in zip(inputs, in_fmts)])
         return [narrow(o, f) for o, f in zip(outs, out_fmts)]
 

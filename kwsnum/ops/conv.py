@@ -4,17 +4,18 @@ Layout (PyTorch): input (N, C, H, W) / (N, C, L); weight (O, C/groups, KH, KW) /
 conv1d runs the conv2d kernel on a height-1 view. Spec: docs/numerics.md, "conv".
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ..fixedpoint import requantize, clamp, mbqm_int64, qcast
 from ..torchref import requantize as t_requantize
 from .base import (Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check_int8_accumulation,
                    check_int16_accumulation, weighted_sum_accumulator, QFORMATS, QBITS, q_attrs, qmodes, q_shifts,
                    check_q_accumulation)
 from .requantize import torch_requantize64
+from . import gemm
+from .gemm import KIND_INT8, KIND_INT16, KIND_Q, int_epilogue  # noqa: F401  (linear imports them from here)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def tap_range(pad, offset, stride, n_in, n_out):
     """The outputs o in [lo, hi) whose tap o*stride - pad + offset lies inside [0, n_in)."""
     lo = -((offset - pad) // stride)            # ceil((pad - offset) / stride)
@@ -22,27 +23,13 @@ def tap_range(pad, offset, stride, n_in, n_out):
     return max(lo, 0), min(hi, n_out)
 
 
-# Both kernels accumulate a whole output plane per (sample, output channel), tap by tap in the order
+# Both loop kernels accumulate a whole output plane per (sample, output channel), tap by tap in the order
 # ci, kh, kw: every output still receives its terms in the spec's order (docs/numerics.md, conv), and the
-# inner loop runs over contiguous outputs without bounds tests.
-KIND_INT8, KIND_INT16, KIND_Q = 0, 1, 2     # the integer epilogues of conv2d_int / linear_int
+# inner loop runs over contiguous outputs without bounds tests. The integer formats take the exact fast paths
+# of kwsnum/ops/gemm.py where the plan-time bounds allow (docs/numerics.md 3.6).
 
 
-@njit(cache=True)
-def int_epilogue(acc, kind, mult, shift, mode, out_zp, bits, omode, act_min, act_max):
-    """The output of an integer conv / linear accumulator: int8 requantize(mode) + out_zp (docs/numerics.md 4);
-    int16 requantize64 (9.4); Q qcast(acc, shift, mode, bits, omode) with shift = n_in + weight_frac - n_out
-    (10.3). Then the clamp."""
-    if kind == 1:
-        v = mbqm_int64(acc, mult, shift)
-    elif kind == 2:
-        v = qcast(acc, shift, mode, bits, omode)
-    else:
-        v = requantize(acc, mult, shift, mode) + out_zp
-    return clamp(v, act_min, act_max)
-
-
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def conv2d_int(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp, act_min, act_max, mode, kind,
                bits, omode, out):
     """x holds q_in - zp_in (int8: as int16; the caller subtracts the zero point once per tensor).
@@ -53,7 +40,7 @@ def conv2d_int(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp, 
     OH, OW = out.shape[2], out.shape[3]
     Og = O // groups
     prod64 = bits == 32
-    for no in prange(N * O):
+    for no in range(N * O):
         n = no // O
         o = no % O
         c0 = (o // Og) * Cg
@@ -85,13 +72,13 @@ def conv2d_int(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp, 
                                                  mode, out_zp, bits, omode, act_min, act_max)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def conv2d_f32(x, w, bias, sh, sw, dh, dw, pt, pl, groups, act_min, act_max, out):
     N, C, H, W = x.shape
     O, Cg, KH, KW = w.shape
     OH, OW = out.shape[2], out.shape[3]
     Og = O // groups
-    for no in prange(N * O):
+    for no in range(N * O):
         n = no // O
         o = no % O
         c0 = (o // Og) * Cg
@@ -211,6 +198,13 @@ class Conv2d(Op):
         else:
             p.update(bias=node.arrays["bias"],
                      act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
+        p["path"], p["dtype"] = "loops", None
+        if p["fmt"] != "float32":     # integer: an exact fast path where the bounds allow (3.6)
+            zi = in_tensor(model, node).zero_point if p["fmt"] == "int8" else 0
+            p["path"], p["dtype"] = gemm.choose(p["fmt"], w, zi, dense=p["groups"] == 1,
+                                                depthwise=w.shape[1] == 1 and p["groups"] > 1)
+            if p["path"] == "gemm":
+                p["wf"] = p["w"].reshape(w.shape[0], -1).astype(p["dtype"])
         return p
 
     def run(self, p, inputs):
@@ -221,7 +215,20 @@ class Conv2d(Op):
         oshape = p["out_shape"] if self.rank == 2 else (p["out_shape"][0], 1, p["out_shape"][1])
         out = np.empty((n,) + tuple(oshape), dtype=x.dtype)
         sh, sw, dh, dw, pt, pl = p["geom"]
-        if p["fmt"] in ("int8", "int16") + QFORMATS:
+        if p["path"] == "gemm":
+            _, _, KH, KW = p["w"].shape
+            OH, OW = out.shape[2], out.shape[3]
+            cols = gemm.im2col(gemm.as_float(x4, p["in_off"], p["dtype"]), KH, KW, sh, sw, dh, dw, pt, pl, OH, OW)
+            acc = gemm.matmul_exact(p["wf"], cols)
+            gemm.gemm_epilogue(acc, p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0], p["act"][1], p["mode"],
+                               p["kind"], p["bits"], p["omode"], out.reshape(acc.shape))
+        elif p["path"] == "depthwise":
+            _, _, KH, KW = p["w"].shape
+            plane = gemm.padded_plane(x4, KH, KW, sh, sw, dh, dw, pt, pl, out.shape[2], out.shape[3])
+            gemm.depthwise_int(x4, p["in_off"], p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw, pt, pl,
+                               p["out_zp"], p["act"][0], p["act"][1], p["mode"], p["kind"], p["bits"], p["omode"],
+                               plane, out)
+        elif p["fmt"] in ("int8", "int16") + QFORMATS:
             # q_in - zp_in: int8 in [-255, 255]; int16 and Q have zero point 0
             xo = x4.astype(np.int16) + np.int16(p["in_off"]) if p["fmt"] == "int8" else x4
             conv2d_int(xo, p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw, pt, pl, p["groups"],

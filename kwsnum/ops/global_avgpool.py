@@ -8,7 +8,7 @@ bit-exact with TFLite MEAN. float32: sum in row-major order, then one division b
 Spec: docs/numerics.md, "global_avgpool".
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import requantize, clamp, div_round
 from ..model import QRANGE
@@ -19,12 +19,12 @@ from .relu import INT_FORMATS, same_qparams
 ACC_LIMIT = 1 << 31  # count * 255 must stay below this: the int32 sum of (q - zp_in) is exact
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def global_avgpool_int8(x, in_off, mult, shift, mode, out_zp, act_min, act_max, q, out):
     """acc = sum (q - zp_in) (int64, exact), then int8 / int16: requantize(acc, mult, shift, mode) + out_zp;
     Q (``q``, docs/numerics.md 10.3): div_round(acc, count, mode) (mode: the qround code; in_off = out_zp = 0)."""
     N, C, S = x.shape
-    for nc in prange(N * C):
+    for nc in range(N * C):
         n = nc // C
         c = nc % C
         acc = np.int64(0)
@@ -37,10 +37,10 @@ def global_avgpool_int8(x, in_off, mult, shift, mode, out_zp, act_min, act_max, 
         out[n, c] = clamp(v, act_min, act_max)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def global_avgpool_f32(x, act_min, act_max, out):
     N, C, S = x.shape
-    for nc in prange(N * C):
+    for nc in range(N * C):
         n = nc // C
         c = nc % C
         acc = np.float32(0.0)

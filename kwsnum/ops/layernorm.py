@@ -8,7 +8,7 @@ import math
 import warnings
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import div_round_away, shift_round_away, isqrt, clamp, qcast
 from ..quant import round_half_away
@@ -41,7 +41,7 @@ def acc_bound(D, gamma_q, beta_q, gamma_shift):
 
 
 # ---------------------------------------------------------------- numba kernels
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, act_max, f_bits, q, rmode, omode,
                    bits, out):
     """x, out: (R, D) int8 / int16 / q8 / q16, one normalization group per row; gamma int32 (D,), beta int64 (D,).
@@ -52,7 +52,7 @@ def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, a
     one_f = np.int64(1) << np.int64(f_bits)
     zmul = np.int64(1 << (SD_BITS + Z_BITS))
     oshift = np.int64(Z_BITS) + np.int64(gamma_shift)
-    for r in prange(R):
+    for r in range(R):
         s = np.int64(0)
         for i in range(D):
             s += np.int64(x[r, i]) - in_zp
@@ -77,13 +77,13 @@ def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, a
             out[r, i] = clamp(y, act_min, act_max)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def layernorm_f32(x, gamma, beta, eps, act_min, act_max, out):
     """x, out: (R, D) float32; every operation is one float32 operation, in this order."""
     R, D = x.shape
     fd = np.float32(D)
     one = np.float32(1.0)
-    for r in prange(R):
+    for r in range(R):
         s = np.float32(0.0)
         for i in range(D):
             s = s + x[r, i]

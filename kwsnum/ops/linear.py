@@ -5,7 +5,7 @@ The arithmetic is conv's (a 1x1 conv over a length-1 signal): int32 accumulator 
 Spec: docs/numerics.md, "linear".
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import clamp
 from ..torchref import requantize as t_requantize
@@ -13,15 +13,16 @@ from .base import (Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check
                    check_int16_accumulation, weighted_sum_accumulator, QFORMATS, q_attrs, check_q_accumulation)
 from .conv import KIND_INT8, KIND_INT16, int_epilogue, q_prepare, q_c_call, torch_q_weighted_sum
 from .requantize import torch_requantize64
+from . import gemm
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def linear_int(x, w, bias, mult, shift, in_off, out_zp, act_min, act_max, mode, kind, bits, omode, out):
     """int8, int16 (docs/numerics.md 9.4; in_off = out_zp = 0) and Q (10.3) linear: the accumulator is int64 for
     all (int8's value is the int32 one: exact by 3.4; q8's by 10.3); the output by conv's int_epilogue."""
     N, F = x.shape
     O = w.shape[0]
-    for no in prange(N * O):
+    for no in range(N * O):
         n = no // O
         o = no % O
         acc = np.int64(bias[o])
@@ -31,11 +32,11 @@ def linear_int(x, w, bias, mult, shift, in_off, out_zp, act_min, act_max, mode, 
                                  act_min, act_max)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def linear_f32(x, w, bias, act_min, act_max, out):
     N, F = x.shape
     O = w.shape[0]
-    for no in prange(N * O):
+    for no in range(N * O):
         n = no // O
         o = no % O
         acc = bias[o]
@@ -101,12 +102,22 @@ class Linear(Op):
             p.update(q_prepare(node, model))
         else:
             p.update(act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
+        p["path"], p["dtype"] = "loops", None
+        if p["fmt"] != "float32":     # integer: the exact GEMM where the bound allows (3.6)
+            zi = in_tensor(model, node).zero_point if p["fmt"] == "int8" else 0
+            p["path"], p["dtype"] = gemm.choose(p["fmt"], p["w"], zi, dense=True, depthwise=False)
+            if p["path"] == "gemm":
+                p["wft"] = np.ascontiguousarray(p["w"].T.astype(p["dtype"]))
         return p
 
     def run(self, p, inputs):
         x = np.ascontiguousarray(inputs[0])
         out = np.empty((x.shape[0], p["O"]), dtype=x.dtype)
-        if p["fmt"] in ("int8", "int16") + QFORMATS:
+        if p["path"] == "gemm":
+            acc = gemm.matmul_exact(gemm.as_float(x, p["in_off"], p["dtype"]), p["wft"])
+            gemm.gemm_epilogue(acc[:, :, None], p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0],
+                               p["act"][1], p["mode"], p["kind"], p["bits"], p["omode"], out[:, :, None])
+        elif p["fmt"] in ("int8", "int16") + QFORMATS:
             linear_int(x, p["w"], p["bias"], p["mult"], p["shift"], p["in_off"], p["out_zp"],
                        p["act"][0], p["act"][1], p["mode"], p["kind"], p["bits"], p["omode"], out)
         else:

@@ -8,18 +8,18 @@ acc = acc + a[i, p] * b[p, j]`` (each product rounded to float32, then the sum: 
 [act_min_f, act_max_f] by comparisons.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import clamp
 from .base import Attr, Op, require
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def matmul_f32(a, b, out, lo, hi):
     """a (N, m, k), b (N, k, n) float32, contiguous; out (N, m, n): the sequential float32 sums."""
     N, m, k = a.shape
     n = b.shape[2]
-    for s in prange(N * m):
+    for s in range(N * m):
         bi = s // m
         i = s % m
         for j in range(n):

@@ -6,7 +6,7 @@ int8: input and output share scale and zero point (TFLite AVERAGE_POOL_2D / MAX_
 Spec: docs/numerics.md, "pooling".
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import clamp, div_round, ROUND_RND_INF, QROUNDING_MODES
 from ..model import QRANGE
@@ -14,13 +14,13 @@ from .base import Attr, Op, in_tensor, out_tensor, qparams, require, QFORMATS, q
 from .relu import C_INT, INT_FORMATS, same_qparams
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def avgpool2d_int8(x, kh, kw, sh, sw, pt, pl, include_pad, zp, act_min, act_max, mode, out):
     """int8 / int16 (mode RND_INF: round_away, docs/numerics.md 4) and Q (mode: the node's qround, 10.3)."""
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
     area = np.int64(kh * kw)
-    for nc in prange(N * C):
+    for nc in range(N * C):
         n = nc // C
         c = nc % C
         for oh in range(OH):
@@ -46,11 +46,11 @@ def avgpool2d_int8(x, kh, kw, sh, sw, pt, pl, include_pad, zp, act_min, act_max,
                 out[n, c, oh, ow] = clamp(v, act_min, act_max)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def avgpool2d_f32(x, kh, kw, sh, sw, pt, pl, include_pad, act_min, act_max, out):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
-    for nc in prange(N * C):
+    for nc in range(N * C):
         n = nc // C
         c = nc % C
         for oh in range(OH):
@@ -75,12 +75,12 @@ def avgpool2d_f32(x, kh, kw, sh, sw, pt, pl, include_pad, act_min, act_max, out)
                 out[n, c, oh, ow] = min(max(y, act_min), act_max)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def maxpool2d_int8(x, kh, kw, sh, sw, dh, dw, pt, pl, act_min, act_max, qmin, out):
     """int8 / int16 (qmin: the type's minimum, -128 / -32768)."""
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
-    for nc in prange(N * C):
+    for nc in range(N * C):
         n = nc // C
         c = nc % C
         for oh in range(OH):
@@ -102,11 +102,11 @@ def maxpool2d_int8(x, kh, kw, sh, sw, dh, dw, pt, pl, act_min, act_max, qmin, ou
                 out[n, c, oh, ow] = clamp(m, act_min, act_max)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def maxpool2d_f32(x, kh, kw, sh, sw, dh, dw, pt, pl, act_min, act_max, out):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
-    for nc in prange(N * C):
+    for nc in range(N * C):
         n = nc // C
         c = nc % C
         for oh in range(OH):

@@ -7,16 +7,16 @@ the shift rounded by the node's rounding mode and fitted to the output container
 different containers meet. C: kws_requantize_q<a>_q<b> (c_runtime/kws_requantize.h).
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import qcast
 from ..model import QBITS, QFORMATS
 from .base import Op, in_tensor, out_tensor, q_attrs, qmodes, require
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def qcast_flat(x, shift, rmode, bits, omode, out):
-    for i in prange(x.shape[0]):
+    for i in range(x.shape[0]):
         out[i] = qcast(np.int64(x[i]), shift, rmode, bits, omode)
 
 

@@ -12,7 +12,7 @@ dequantize: y = float32(q - zp) * float32(scale) (one IEEE float32 multiplicatio
 Both are exact IEEE operations: oracle, torch and C agree bit for bit. Spec: docs/numerics.md, "quantize".
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import round_half_away_f32, quantize_q
 from ..float16 import narrow, widen
@@ -22,13 +22,13 @@ from .base import C_SUFFIX, Op, in_tensor, out_tensor, qparams, q_attrs, qmodes
 FLOATS = ("float32",) + STORAGE_FLOATS
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def quantize_f32_int(x, scale, zp, qmin, qmax, out):
     """x float32 (flat), scale float32, zp int64 -> out int8 / int16 (flat), clamped to [qmin, qmax]
     ([-128, 127] / [-32768, 32767], docs/numerics.md 9.4)."""
     lo = np.float64(qmin)
     hi = np.float64(qmax)
-    for i in prange(x.shape[0]):
+    for i in range(x.shape[0]):
         v = x[i] / scale                       # float32 / float32 -> float32
         if v != v:                             # NaN
             out[i] = zp
@@ -41,10 +41,10 @@ def quantize_f32_int(x, scale, zp, qmin, qmax, out):
         out[i] = np.int64(q)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def quantize_f32_qfmt(x, scale_pow2, rmode, bits, omode, out):
     """x float32 (flat) -> Q values (flat) by kwsnum.fixedpoint.quantize_q (docs/numerics.md 10.3)."""
-    for i in prange(x.shape[0]):
+    for i in range(x.shape[0]):
         out[i] = quantize_q(x[i], scale_pow2, rmode, bits, omode)
 
 
@@ -61,10 +61,10 @@ def int_qparams(spec):
     return np.float32(s), z
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def dequantize_int8_f32(x, scale, zp, out):
     """x int8 / int16 (flat), scale float32, zp int64 -> out float32 (flat)."""
-    for i in prange(x.shape[0]):
+    for i in range(x.shape[0]):
         out[i] = np.float32(np.int64(x[i]) - zp) * scale   # float32 * float32 -> float32
 
 

@@ -6,7 +6,7 @@ by comparisons (x < lo ? lo : x > hi ? hi : x), so NaN passes through.
 ``kind`` ("relu" | "relu6") is informational only. Spec: docs/numerics.md, "relu".
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import clamp
 from .base import Attr, Op, in_tensor, out_tensor, require, QFORMATS
@@ -15,10 +15,10 @@ INT_FORMATS = ("int8", "int16") + QFORMATS
 C_INT = {"int8": "s8", "int16": "s16", "q8": "s8", "q16": "s16", "q32": "s32"}   # C storage suffix of integer formats
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def clamp_flat(x, lo, hi, out):
     """Elementwise clamp of flat arrays: int8 (lo, hi int64) or float32 (lo, hi float32)."""
-    for i in prange(x.shape[0]):
+    for i in range(x.shape[0]):
         out[i] = clamp(x[i], lo, hi)
 
 

@@ -11,7 +11,7 @@ linear (docs/numerics.md 9.2), written independently of kwsnum.fixedpoint.mbqm_i
 Spec: docs/numerics.md section 9.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import requantize, clamp
 from ..model import QRANGE, QUANTIZED, INTEGER, QFORMATS
@@ -50,10 +50,10 @@ def requantize_params(s_in, s_out):
     return quantize_multiplier(float(np.float32(s_in)) / float(np.float32(s_out)))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def requantize_q(x, in_off, mult, shift, mode, out_zp, qmin, qmax, out):
     """x int8 / int16 / Q (flat) -> out int8 / int16 / Q (flat)."""
-    for i in prange(x.shape[0]):
+    for i in range(x.shape[0]):
         v = requantize(np.int64(x[i]) + in_off, mult, shift, mode) + out_zp
         out[i] = clamp(v, qmin, qmax)
 

@@ -1,0 +1,211 @@
+"""Oracle speed side by side: per-clip time of the oracle, PyTorch float eager and LiteRT on the same networks,
+and the wall time of a warm ``kwsnum run``. Prints figures; asserts nothing (issue 16).
+
+    python bench/oracle_speed.py [--repeat 5] [--batch 256] [--models ds_cnn_mlperf,ds_cnn,kws_raw] [--no-busy]
+
+For each zoo model (random trained-looking weights, ``kwsnum.zoo.example``; int8 export):
+  - the oracle (``Model.run``) at batch 1 and ``--batch``, with 1 and 2 threads (``numba.set_num_threads``);
+  - PyTorch float eager (``torch.no_grad``) on the same module, 1 and 2 threads (``torch.set_num_threads``);
+  - where ``ai-edge-litert`` is installed (``pip install -e .[bench]``): LiteRT on the same int8 network written as a
+    .tflite (bench/tflite_int8.py; not for kws_raw: int8 LayerNorm has no TFLite builtin): its optimized builtin
+    kernels without delegates, XNNPACK (the default delegate) and the reference kernels, 1 thread (optimized also 2).
+Every configuration is timed ``--repeat`` times, round-robin (so that a change in the machine's load hits all of
+them alike); medians are printed, with the min-max range. Batch 1 is timed over 20 clips per measurement.
+Unless ``--no-busy``, the oracle is timed again while a spinning process keeps one core busy.
+Then ``kwsnum run`` (the bundled default, 12 clips): one cold run in a fresh NUMBA_CACHE_DIR, then 5 warm runs
+(median), in fresh processes without PYTHONDONTWRITEBYTECODE (as a user's second run: cached bytecode and kernels).
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+B1_CLIPS = 20
+
+
+def timed(fn, clips):
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) / clips
+
+
+def fmt_ms(ts):
+    med = statistics.median(ts)
+    return f"{med * 1e3:8.3f} ms  [{min(ts) * 1e3:.3f}-{max(ts) * 1e3:.3f}]"
+
+
+def oracle_configs(model, x, batch):
+    import numba
+    x1 = [x[i:i + 1] for i in range(B1_CLIPS)]
+    xb = x[:batch]
+
+    def one(threads):
+        def f():
+            numba.set_num_threads(threads)
+            for xi in x1:
+                model.run(xi)
+        return f
+
+    def many(threads):
+        def f():
+            numba.set_num_threads(threads)
+            model.run(xb)
+        return f
+    return {f"oracle int8   b1   t{t}": (one(t), B1_CLIPS) for t in (1, 2)} | \
+        {f"oracle int8   b{batch} t{t}": (many(t), batch) for t in (1, 2)}
+
+
+def torch_configs(module, x, batch):
+    import torch
+    xt = torch.from_numpy(x)
+    x1 = [xt[i:i + 1] for i in range(B1_CLIPS)]
+    xb = xt[:batch]
+
+    def one(threads):
+        def f():
+            torch.set_num_threads(threads)
+            with torch.no_grad():
+                for xi in x1:
+                    module(xi)
+        return f
+
+    def many(threads):
+        def f():
+            torch.set_num_threads(threads)
+            with torch.no_grad():
+                module(xb)
+        return f
+    return {f"torch float   b1   t{t}": (one(t), B1_CLIPS) for t in (1, 2)} | \
+        {f"torch float   b{batch} t{t}": (many(t), batch) for t in (1, 2)}
+
+
+def litert_configs(model, x, batch):
+    try:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    except ImportError:
+        return {}, "ai-edge-litert is not installed (pip install -e .[bench])"
+    from bench.tflite_int8 import to_tflite, to_nhwc_batch
+    try:
+        data = to_tflite(model)
+    except NotImplementedError as e:
+        return {}, f"no .tflite of this network: {e}"
+    xn = to_nhwc_batch(x)
+    kinds = {"optimized": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES, "xnnpack": OpResolverType.AUTO,
+             "reference": OpResolverType.BUILTIN_REF}
+    configs, agree = {}, None
+
+    def interp(kind, threads, n):
+        it = Interpreter(model_content=data, num_threads=threads, experimental_op_resolver_type=kinds[kind])
+        i, o = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"]
+        it.resize_tensor_input(i, (n,) + xn.shape[1:])
+        it.allocate_tensors()
+        return it, i, o
+
+    for kind, threads in (("optimized", 1), ("optimized", 2), ("xnnpack", 1), ("reference", 1)):
+        it1, i1, _ = interp(kind, threads, 1)
+        itb, ib, ob = interp(kind, threads, batch)
+        x1 = [xn[j:j + 1] for j in range(B1_CLIPS)]
+
+        def one(it=it1, i=i1, x1=x1):
+            for xi in x1:
+                it.set_tensor(i, xi)
+                it.invoke()
+
+        def many(it=itb, i=ib):
+            it.set_tensor(i, xn[:batch])
+            it.invoke()
+        label = f"litert {kind[:4]:4s}"
+        if kind != "reference":
+            configs[f"{label}   b1   t{threads}"] = (one, B1_CLIPS)
+        configs[f"{label}   b{batch} t{threads}"] = (many, batch)
+        if agree is None:
+            many()
+            agree = float(np.mean(itb.get_tensor(ob).argmax(-1) == model.run(x[:batch]).argmax(-1)))
+    return configs, f"top-1 agreement with the oracle: {agree * 100:.1f} %"
+
+
+def measure(configs, repeat):
+    for fn, _ in configs.values():       # warm-up (kernels, allocations)
+        fn()
+    times = {k: [] for k in configs}
+    for _ in range(repeat):
+        for k, (fn, clips) in configs.items():
+            times[k].append(timed(fn, clips))
+    return times
+
+
+def busy_core():
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def kwsnum_run_walls(n_warm=5):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="kwsnum-bench-numba-")
+    cmd = [sys.executable, "-m", "kwsnum", "run"]
+    walls = []
+    for _ in range(n_warm + 1):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, env=env)
+        walls.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import numpy, h5py, click"], check=True, env=env)
+    base = time.perf_counter() - t
+    return walls[0], walls[1:], base
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--models", default="ds_cnn_mlperf,ds_cnn,kws_raw")
+    ap.add_argument("--no-busy", action="store_true", help="skip the oracle timing beside a busy core")
+    ap.add_argument("--no-run", action="store_true", help="skip the `kwsnum run` wall times")
+    args = ap.parse_args()
+    import numba
+    import torch
+    from kwsnum import zoo
+    from kwsnum.export import from_torch
+    from kwsnum.report import summary
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        print("warning: NUMBA_NUM_THREADS < 2: the 2-thread figures use 1 thread")
+    print(f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads at most), torch {torch.__version__}, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; per clip, median of {args.repeat} "
+          f"[min-max]")
+    for name in args.models.split(","):
+        module, calib, g = zoo.example(name, n_calib=32)
+        module.eval()
+        model = from_torch(module, calib[:1], calib, precision=zoo.precision_of(name))
+        x = torch.randn((max(args.batch, B1_CLIPS),) + tuple(zoo.ZOO[name].in_shape), generator=g).numpy()
+        print(f"\n{name}: {zoo.ZOO[name].title}; {summary(model)['total_macs'] / 1e6:.2f} M MACs per clip")
+        configs = oracle_configs(model, x, args.batch)
+        configs.update(torch_configs(module, x, args.batch))
+        lite, note = litert_configs(model, x, args.batch)
+        configs.update(lite)
+        times = measure(configs, args.repeat)
+        for k, ts in times.items():
+            print(f"  {k:26s} {fmt_ms(ts)}")
+        print(f"  litert: {note}")
+        if not args.no_busy:
+            spin = busy_core()
+            try:
+                busy = measure(oracle_configs(model, x, args.batch), args.repeat)
+            finally:
+                spin.kill()
+                spin.wait()
+            for k, ts in busy.items():
+                print(f"  {k + ', 1 core busy':26s} {fmt_ms(ts)}")
+    if not args.no_run:
+        cold, warm, base = kwsnum_run_walls()
+        print(f"\n`kwsnum run` (bundled default, 12 clips): cold {cold:.2f} s; warm median {statistics.median(warm):.2f} s "
+              f"[{min(warm):.2f}-{max(warm):.2f}] of {len(warm)}; `python -c 'import numpy, h5py, click'` {base:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
