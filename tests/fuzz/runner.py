@@ -222,6 +222,27 @@ _NORM = [(re.compile(r"'[^']*'"), "'S'"), (re.compile(r"\"[^\"]*\""), '"S"'), (r
          (re.compile(r"\s+"), " ")]
 
 
+def _content_digests(path):
+    """The per-item digests kwsnum computes of a model file (kwsnum.io's own reader), or None if unreadable."""
+    from kwsnum.errors import KwsnumError
+    from kwsnum.h5safe import H5File
+    from kwsnum.io import _read_raw
+    try:
+        with H5File(path) as f:
+            return [d for _, d in _read_raw(f)["items"]]
+    except (KwsnumError, OSError):
+        return None
+
+
+def _same_content(seed_path, mutant_path):
+    """Did the mutation leave every value as it was (a transplant of an equal value, a transpose of a 1-D array,
+    format_version set to 1)? Then there is no corruption to detect."""
+    if seed_path is None or not os.path.exists(mutant_path):
+        return False
+    a = _content_digests(seed_path)
+    return a is not None and a == _content_digests(mutant_path)
+
+
 def signature(flag, op, mutator, result):
     """A short key grouping failures of one cause (numbers, strings and paths normalised)."""
     if flag == "crash":
@@ -421,7 +442,9 @@ class Campaign:
                 flags.append("clobbered")
                 res["clobbered"] = gone
             if reply["exit"] == 0 and op["op"] in ("run", "codegen") and self.digest.get(mutant["seed"]) \
-                    and mutant["variant"] != "resigned" and any(not c.startswith("/meta") for c in mutant["changed"]):
+                    and mutant["variant"] != "resigned" and any(not c.startswith("/meta") for c in mutant["changed"]) \
+                    and not _same_content(getattr(self, "seeds", {}).get(mutant["seed"], {}).get("model"),
+                                          os.path.join(folder, "m.h5")):
                 flags.append("undetected-corruption")
         if events:
             flags.append("read-outside")
