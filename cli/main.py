@@ -314,6 +314,10 @@ from ..codegen.cli import codegen_command  # noqa: E402  (no torch; numpy/click 
 
 cli.add_command(codegen_command, "codegen")
 
+from .features import features_command  # noqa: E402  (no torch)
+
+cli.add_command(features_command, "features")
+
 
 def main(argv=None):
     try:

@@ -21,12 +21,13 @@ import numpy as np
 
 from .errors import InputError, ModelError
 
-__all__ = ["Frontend", "fit_normalisation", "mel_filterbank", "dct_matrix", "hann_window",
+__all__ = ["Frontend", "frontend_from_group", "frontend_to_group", "fit_normalisation", "mel_filterbank", "dct_matrix", "hann_window",
            "compute_torch", "hz_to_mel", "mel_to_hz", "TOLERANCE_ATOL", "TOLERANCE_RTOL",
            "FRONTEND_VERSION"]
 
 FRONTEND_VERSION = 1
 KINDS = ("logmel", "mfcc", "raw")
+ALL_KINDS = KINDS + ("micro",)   # "micro": kwsnum.micro.MicroFrontend (TFLM's fixed-point microfrontend)
 LAYOUTS = ("coeff_major", "time_major")
 # numpy vs torch: |a - b| <= ATOL + RTOL * |b| elementwise on the float32 outputs.
 TOLERANCE_ATOL = 1e-4
@@ -252,8 +253,10 @@ class Frontend:
         if "kind" not in items:
             raise _err("missing attribute 'kind'")
         kind = items.pop("kind")
+        if kind == "micro":
+            raise _err("kind 'micro' stores tables as datasets: read it with frontend_from_group")
         if kind not in KINDS:
-            raise _err(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+            raise _err(f"kind {kind!r} is not one of {', '.join(ALL_KINDS)}")
         expected = _KEYS[kind]
         missing = [k for k in expected if k not in items]
         if missing:
@@ -298,6 +301,42 @@ class Frontend:
 
     def replace(self, **kw):
         return dataclasses.replace(self, **kw)
+
+
+# --------------------------------------------------------------------------------- HDF5 group
+
+def frontend_to_group(fe, group):
+    """Write a frontend (any kind) into the h5py group ``/frontend``: attributes, and for ``micro`` its
+    integer tables as datasets."""
+    for k, v in fe.to_attrs().items():
+        group.attrs[k] = v
+    for k, v in (fe.to_datasets().items() if hasattr(fe, "to_datasets") else ()):
+        group.create_dataset(k, data=v)
+
+
+def frontend_from_group(group):
+    """Read ``/frontend`` (an h5py group): a :class:`Frontend`, or a ``kwsnum.micro.MicroFrontend`` for kind
+    ``micro``. Raises ModelError(where="/frontend...") on any defect."""
+    attrs = {str(k): _plain(v) for k, v in dict(group.attrs).items()}
+    datasets = {}
+    for k in group.keys():
+        d = group[k]
+        if not hasattr(d, "shape") or not hasattr(d, "dtype"):
+            raise ModelError("must hold only datasets", where=f"{_WHERE}/{k}")
+        if d.ndim > 2 or d.size > (1 << 20):
+            raise ModelError(f"dataset shape {d.shape} is out of bounds", where=f"{_WHERE}/{k}")
+        datasets[str(k)] = d[()]
+    if attrs.get("kind") != "micro":
+        if datasets:
+            raise _err(f"unexpected dataset{'s' if len(datasets) > 1 else ''} "
+                       f"{', '.join(repr(k) for k in sorted(datasets))} for kind {attrs.get('kind')!r}")
+        return Frontend.from_attrs(attrs)
+    if attrs.get("version") != FRONTEND_VERSION or not _is_int(attrs.get("version")):
+        raise _err(f"frontend version {attrs.get('version')!r} is not supported (this kwsnum reads version "
+                   f"{FRONTEND_VERSION})")
+    from .micro import MicroFrontend
+    items = {k: v for k, v in attrs.items() if k not in ("version", "kind")}
+    return MicroFrontend.from_attrs(items, datasets)
 
 
 # --------------------------------------------------------------------------------- helpers

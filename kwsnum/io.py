@@ -58,9 +58,8 @@ def save(model, path):
             if model.labels is not None:
                 f.create_dataset("labels", data=_str_list(model.labels))
             if model.frontend is not None:
-                fg = f.create_group("frontend")
-                for k, v in model.frontend.to_attrs().items():
-                    fg.attrs[k] = v
+                from .frontend import frontend_to_group
+                frontend_to_group(model.frontend, f.create_group("frontend"))
             meta = f.create_group("meta")
             for k, v in model.meta.items():
                 meta.attrs[k] = str(v)
@@ -195,10 +194,10 @@ def _read(f):
         meta = {k: _s(v) if isinstance(v, (bytes, str)) else str(v) for k, v in f["meta"].attrs.items()}
     frontend = None
     if "frontend" in f:
-        from .frontend import Frontend
+        from .frontend import frontend_from_group
         if not isinstance(f["frontend"], h5py_group()):
             raise ModelError("must be a group of attributes", where="/frontend")
-        frontend = Frontend.from_attrs(f["frontend"].attrs)
+        frontend = frontend_from_group(f["frontend"])
     for grp in ("tensors", "graph"):
         if grp not in f or not isinstance(f[grp], h5py_group()):
             raise ModelError(f"missing group /{grp}", where=root)
