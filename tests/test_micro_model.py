@@ -143,3 +143,33 @@ def test_cli_features_bad_wav(tmp_path, make, msg):
     r = kw("features", p)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert r.stderr.startswith("kwsnum: error: ") and re.search(msg, r.stderr), r.stderr
+
+
+def test_codegen_frontend_and_verify(tmp_path):
+    """The generated C frontend: WAV / raw PCM clips -> <name>_classify_pcm equals the oracle on the clip, the
+    --frames output equals the oracle's frames, and `kwsnum verify` compares the frontend frame by frame."""
+    from kwsnum.codegen import build, generate
+    m = micro_model()
+    kwsnum.save(m, tmp_path / "m.h5")
+    p = generate(m, tmp_path / "c", name="kws")
+    h = (tmp_path / "c" / "kws_frontend.h").read_text()
+    assert "size_t kws_frontend_push(const int16_t *pcm, size_t n" in h and "int kws_classify_pcm(" in h
+    exe = build(p.path, werror=True)
+    clips = [clip(7), clip(8, 1000), np.full(CLIP, -32768, np.int16)]
+    for i, x in enumerate(clips):
+        write_wav(tmp_path / f"v{i}.wav", x, 16000)
+        x.astype("<i2").tofile(tmp_path / f"v{i}.pcm")
+        for ext in ("wav", "pcm"):
+            r = subprocess.run([exe, tmp_path / f"v{i}.{ext}", tmp_path / "y.bin"], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+            assert np.array_equal(np.fromfile(tmp_path / "y.bin", "<f4"), m.run(m.frontend.compute(x)[None])[0])
+        r = subprocess.run([exe, "--frames", tmp_path / f"v{i}.wav", tmp_path / "f.bin"], capture_output=True)
+        assert r.returncode == 0
+        assert np.array_equal(np.fromfile(tmp_path / "f.bin", "<u2").reshape(-1, 40), m.frontend.features(x))
+    write_wav(tmp_path / "r8k.wav", clips[0], 8000)
+    r = subprocess.run([exe, tmp_path / "r8k.wav", tmp_path / "y.bin"], capture_output=True, text=True)
+    assert r.returncode == 1 and "sample rate" in r.stderr
+    r = kw("verify", tmp_path / "m.h5", *[tmp_path / f"v{i}.wav" for i in range(3)])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "frontend (C vs oracle): 3/3 clips, 54/54 frames bit-exact" in r.stdout, r.stdout
+    assert "frontend (PyTorch reference vs oracle): 3/3 clips, 54/54 frames bit-exact" in r.stdout

@@ -308,6 +308,10 @@ class MicroFrontend:
             out[i] = self.compute(c)
         return out
 
+    def _fit_clip(self, samples):
+        """The clip as ``features`` sees it: int16, zero-padded / truncated to clip_samples."""
+        return _fit(self, samples)
+
     def stream(self):
         from .pipeline import Stream
         return Stream(self)
