@@ -264,7 +264,7 @@ def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch):
                 bar.update(len(chunk))
         res = gate.result()
         fe_res = []
-        if getattr(m.frontend, "kind", None) == "micro":   # the frontend's frames first (kwsnum/micro/verify.py)
+        if m.frontend is not None:   # the frontend in C (and torch for micro) first: kwsnum/micro/verify.py
             from ..micro.verify import audio_items, check_frontend
             fe_res = check_frontend(m, gate.c_dir, audio_items(list(data), m, split, limit), use_c=not no_c,
                                     use_torch=not no_torch)

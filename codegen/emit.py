@@ -396,6 +396,7 @@ def _write_all(model, d, name, plan, steps):
     # ---- audio frontend hook (codegen/frontend_emit.py: its C files, and a harness that also takes PCM)
     from .frontend_emit import emit as emit_frontend
     fe_srcs, harness = emit_frontend(model, d, name, files, _harness(name, NAME, in_t, out_t, inp), in_t, out_t)
+    libm = libm or any(LIBM_CALL.search(open(os.path.join(d, f)).read()) for f in fe_srcs)
     # ---- harness, build files
     _write(d, "main.c", harness, files)
     srcs = [f"{name}.c", f"{name}_weights.c"] + runtime_c + [s for s in fe_srcs if s not in runtime_c]

@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import InputError, ModelError
 
-__all__ = ["Frontend", "frontend_from_group", "frontend_to_group", "fit_normalisation", "mel_filterbank", "dct_matrix", "hann_window",
+__all__ = ["Frontend", "c_tolerance", "frontend_from_group", "frontend_to_group", "fit_normalisation", "mel_filterbank", "dct_matrix", "hann_window",
            "compute_torch", "hz_to_mel", "mel_to_hz", "TOLERANCE_ATOL", "TOLERANCE_RTOL",
            "FRONTEND_VERSION"]
 
@@ -32,6 +32,16 @@ LAYOUTS = ("coeff_major", "time_major")
 # numpy vs torch: |a - b| <= ATOL + RTOL * |b| elementwise on the float32 outputs.
 TOLERANCE_ATOL = 1e-4
 TOLERANCE_RTOL = 1e-6
+# float32 C (c_runtime/kws_logmel.c) vs numpy: |c - numpy| <= C_ATOL / std + C_RTOL * |numpy| (docs/frontend.md,
+# "The float frontends in C": C_ATOL in natural-log units before normalisation); raw is exact.
+C_TOLERANCE_ATOL = 2e-2
+C_TOLERANCE_ATOL_MAGNITUDE = 6e-2     # power != 2: log(|X|^p + offset) reaches far deeper below the peak
+C_TOLERANCE_RTOL = 1e-4
+
+
+def c_tolerance(fe):
+    """(atol in log units before normalisation, rtol) of the float32 C frontend of ``fe`` against numpy."""
+    return (C_TOLERANCE_ATOL if fe.power == 2.0 else C_TOLERANCE_ATOL_MAGNITUDE), C_TOLERANCE_RTOL
 
 _WHERE = "/frontend"
 

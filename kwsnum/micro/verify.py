@@ -60,6 +60,8 @@ def audio_items(paths, model, split, limit):
 
 
 def _c_frames(exe, samples, tmp):
+    """The harness's --frames output for one clip: raw little-endian values (uint16 frames for micro, float32
+    features otherwise, as bytes viewed by the caller)."""
     clip = os.path.join(tmp, "clip.pcm")
     out = os.path.join(tmp, "frames.bin")
     np.asarray(samples, "<i2").tofile(clip)
@@ -67,19 +69,74 @@ def _c_frames(exe, samples, tmp):
     if r.returncode != 0:
         from ..errors import KwsnumError
         raise KwsnumError(f"the C frontend failed (exit {r.returncode}): {r.stderr.strip()}")
-    return np.fromfile(out, "<u2")
+    return np.fromfile(out, "<u2")   # float frontends: .view(np.float32) of the same bytes
+
+
+@dataclass
+class FloatFrontendResult:
+    """The float32 C frontend (logmel / mfcc / raw) against numpy: the largest difference, the tolerance check
+    (docs/frontend.md, "The float frontends in C") and the predictions it changes (oracle on C vs numpy features)."""
+    clips: int = 0
+    max_diff: float = 0.0
+    within: int = 0
+    changed: int = 0
+    first_changed: str = None
+
+    @property
+    def ok(self):
+        return self.within == self.clips
+
+    def __str__(self):
+        s = (f"frontend (C float32 vs numpy): {self.clips} clips, max |diff| {self.max_diff:.3g}, "
+             f"{self.within}/{self.clips} within the tolerance of docs/frontend.md; predictions changed by it: "
+             f"{self.changed}/{self.clips}")
+        return s + (f" (first: {self.first_changed})" if self.first_changed else "")
+
+
+def _exe(c_dir):
+    for cand in ("kws_verify_main", "kws_verify_main_trace"):
+        if c_dir and os.path.exists(os.path.join(c_dir, cand)):
+            return os.path.join(c_dir, cand)
+    return None
+
+
+def check_float_frontend(model, c_dir, items):
+    from ..frontend import c_tolerance
+    fe = model.frontend
+    exe = _exe(c_dir)
+    if exe is None:
+        return []
+    res = FloatFrontendResult()
+    atol, rtol = c_tolerance(fe) if fe.kind != "raw" else (0.0, 0.0)
+    with tempfile.TemporaryDirectory(prefix="kwsnum_fe_") as tmp:
+        for name, load in items:
+            x = load()
+            ref = fe.compute(x)
+            got = _c_frames(exe, x, tmp).view(np.float32)
+            res.clips += 1
+            if got.size != ref.size:
+                continue
+            got = got.reshape(ref.shape)
+            d = np.abs(got.astype(np.float64) - ref)
+            res.max_diff = max(res.max_diff, float(d.max()) if d.size else 0.0)
+            std = getattr(fe, "std", 1.0)
+            res.within += int(np.all((d - rtol * np.abs(ref)) * std <= atol))
+            pa = np.asarray(model.run(got[None])).reshape(-1).argmax()
+            pb = np.asarray(model.run(ref[None])).reshape(-1).argmax()
+            if pa != pb:
+                res.changed += 1
+                res.first_changed = res.first_changed or name
+    return [res]
 
 
 def check_frontend(model, c_dir, items, use_c=True, use_torch=True):
-    """Compare the frontend's frames: C (the built harness in ``c_dir``, ``--frames``) and torch vs the oracle."""
+    """Compare the frontend's frames: C (the built harness in ``c_dir``, ``--frames``) and torch vs the oracle
+    (micro); for the float kinds, the C frontend against numpy (:func:`check_float_frontend`)."""
     from .pipeline import features_torch
     fe = model.frontend
-    exe = None
-    if use_c:
-        for cand in ("kws_verify_main", "kws_verify_main_trace"):
-            if os.path.exists(os.path.join(c_dir, cand)):
-                exe = os.path.join(c_dir, cand)
-                break
+    if fe.kind != "micro":
+        return check_float_frontend(model, c_dir, items) if use_c else []
+    exe = _exe(c_dir) if use_c else None
     results = ([FrontendResult("C")] if exe else []) + ([FrontendResult("PyTorch reference")] if use_torch else [])
     with tempfile.TemporaryDirectory(prefix="kwsnum_fe_") as tmp:
         for name, load in items:
