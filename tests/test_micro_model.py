@@ -173,3 +173,23 @@ def test_codegen_frontend_and_verify(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "frontend (C vs oracle): 3/3 clips, 54/54 frames bit-exact" in r.stdout, r.stdout
     assert "frontend (PyTorch reference vs oracle): 3/3 clips, 54/54 frames bit-exact" in r.stdout
+
+
+def test_train_ds_cnn_on_micro_features_exports(tmp_path):
+    """`kwsnum train --frontend micro`: the ds_cnn input is the micro frontend's (1, 98, 40); the int8 export
+    carries the frontend, saves, loads, and runs on a clip's features."""
+    torch = pytest.importorskip("torch")
+    from kwsnum import train
+    from kwsnum.data import LABELS
+    from kwsnum.export import from_torch
+    from kwsnum.models import randomize_
+    assert train.parse_args(["d", "--frontend", "micro", "--out", "o"]).frontend == "micro"
+    fe = train.make_frontend("ds_cnn", "micro")
+    assert isinstance(fe, MicroFrontend) and fe.output_shape == (1, 98, 40) and train.time_axis(fe) == -2
+    net = train.build_model("ds_cnn", train.model_args("ds_cnn", 8, fe.output_shape, len(LABELS)))
+    x = torch.from_numpy(fe.compute_batch([clip(s, 16000) for s in range(6)]))
+    randomize_(net, seed=1, data=x)
+    m = from_torch(net.eval(), x[:1], x, precision="int8", labels=LABELS, frontend=fe)
+    kwsnum.save(m, tmp_path / "m.h5")
+    m2 = kwsnum.load(tmp_path / "m.h5")
+    assert m2.frontend == fe and np.array_equal(m2.run(x.numpy()), m.run(x.numpy()))
