@@ -392,8 +392,15 @@ def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch, tflm
                 gate.add(np.concatenate(xs, axis=0))
                 bar.update(len(chunk))
         res = gate.result()
+        fe_res = []
+        if m.frontend is not None:   # the frontend in C (and torch for micro) first: kwsnum/micro/verify.py
+            from ..micro.verify import audio_items, check_frontend
+            fe_res = check_frontend(m, gate.c_dir, audio_items(list(data), m, split, limit), use_c=not no_c,
+                                    use_torch=not no_torch)
+    for r in fe_res:
+        click.echo(str(r))
     _print_gate(m, res, names, expected)
-    if not res.ok:
+    if not res.ok or not all(r.ok for r in fe_res):
         sys.exit(1)
 
 
@@ -478,6 +485,10 @@ def train(args):
 from ..codegen.cli import codegen_command  # noqa: E402  (no torch; numpy/click only)
 
 cli.add_command(codegen_command, "codegen")
+
+from .features import features_command  # noqa: E402  (no torch)
+
+cli.add_command(features_command, "features")
 
 
 class Terminated(BaseException):

@@ -227,9 +227,13 @@ def _write_all(model, d, name, io, plan, steps, pcm):
         _write(d, f"{name}_pcm.c", api.pcm_source(model, name, io, pcm, steps, array_name, error), files)
         srcs.append(f"{name}_pcm.c")
 
+    # ---- audio frontend hook (codegen/frontend_emit.py: its C files, and a harness that also takes PCM)
+    from .frontend_emit import emit as emit_frontend
+    fe_srcs, harness = emit_frontend(model, d, name, files, _harness(model, name, io, pcm is not None), io)
+    libm = libm or any(LIBM_CALL.search(open(os.path.join(d, f)).read()) for f in fe_srcs)
     # ---- harness, build files
-    _write(d, "main.c", _harness(model, name, io, pcm is not None), files)
-    srcs += runtime_c
+    _write(d, "main.c", harness, files)
+    srcs += runtime_c + [s for s in fe_srcs if s not in runtime_c and s not in srcs]
     target.write_target_files(d, name, io, lambda f, text: _write(d, f, text, files))
     _write(d, "Makefile", project_files.makefile(name, model.name, srcs, libm), files)
     _write(d, "CMakeLists.txt", project_files.cmakelists(name, srcs, libm), files)

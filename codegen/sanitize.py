@@ -61,11 +61,12 @@ def _clashes_with_runtime(name):
     ALIGNED,NUM_CLASSES,HAS_LABELS,ARENA_BYTES,WEIGHT_BYTES,TRACE,TRACE_LAYER,NUM_LAYERS,INPUT_*,OUTPUT_*}."""
     up = name.upper()
     exact = {name} | {f"{name}_{s}" for s in ("weights", "arena", "labels", "invoke", "main", "main_trace",
-                                              "trace")} | \
+                                              "trace", "frontend", "frontend_reset", "frontend_push",
+                                              "classify_pcm")} | \
         {f"{up}_{s}" for s in ("H", "WEIGHTS_H", "ALIGNED", "NUM_CLASSES", "HAS_LABELS", "ARENA_BYTES",
                                "WEIGHT_BYTES", "TRACE", "TRACE_LAYER", "NUM_LAYERS")}
     for r in _runtime_names():
-        if r in exact or r.startswith((f"{up}_INPUT_", f"{up}_OUTPUT_")) or \
+        if r in exact or r.startswith((f"{up}_INPUT_", f"{up}_OUTPUT_", f"{up}_FRONTEND_", f"{name}_fe_")) or \
                 re.match(re.escape(name) + r"_n\d", r):
             return True
     return False

@@ -21,16 +21,27 @@ import numpy as np
 
 from .errors import InputError, ModelError
 
-__all__ = ["Frontend", "fit_normalisation", "mel_filterbank", "dct_matrix", "hann_window",
+__all__ = ["Frontend", "c_tolerance", "frontend_from_parts", "frontend_to_group", "fit_normalisation", "mel_filterbank", "dct_matrix", "hann_window",
            "compute_torch", "hz_to_mel", "mel_to_hz", "TOLERANCE_ATOL", "TOLERANCE_RTOL",
            "FRONTEND_VERSION"]
 
 FRONTEND_VERSION = 1
 KINDS = ("logmel", "mfcc", "raw")
+ALL_KINDS = KINDS + ("micro",)   # "micro": kwsnum.micro.MicroFrontend (TFLM's fixed-point microfrontend)
 LAYOUTS = ("coeff_major", "time_major")
 # numpy vs torch: |a - b| <= ATOL + RTOL * |b| elementwise on the float32 outputs.
 TOLERANCE_ATOL = 1e-4
 TOLERANCE_RTOL = 1e-6
+# float32 C (c_runtime/kws_logmel.c) vs numpy: |c - numpy| <= C_ATOL / std + C_RTOL * |numpy| (docs/frontend.md,
+# "The float frontends in C": C_ATOL in natural-log units before normalisation); raw is exact.
+C_TOLERANCE_ATOL = 2e-2
+C_TOLERANCE_ATOL_MAGNITUDE = 6e-2     # power != 2: log(|X|^p + offset) reaches far deeper below the peak
+C_TOLERANCE_RTOL = 1e-4
+
+
+def c_tolerance(fe):
+    """(atol in log units before normalisation, rtol) of the float32 C frontend of ``fe`` against numpy."""
+    return (C_TOLERANCE_ATOL if fe.power == 2.0 else C_TOLERANCE_ATOL_MAGNITUDE), C_TOLERANCE_RTOL
 
 _WHERE = "/frontend"
 # Bounds on the parameters (docs/frontend.md): what a model file may ask the frontend to allocate and compute.
@@ -255,8 +266,10 @@ class Frontend:
         if "kind" not in items:
             raise _err("missing attribute 'kind'")
         kind = items.pop("kind")
+        if kind == "micro":
+            raise _err("kind 'micro' stores tables as datasets: read it with frontend_from_parts")
         if kind not in KINDS:
-            raise _err(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+            raise _err(f"kind {kind!r} is not one of {', '.join(ALL_KINDS)}")
         expected = _KEYS[kind]
         missing = [k for k in expected if k not in items]
         if missing:
@@ -301,6 +314,39 @@ class Frontend:
 
     def replace(self, **kw):
         return dataclasses.replace(self, **kw)
+
+
+# --------------------------------------------------------------------------------- HDF5 group
+
+def frontend_to_group(fe, group):
+    """Write a frontend (any kind) into the h5py group ``/frontend``: attributes, and for ``micro`` its
+    integer tables as datasets."""
+    for k, v in fe.to_attrs().items():
+        group.attrs[k] = v
+    for k, v in (fe.to_datasets().items() if hasattr(fe, "to_datasets") else ()):
+        group.create_dataset(k, data=v)
+
+
+def frontend_from_parts(attrs, datasets):
+    """A frontend from the attributes and datasets of ``/frontend`` as kwsnum.io's checked reader returns them:
+    a :class:`Frontend`, or a ``kwsnum.micro.MicroFrontend`` for kind ``micro``. Raises
+    ModelError(where="/frontend...") on any defect."""
+    attrs = {str(k): _plain(v) for k, v in dict(attrs).items()}
+    datasets = dict(datasets)
+    for k, d in datasets.items():
+        if d.ndim > 2 or d.size > (1 << 20):
+            raise ModelError(f"dataset shape {d.shape} is out of bounds", where=f"{_WHERE}/{k}")
+    if attrs.get("kind") != "micro":
+        if datasets:
+            raise _err(f"unexpected dataset{'s' if len(datasets) > 1 else ''} "
+                       f"{', '.join(repr(k) for k in sorted(datasets))} for kind {attrs.get('kind')!r}")
+        return Frontend.from_attrs(attrs)
+    if attrs.get("version") != FRONTEND_VERSION or not _is_int(attrs.get("version")):
+        raise _err(f"frontend version {attrs.get('version')!r} is not supported (this kwsnum reads version "
+                   f"{FRONTEND_VERSION})")
+    from .micro import MicroFrontend
+    items = {k: v for k, v in attrs.items() if k not in ("version", "kind")}
+    return MicroFrontend.from_attrs(items, datasets)
 
 
 # --------------------------------------------------------------------------------- helpers

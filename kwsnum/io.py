@@ -62,9 +62,8 @@ def save(model, path):
             if model.labels is not None:
                 f.create_dataset("labels", data=_str_list(model.labels))
             if model.frontend is not None:
-                fg = f.create_group("frontend")
-                for k, v in model.frontend.to_attrs().items():
-                    fg.attrs[k] = v
+                from .frontend import frontend_to_group
+                frontend_to_group(model.frontend, f.create_group("frontend"))
             meta = f.create_group("meta")
             for k, v in model.meta.items():
                 meta.attrs[k] = str(v)
@@ -221,8 +220,8 @@ def _read_raw(f):
     _no_unknown(members, ROOT_MEMBERS, root, "member")
     root_attrs = f.attrs(root)
     _no_unknown(root_attrs, ROOT_ATTRS, root)
-    raw = dict(root=root_attrs, items=[], labels=None, meta=None, frontend=None, tensors=[], nodes=[],
-               digest=None)
+    raw = dict(root=root_attrs, items=[], labels=None, meta=None, frontend=None, frontend_arrays={}, tensors=[],
+               nodes=[], digest=None)
     raw["items"].append(("/", item_digest("/", attrs=root_attrs)))
     for grp in ("tensors", "graph"):
         if grp not in members or f.kind(f"/{grp}") != "group":
@@ -245,13 +244,21 @@ def _read_raw(f):
     for grp in ("meta", "frontend"):
         if grp in members:
             where = f"/{grp}"
-            if f.kind(where) != "group" or f.members(where):
+            if f.kind(where) != "group" or (grp == "meta" and f.members(where)):
                 raise ModelError("must be a group of attributes (no members)", where=where)
             a = f.attrs(where)
             if len(a) > MAX_ITEMS:
                 raise ModelError(f"{len(a)} attributes (at most {MAX_ITEMS})", where=where)
             raw[grp] = a
             raw["items"].append((where, item_digest(where, attrs=a)))
+            if grp == "frontend":          # the micro frontend's tables (docs/format.md)
+                for k in sorted(f.members(where)):
+                    dpath = f"{where}/{k}"
+                    if f.kind(dpath) != "dataset":
+                        raise ModelError("must be a dataset", where=dpath)
+                    _no_unknown(f.attr_names(dpath), (), dpath)
+                    raw["frontend_arrays"][k] = f.dataset(dpath)
+                    raw["items"].append((dpath, item_digest(dpath, array=raw["frontend_arrays"][k])))
     for where in _numbered(f.members("/tensors"), "/tensors"):
         if f.kind(where) != "group" or f.members(where):
             raise ModelError("must be a group of attributes (no members)", where=where)
@@ -320,7 +327,7 @@ def _check_integrity(raw):
 
 
 def _is_dataset_item(where):
-    return where == "/labels" or where.count("/") >= 3
+    return where == "/labels" or where.startswith("/frontend/") or where.count("/") >= 3
 
 
 def _build(raw):
@@ -348,8 +355,8 @@ def _build(raw):
         meta[k] = v
     frontend = None
     if raw["frontend"] is not None:
-        from .frontend import Frontend
-        frontend = Frontend.from_attrs(raw["frontend"])
+        from .frontend import frontend_from_parts
+        frontend = frontend_from_parts(raw["frontend"], raw["frontend_arrays"])
     tensors = []
     for i, a in enumerate(raw["tensors"]):
         where = f"/tensors/{i}"

@@ -67,7 +67,10 @@ def make_frontend(model_name, kind):
             return Frontend.logmel()                 # (1, 64, 101)
         if kind == "mfcc":
             return Frontend.mlperf_mfcc()            # (1, 49, 10)
-        raise ValueError(f"ds_cnn takes logmel or mfcc features, not {kind!r}")
+        if kind == "micro":
+            from .micro import MicroFrontend
+            return MicroFrontend.microwakeword()     # (1, 98, 40): TFLM's microfrontend, uint16 * 10/256
+        raise ValueError(f"ds_cnn takes logmel, mfcc or micro features, not {kind!r}")
     if model_name in ("kws_mfcc", "kws_attn"):
         if kind != "mfcc":
             raise ValueError(f"{model_name} takes mfcc features (--frontend mfcc), not {kind!r}")
@@ -335,8 +338,9 @@ def parse_args(argv):
                                             "(CPU), export int8/float32 .h5 and evaluate on the test split.")
     p.add_argument("data_dir", metavar="DATA_DIR")
     p.add_argument("--model", choices=MODELS, default="ds_cnn")
-    p.add_argument("--frontend", choices=("logmel", "mfcc", "raw"), default=None,
-                   help="default: ds_cnn logmel (1x64x101), kws_raw raw (1x16000), kws_mfcc mfcc (40x101)")
+    p.add_argument("--frontend", choices=("logmel", "mfcc", "raw", "micro"), default=None,
+                   help="default: ds_cnn logmel (1x64x101), kws_raw raw (1x16000), kws_mfcc mfcc (40x101); "
+                        "micro: TFLM's fixed-point microfrontend, microWakeWord's settings (ds_cnn, 1x98x40)")
     p.add_argument("--width", type=int, default=None,
                    help="ds_cnn channels; kws_raw channels (W/4, W/2, W[, W]) ('issue', 'wide') or W everywhere "
                         "('front'); kws_mfcc (W/2, W). Default 64")
@@ -435,15 +439,15 @@ def run(a, argv):
         clips, y = load_arrays(items)
         splits[split] = (clips, np.asarray(y, np.int64))
     log("data: " + ", ".join(f"{k} {len(v[1])}" for k, v in splits.items()) + f" clips ({time.time() - t0:.1f} s)", q)
-    if fe.kind != "raw":
+    if fe.kind not in ("raw", "micro"):      # micro: integer features, used as TFLM gives them (x 10/256)
         fe = fit_normalisation(fe, splits["train"][0])
     feats = {}
     for split, (clips, y) in splits.items():
         feats[split] = (np.ascontiguousarray(fe.compute_batch(clips), np.float32), y)
     silence_feat = fe.compute(np.zeros(fe.clip_samples, np.int16))
     feature_seconds = time.time() - t0
-    log(f"features: {fe.describe()}, shape {fe.output_shape}, mean {fe.mean:.4g} std {fe.std:.4g} "
-        f"({feature_seconds:.1f} s incl. loading)", q)
+    norm = f", mean {fe.mean:.4g} std {fe.std:.4g}" if hasattr(fe, "mean") else ""
+    log(f"features: {fe.describe()}, shape {fe.output_shape}{norm} ({feature_seconds:.1f} s incl. loading)", q)
     Xtr, ytr = feats["train"]
     Xva, yva = feats["validation"]
     Xte, yte = feats["test"]
@@ -456,7 +460,8 @@ def run(a, argv):
 
     # ---- training
     ax = time_axis(fe)
-    step_s = 1.0 / fe.sample_rate if fe.kind == "raw" else fe.hop_length / fe.sample_rate
+    step_s = 1.0 / fe.sample_rate if fe.kind == "raw" else (
+        fe.tables.window_step if fe.kind == "micro" else fe.hop_length) / fe.sample_rate
     max_shift = int(round(a.max_shift_ms / 1000.0 / step_s))
     fill = torch.from_numpy(silence_feat)[None]
     noise = []

@@ -344,7 +344,7 @@ def bad(**changes):
     (bad(version=None), "missing attribute 'version'"),
     (bad(version=2), "frontend version 2 is not supported"),
     (bad(kind=None), "missing attribute 'kind'"),
-    (bad(kind="spectrogram"), "kind 'spectrogram' is not one of logmel, mfcc, raw"),
+    (bad(kind="spectrogram"), "kind 'spectrogram' is not one of logmel, mfcc, raw, micro"),
     (bad(hop_length=None), "missing attribute 'hop_length' for kind 'logmel'"),
     (bad(n_mfcc=10), "unknown attribute 'n_mfcc' for kind 'logmel'"),
     (bad(colour="blue"), "unknown attribute 'colour'"),
