@@ -40,9 +40,9 @@ def schema():
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD",
              "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
              "LOGISTIC", "MEAN", "CONCATENATION", "PAD", "PADV2",
-             "STRIDED_SLICE", "TANH", "TRANSPOSE", "SPLIT", "SPLIT_V")
+             "STRIDED_SLICE", "TANH", "TRANSPOSE", "SPLIT", "SPLIT_V",
+             "MUL")
 NOT_YET = {  # known TFLite ops kwsnum has no exact kernel for yet: the reason is part of the error
-    "MUL": "kwsnum has no mul op yet",
     "VAR_HANDLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
     "READ_VARIABLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
     "ASSIGN_VARIABLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
@@ -852,7 +852,26 @@ def _split(ctx, m, sg, k, op, v):
         start += n
 
 
+def _mul(ctx, m, sg, k, op):
+    from ..ops.mul import mul_params, broadcast_shape
+    ins, (a, b), ko, y = _io(ctx, sg, m, op, 2)
+    sa, sb, ys = ctx.tensors[a], ctx.tensors[b], ctx.tensors[y]
+    fmt = _integer_formats(ctx, (sa, sb, ys))
+    if fmt != "int8":
+        ctx.fail("MUL: kwsnum implements TFLM's int8 MUL only")
+    if len(_tfl_shape(sg, ins[0])) != len(_tfl_shape(sg, ins[1])) or \
+            broadcast_shape(sa.shape, sb.shape) != tuple(ys.shape):
+        ctx.fail(f"MUL of {_tfl_shape(sg, ins[0])} and {_tfl_shape(sg, ins[1])}: kwsnum broadcasts equal ranks only")
+    try:
+        p = mul_params(sa.scale, sb.scale, ys.scale)
+    except ValueError as e:
+        ctx.fail(f"requantization multiplier: {e}")
+    lo, hi = _clamp(ctx, op.builtinOptions, ys)
+    _add_node(ctx, "mul", f"op{k}_mul", [a, b], [y], dict(p, act_min=lo, act_max=hi))
+
+
 HANDLERS = {
+    "MUL": _mul,
     "SPLIT": lambda c, m, sg, k, op: _split(c, m, sg, k, op, False),
     "SPLIT_V": lambda c, m, sg, k, op: _split(c, m, sg, k, op, True),
     "TRANSPOSE": _transpose,
