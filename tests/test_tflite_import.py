@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from tests.tflite_builder import TFLiteBuilder, fb, run_tflm   # skips without flatbuffers / tflite-micro
+from tests.tflite_builder import TFLiteBuilder, fb   # skips without flatbuffers / tflite-micro
 from tests.c_build import run_c
 
 from kwsnum.errors import ModelImportError
@@ -818,10 +818,9 @@ def test_split_equals_tflm(seed, opname, axis):
     compare_with_tflm(data, model, random_input(rng, model, 2))
 
 
-def test_codegen_of_an_imported_model_with_every_new_op(tmp_path):
-    """`kwsnum codegen` of an imported model using transpose, pad, slice, concat, tanh, logistic, MEAN and
-    SOFTMAX: the generated project (built with -Werror) equals the oracle, and the oracle equals TFLM."""
-    from kwsnum.codegen import build, generate, verify
+def every_new_op_model():
+    """(flatbuffer, imported model, 4 inputs) of a model using pad, strided slice, concat, tanh, logistic, MEAN,
+    transpose, an NHWC flatten, FULLY_CONNECTED and SOFTMAX (also run under ASan by tests/test_c_sanitizers.py)."""
     rng = np.random.default_rng(2)
     b = TFLiteBuilder()
     q = dict(scale=0.05, zero_point=-3)
@@ -853,9 +852,16 @@ def test_codegen_of_an_imported_model_with_every_new_op(tmp_path):
     b.op("SOFTMAX", [lo], [sm], beta=1.0)
     data = b.finish([x], [sm])
     model = from_tflite(data)
+    return data, model, random_input(rng, model, 4)
+
+
+def test_codegen_of_an_imported_model_with_every_new_op(tmp_path):
+    """`kwsnum codegen` of every_new_op_model(): the generated project (built with -Werror) equals the oracle,
+    and the oracle equals TFLM."""
+    from kwsnum.codegen import build, generate, verify
+    data, model, xq = every_new_op_model()
     ops_used = {n.op for n in model.nodes}
     assert {"pad", "slice", "concat", "tanh", "logistic", "transpose", "softmax", "linear"} <= ops_used
-    xq = random_input(rng, model, 4)
     compare_with_tflm(data, model, xq)
     project = generate(model, tmp_path / "c", name="imported", overwrite=True)
     build(project.path, werror=True)

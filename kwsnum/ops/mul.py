@@ -10,7 +10,7 @@ from numba import njit, prange
 
 from ..fixedpoint import requantize, clamp
 from ..quant import quantize_multiplier
-from .base import Attr, Op, in_tensor, out_tensor, require
+from .base import Attr, Op, out_tensor, require
 
 MAX_RANK = 3
 
