@@ -131,9 +131,10 @@ class Net:
         else:
             OH, OW = (H - dk[0]) // stride[0] + 1, (W - dk[1]) // stride[1] + 1
         act = self.act()
-        s_out = self.floor_scale(self.out_scale(real), xq[0], s_w)
+        s_out = self.out_scale(real)
         if act == "RELU6" and self.draw(st.booleans()):
             s_out = float(np.float32(6.0 / (self.draw(st.integers(1, 100)) + 0.5)))   # 6 / s near a half-integer
+        s_out = self.floor_scale(s_out, xq[0], s_w)
         y, yq = self.act_tensor((1, OH, OW, O), s_out)
         self.b.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [x, wt, bias], [y], padding=padding,
                   stride=stride, dilation=dil, act=act, depth_multiplier=mult)
