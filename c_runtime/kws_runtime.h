@@ -24,4 +24,5 @@
 #include "kws_slice.h"
 #include "kws_tanh.h"
 #include "kws_transpose.h"
+#include "kws_mul.h"
 #endif

@@ -119,10 +119,21 @@ def exported_models():
          [("dscnn", "int16"), ("resnet", "int16"), ("resnet", "mixed")]]
 
 
+def imported_models():
+    """A model imported from a .tflite file with the TFLite ops' kernels (softmax, logistic, tanh, concat, pad,
+    slice, transpose), when tflite-micro is installed (tests/test_tflite_import.py)."""
+    import importlib.util
+    if importlib.util.find_spec("tflite_micro") is None or importlib.util.find_spec("flatbuffers") is None:
+        return []
+    from tests.test_tflite_import import every_new_op_model
+    _, model, x = every_new_op_model()
+    return [(model, x[0])]
+
+
 def test_c_kernels_under_asan_and_ubsan(tmp_path):
     if c_build.compiler() is None:
         pytest.skip("no C compiler found")
-    models = small_models() + exported_models()
+    models = small_models() + exported_models() + imported_models()
     called = set()
     from kwsnum import ops
     for model, _ in models:
@@ -136,6 +147,9 @@ def test_c_kernels_under_asan_and_ubsan(tmp_path):
                                           "add")}
     expected |= {"kws_quantize_f32_s16", "kws_dequantize_s16_f32", "kws_requantize_s8_s16", "kws_requantize_s16_s8",
                  "kws_requantize_s8_s8", "kws_requantize_s16_s16"}
+    if imported_models():
+        expected |= {f"kws_{k}" for k in ("softmax_s8", "logistic_s8", "tanh_s8", "concat2", "pad", "slice",
+                                          "transpose")}
     assert expected <= called, expected - called
     stdout = c_build.run_sanitized(tmp_path, generate(models), "kws_sanitize")
     dumped = {}

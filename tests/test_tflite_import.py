@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from tests.tflite_builder import TFLiteBuilder, fb, run_tflm   # skips without flatbuffers / tflite-micro
+from tests.tflite_builder import TFLiteBuilder, fb   # skips without flatbuffers / tflite-micro
 from tests.c_build import run_c
 
 from kwsnum.errors import ModelImportError
@@ -131,9 +131,10 @@ class Net:
         else:
             OH, OW = (H - dk[0]) // stride[0] + 1, (W - dk[1]) // stride[1] + 1
         act = self.act()
-        s_out = self.floor_scale(self.out_scale(real), xq[0], s_w)
+        s_out = self.out_scale(real)
         if act == "RELU6" and self.draw(st.booleans()):
             s_out = float(np.float32(6.0 / (self.draw(st.integers(1, 100)) + 0.5)))   # 6 / s near a half-integer
+        s_out = self.floor_scale(s_out, xq[0], s_w)
         y, yq = self.act_tensor((1, OH, OW, O), s_out)
         self.b.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [x, wt, bias], [y], padding=padding,
                   stride=stride, dilation=dil, act=act, depth_multiplier=mult)
@@ -388,8 +389,11 @@ def _small_model():
 
 
 def test_refuses_unsupported_op():
-    data = one_op("MUL", (1, 4), (1, 4), (0.1, 0), (0.1, 0))
-    with pytest.raises(ModelImportError, match=r"operator 0 \(MUL\): kwsnum has no mul op yet"):
+    data = one_op("GELU", (1, 4), (1, 4), (0.1, 0), (0.1, 0))
+    with pytest.raises(ModelImportError, match=r"operator 0 \(GELU\): not supported \(supported: CONV_2D"):
+        from_tflite(data)
+    data = one_op("VAR_HANDLE", (1, 4), (1, 4), (0.1, 0), (0.1, 0))
+    with pytest.raises(ModelImportError, match=r"operator 0 \(VAR_HANDLE\): stateful models"):
         from_tflite(data)
 
 
@@ -615,9 +619,9 @@ def test_cli_import_errors_are_one_line(tmp_path):
     data = src.read_bytes()
     bad = tmp_path / "cut.tflite"
     bad.write_bytes(data[: len(data) // 2])
-    mul = tmp_path / "mul.tflite"
-    mul.write_bytes(one_op("MUL", (1, 4), (1, 4), (0.1, 0), (0.1, 0)))
-    for path, what in [(bad, "flatbuffer"), (mul, "operator 0 (MUL)"), (tmp_path / "none.tflite", "no such file")]:
+    mul = tmp_path / "gelu.tflite"
+    mul.write_bytes(one_op("GELU", (1, 4), (1, 4), (0.1, 0), (0.1, 0)))
+    for path, what in [(bad, "flatbuffer"), (mul, "operator 0 (GELU)"), (tmp_path / "none.tflite", "no such file")]:
         r = _kw("import", path, "-o", tmp_path / "out.h5")
         assert r.returncode == 2, r.stderr
         lines = r.stderr.strip().splitlines()
@@ -815,10 +819,9 @@ def test_split_equals_tflm(seed, opname, axis):
     compare_with_tflm(data, model, random_input(rng, model, 2))
 
 
-def test_codegen_of_an_imported_model_with_every_new_op(tmp_path):
-    """`kwsnum codegen` of an imported model using transpose, pad, slice, concat, tanh, logistic, MEAN and
-    SOFTMAX: the generated project (built with -Werror) equals the oracle, and the oracle equals TFLM."""
-    from kwsnum.codegen import build, generate, verify
+def every_new_op_model():
+    """(flatbuffer, imported model, 4 inputs) of a model using pad, strided slice, concat, tanh, logistic, MEAN,
+    transpose, an NHWC flatten, FULLY_CONNECTED and SOFTMAX (also run under ASan by tests/test_c_sanitizers.py)."""
     rng = np.random.default_rng(2)
     b = TFLiteBuilder()
     q = dict(scale=0.05, zero_point=-3)
@@ -850,11 +853,38 @@ def test_codegen_of_an_imported_model_with_every_new_op(tmp_path):
     b.op("SOFTMAX", [lo], [sm], beta=1.0)
     data = b.finish([x], [sm])
     model = from_tflite(data)
+    return data, model, random_input(rng, model, 4)
+
+
+def test_codegen_of_an_imported_model_with_every_new_op(tmp_path):
+    """`kwsnum codegen` of every_new_op_model(): the generated project (built with -Werror) equals the oracle,
+    and the oracle equals TFLM."""
+    from kwsnum.codegen import build, generate, verify
+    data, model, xq = every_new_op_model()
     ops_used = {n.op for n in model.nodes}
     assert {"pad", "slice", "concat", "tanh", "logistic", "transpose", "softmax", "linear"} <= ops_used
-    xq = random_input(rng, model, 4)
     compare_with_tflm(data, model, xq)
     project = generate(model, tmp_path / "c", name="imported", overwrite=True)
     build(project.path, werror=True)
     res = verify(model, project.path, xq)
     assert res.ok, res
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["same", "channel", "spatial"]))
+def test_mul_equals_tflm(seed, kind):
+    """MUL (squeeze-and-excitation style scaling) with equal-rank broadcasting: kwsnum's oracle and C equal TFLM."""
+    rng = np.random.default_rng(seed)
+    H, W, C = (int(v) for v in rng.integers(1, 6, 3))
+    shb = {"same": (1, H, W, C), "channel": (1, 1, 1, C), "spatial": (1, H, W, 1)}[kind]
+    if rng.integers(0, 2):
+        shb = (1, H, W, C) if kind != "same" else shb
+    sa, sb = (float(np.float32(v)) for v in rng.uniform(0.005, 0.2, 2))
+    b = TFLiteBuilder()
+    x1 = b.tensor("a", (1, H, W, C), "int8", scale=sa, zero_point=int(rng.integers(-128, 128)))
+    x2 = b.tensor("b", shb, "int8", scale=sb, zero_point=int(rng.integers(-128, 128)))
+    so = float(np.float32(sa * sb * 128 * 128 / 100 * rng.uniform(0.5, 2)))
+    y = b.tensor("y", (1, H, W, C), "int8", scale=so, zero_point=int(rng.integers(-20, 20)))
+    b.op("MUL", [x1, x2], [y], act=rng.choice([None, "RELU"]))
+    data = b.finish([x1, x2], [y])
+    model = from_tflite(data)
+    compare_with_tflm(data, model, random_input(rng, model, 2))

@@ -92,6 +92,10 @@ class TFLiteBuilder:
             opt.filterHeight, opt.filterWidth = o["filter"]
             opt.fusedActivationFunction = act
             op.builtinOptionsType = fb.BuiltinOptions.Pool2DOptions
+        elif name == "MUL":
+            opt = fb.MulOptionsT()
+            opt.fusedActivationFunction = act
+            op.builtinOptionsType = fb.BuiltinOptions.MulOptions
         elif name == "ADD":
             opt = fb.AddOptionsT()
             opt.fusedActivationFunction = act

@@ -6,7 +6,7 @@ NCHW and TFLite's NHWC element order around a RESHAPE. Spec: docs/numerics.md 11
 """
 import numpy as np
 
-from .base import Attr, Op, in_tensor, out_tensor, require
+from .base import Attr, Op, in_tensor, require
 from .relu import same_qparams
 
 MAX_RANK = 3

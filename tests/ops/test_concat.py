@@ -46,3 +46,27 @@ def test_concat_refuses_mismatches():
     a, c = b.input("a", (2, 3), "float32"), b.input("c", (2, 4), "float32")
     with pytest.raises(ModelError, match="off axis 0"):
         b.build([b.add("concat", "cat", [a, c], dict(axis=0))])
+
+
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.data())
+def test_mul_three_way(shape, data):
+    """mul (TFLM int8 MUL, broadcasting): oracle == torch == C."""
+    from kwsnum.ops.mul import mul_params
+    shb = tuple(d if data.draw(st.booleans()) else 1 for d in shape)
+    if data.draw(st.booleans()):
+        shape, shb = shb, tuple(shape)
+    out = tuple(max(a, b) for a, b in zip(shape, shb))
+    sa, sb = 0.05, 0.02
+    so = float(np.float32(data.draw(st.floats(0.05, 2.0))))     # outputs mostly inside the int8 range
+    g = GraphBuilder(rounding=data.draw(st.sampled_from(["double", "single"])))
+    a = g.input("a", tuple(shape), "int8", sa, data.draw(st.integers(-128, 127)))
+    b = g.input("b", shb, "int8", sb, data.draw(st.integers(-128, 127)))
+    y = g.add("mul", "m", [a, b], dict(mul_params(sa, sb, so), act_min=data.draw(st.integers(-128, 0)), act_max=127),
+              scale=so, zero_point=data.draw(st.integers(-128, 127)))
+    model = g.build([y])
+    assert model.tensors[y].shape == out
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
+    x = (rng.integers(-128, 128, (2,) + tuple(shape)).astype(np.int8),
+         rng.integers(-128, 128, (2,) + shb).astype(np.int8))
+    ref = check_model(model, x)
+    assert_same(run_c(model, x), ref)
