@@ -16,6 +16,7 @@ operator.
 """
 import json
 import os
+import stat
 import re
 
 import numpy as np
@@ -75,6 +76,9 @@ class _Ctx:
         raise ModelImportError(message, where=where or self.where, file=self.file)
 
 
+MAX_TFLITE_BYTES = 1 << 30
+
+
 def from_tflite(source, labels=None, name=None):
     """Import a .tflite model (a path or its bytes). ``labels``: a list of class names (one per output element)."""
     fb = schema()
@@ -82,6 +86,12 @@ def from_tflite(source, labels=None, name=None):
     if isinstance(source, (str, os.PathLike)):
         file = os.fspath(source)
         try:
+            st = os.stat(file)
+            if not stat.S_ISREG(st.st_mode):       # a FIFO or device could block or never end
+                raise ModelImportError("is not a regular file; give a .tflite file", file=file)
+            if st.st_size > MAX_TFLITE_BYTES:
+                raise ModelImportError(f"is {st.st_size} bytes; kwsnum imports .tflite files of at most "
+                                       f"{MAX_TFLITE_BYTES} bytes", file=file)
             with open(file, "rb") as f:
                 data = f.read()
         except OSError as e:
