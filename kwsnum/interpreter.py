@@ -24,12 +24,15 @@ class Plan:
             free = [t for t in node.inputs if last_use.get(t) == i and t not in keep]
             self.steps.append((op, node, op.plan(node, model, mode), free))
 
-    def run(self, x, trace=False):
+    def run(self, x, trace=False, state=None):
+        """``state``: None (stateful nodes see their initial state), or the dict a stream keeps between steps
+        (kwsnum/streaming.py), updated in place."""
         model = self.model
         x = model.check_input(x)
         values = dict(zip(model.inputs, x)) if len(model.inputs) > 1 else {model.inputs[0]: x}
         for op, node, prep, free in self.steps:
-            outs = op.execute(prep, [values[t] for t in node.inputs])
+            ins = [values[t] for t in node.inputs]
+            outs = op.step(prep, ins, state) if state is not None and op.stateful else op.execute(prep, ins)
             for t, o in zip(node.outputs, outs):
                 values[t] = o
             if not trace:

@@ -44,8 +44,9 @@ def _load():
     from . import div             # elementwise a / (b + eps), b broadcast (attention normaliser)
     from . import requantize      # requantize between int8, int16 and Q formats (TFLite QUANTIZE, integer to integer)
     from . import qcast           # qcast between Q formats (docs/numerics.md 10.3)
+    from . import delay           # delay line along time: the stateful op (docs/numerics.md 11, kwsnum/streaming.py)
     for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast, requantize, matmul, div,
-                qcast):
+                qcast, delay):
         for op in mod.OPS:
             register(op)
     _loaded = True
