@@ -58,7 +58,8 @@ def zero_value(spec):
 
 
 def is_streaming(model):
-    return any(getattr(ops.get(n.op, n), "stateful", False) for n in model.nodes)
+    """Has the model state, or was it made by :func:`to_streaming` (a model whose window is one step has none)?"""
+    return META_KEY in model.meta or any(getattr(ops.get(n.op, n), "stateful", False) for n in model.nodes)
 
 
 def info(model):
