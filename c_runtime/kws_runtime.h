@@ -16,4 +16,5 @@
 #include "kws_cast.h"
 #include "kws_matmul.h"
 #include "kws_div.h"
+#include "kws_delay.h"
 #endif

@@ -194,3 +194,39 @@ def test_push_checks_its_input():
     assert s.push(np.zeros((2, 6, 1), np.float32)).shape == (2, 0, 3)
     with pytest.raises(kwsnum.InputError, match="no state"):
         streaming.Stream(_export(_tcn(), "float32", "double", {}, 1)[0])
+
+
+SANITIZE = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
+
+
+@pytest.mark.parametrize("precision", ["int8", "q16", "float32"])
+def test_c_stream_three_way_under_sanitizers(tmp_path, precision):
+    """C steps (NAME_step through the harness, from the static initial state) == the oracle's steps == the torch
+    reference's steps over a long stream (the warm-up included), under ASan + UBSan; the header reports the
+    state apart from the arena."""
+    from tests import c_build
+    from kwsnum.codegen import build, generate, verify
+    if c_build.compiler() is None:
+        pytest.skip("no C compiler found")
+    net = _tcn()
+    g = torch.Generator().manual_seed(7)
+    calib = torch.randn((16,) + net.in_shape, generator=g)
+    randomize_(net, 7, calib)
+    sm = from_torch(net, None, calib, precision=precision, streaming=True)
+    project = generate(sm, tmp_path / "c")
+    assert project.state_bytes == streaming.state_bytes(sm) > 0
+    header = (tmp_path / "c" / f"{project.name}.h").read_text()
+    assert f"#define {project.name.upper()}_STATE_BYTES {project.state_bytes}" in header
+    assert f"void {project.name}_reset(void);" in header
+    build(project.path, werror=True, extra_cflags=SANITIZE)
+    n = 400
+    x = (torch.randn((1, 6, 2 * n), generator=g) * 1.5).numpy()
+    steps = np.ascontiguousarray(x[0].reshape(6, n, 2).transpose(1, 0, 2))      # (steps, C, 2)
+    res = verify(sm, project.path, steps)
+    assert res.ok and res.n == n, str(res)
+    y = sm.stream().push(x[0])
+    yt = sm.stream(reference=True).push(x[0])
+    if precision == "float32":
+        np.testing.assert_allclose(yt, y, rtol=1e-4, atol=1e-4 * (1 + float(np.abs(y).max())))
+    else:
+        assert same_values(yt, y).all()
