@@ -8,7 +8,7 @@ the declarations, the header lines and the file; it knows nothing else of state.
 """
 import numpy as np
 
-from kwsnum import streaming as kstream
+from kwsnum import detector, streaming as kstream
 
 from .sanitize import CTYPE, _array_body, c_comment
 
@@ -53,6 +53,19 @@ def header_lines(model, name, io):
          f"void {name}_reset(void);",
          "/** One step: input holds the new frames (INPUT_SHAPE), output the step's output. Updates the state. */",
          f"int {name}_step(const {in_t} *input, {out_t} *output);"]
+    d = detector.params_of(model)
+    if d is not None:
+        h += [f"/** The detector (docs/numerics.md 11.5): a moving sum of {d.window} step scores q[{d.label}] - "
+              f"{'q[%d]' % d.against if d.against >= 0 else d.zero_point},",
+              f" * a threshold on the sum ({NAME}_DETECT_THRESHOLD_SUM) and {d.refractory} refractory steps; steps "
+              f"before the warm-up are", f" * ignored. Returns 1 when this step's output detects; *sum (may be NULL) "
+              f"receives the moving sum", f" * (real smoothed score = {NAME}_DETECT_SCALE * sum / "
+              f"{NAME}_DETECT_WINDOW). {name}_reset() also resets it. */",
+              f"#define {NAME}_DETECT_LABEL {d.label}", f"#define {NAME}_DETECT_WINDOW {d.window}",
+              f"#define {NAME}_DETECT_THRESHOLD_SUM {d.threshold_sum}",
+              f"#define {NAME}_DETECT_REFRACTORY {d.refractory}",
+              f"#define {NAME}_DETECT_SCALE {d.scale!r}f",
+              f"int {name}_detect(const {out_t} *output, int64_t *sum);"]
     if io.has_float_api:
         fin_t, fout_t = CTYPE[model.input.format], CTYPE[model.output.format]
         h.append(f"int {name}_step_float(const {fin_t} *input, {fout_t} *output);")
@@ -78,6 +91,30 @@ def source(model, name, io, steps, array_name):
         c += [f"/* layer {node.index} {c_comment(node.name, 40)} (delay, {node.attrs['frames']} frames): state */",
               f"{CTYPE[str(a.dtype)]} {cname}_state[{a.size}] = {{", _array_body(a), "};", ""]
         resets.append(f"    memcpy({cname}_state, {cname}, sizeof {cname}_state);")
+    d = detector.params_of(model)
+    if d is not None:
+        zp = f"(int64_t)output[{d.against}]" if d.against >= 0 else f"(int64_t){d.zero_point}"
+        c += [f"/* the detector (see {name}.h) */", f"static int64_t {name}_det_ring[{d.window}];",
+              f"static int64_t {name}_det_sum;", f"static int32_t {name}_det_pos, {name}_det_filled, {name}_det_hold;",
+              f"static uint32_t {name}_det_step;", "",
+              f"int {name}_detect(const {out_t} *output, int64_t *sum)", "{",
+              f"    int64_t score;", f"    uint32_t k = {name}_det_step;",
+              f"    if ({name}_det_step < 0xFFFFFFFFu)", f"        {name}_det_step++;",
+              f"    if ({name}_det_hold > 0)", f"        {name}_det_hold--;",
+              f"    if (k < {kstream.info(model)['warmup']}u) {{", "        if (sum != NULL)", "            *sum = 0;",
+              "        return 0;", "    }",
+              f"    score = (int64_t)output[{d.label}] - {zp};",
+              f"    {name}_det_sum += score - {name}_det_ring[{name}_det_pos];",
+              f"    {name}_det_ring[{name}_det_pos] = score;",
+              f"    {name}_det_pos = ({name}_det_pos + 1) % {d.window};",
+              f"    if ({name}_det_filled < {d.window})", f"        {name}_det_filled++;",
+              "    if (sum != NULL)", f"        *sum = {name}_det_sum;",
+              f"    if ({name}_det_filled == {d.window} && {name}_det_hold == 0 && "
+              f"{name}_det_sum >= (int64_t){d.threshold_sum}LL) {{",
+              f"        {name}_det_hold = {d.refractory};", "        return 1;", "    }", "    return 0;", "}", ""]
+        resets += [f"    memset({name}_det_ring, 0, sizeof {name}_det_ring);",
+                   f"    {name}_det_sum = 0;", f"    {name}_det_pos = {name}_det_filled = {name}_det_hold = 0;",
+                   f"    {name}_det_step = 0;"]
     c += [f"void {name}_reset(void)", "{", *resets, "}", "",
           f"int {name}_step(const {in_t} *input, {out_t} *output)", "{", f"    return {name}_invoke(input, output);",
           "}", ""]

@@ -222,10 +222,14 @@ class Stream:
         spec = self.model.input
         self._pending = np.zeros((self.batch,) + tuple(spec.shape[:-1]) + (0,), dtype=spec.dtype)
 
-    def push(self, frames):
+    def push(self, frames, tensor=None):
         """frames: (batch, channels, T) (or (channels, T) when batch is 1), T >= 0, in the model input's format.
-        Returns the outputs of the steps completed: (batch, steps, *output shape) (or (steps, *output shape))."""
+        Returns the outputs of the steps completed: (batch, steps, *output shape) (or (steps, *output shape)).
+        ``tensor``: return that tensor of every step instead of the output (e.g. the integer output before the
+        final dequantize, which the detector reads: kwsnum.detector.output_spec(model).name)."""
         spec = self.model.input
+        if tensor is not None and tensor not in self.model.tensors:
+            raise InputError(f"the model has no tensor {tensor!r}")
         x = np.asarray(frames)
         single = self.batch == 1 and x.ndim == len(spec.shape)
         if single:
@@ -248,20 +252,23 @@ class Stream:
         numba.set_num_threads(1)      # a step is small: one thread (a parallel launch costs more than the step)
         try:
             for k in range(n):
-                outs.append(self._step(np.ascontiguousarray(buf[..., k * R:(k + 1) * R])))
+                outs.append(self._step(np.ascontiguousarray(buf[..., k * R:(k + 1) * R]), tensor))
         finally:
             numba.set_num_threads(threads)
         self._pending = np.ascontiguousarray(buf[..., n * R:])
-        out = self.model.output
+        out = self.model.tensors[tensor] if tensor is not None else self.model.output
         y = np.stack(outs, axis=1) if outs else np.zeros((self.batch, 0) + tuple(out.shape), dtype=out.dtype)
         return y[0] if single else y
 
-    def _step(self, x):
+    def _step(self, x, tensor=None):
         self.steps += 1
+        trace = tensor is not None
         if self.reference:
             from .torchref import run_reference
-            return np.asarray(run_reference(self.model, x, state=self.state))
-        return np.asarray(self.model.plan().run(x, state=self.state))
+            y = run_reference(self.model, x, state=self.state, trace=trace)
+        else:
+            y = self.model.plan().run(x, state=self.state, trace=trace)
+        return np.asarray(y[tensor] if trace else y)
 
 
 def windows(x, window, step, first=0):

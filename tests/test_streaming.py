@@ -230,3 +230,102 @@ def test_c_stream_three_way_under_sanitizers(tmp_path, precision):
         np.testing.assert_allclose(yt, y, rtol=1e-4, atol=1e-4 * (1 + float(np.abs(y).max())))
     else:
         assert same_values(yt, y).all()
+
+
+DETECT_MAIN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "NAME.h"
+/* reads int steps (raw, NAME_INPUT_BYTES each) from argv[1]; writes per step: int32 decision, int64 sum; resets
+   the model and the detector halfway (the Python side does the same) */
+int main(int argc, char **argv)
+{
+    static INT_T x[NAME_U_INPUT_SIZE];
+    static OUT_T y[NAME_U_OUTPUT_SIZE];
+    FILE *f = fopen(argv[1], "rb"), *g = fopen(argv[2], "wb");
+    long k = 0, n = atol(argv[3]);
+    if (argc != 4 || f == NULL || g == NULL)
+        return 2;
+    while (fread(x, 1, sizeof x, f) == sizeof x) {
+        int64_t sum = 0;
+        int32_t hit;
+        if (k == n / 2)
+            NAME_reset();
+        if (NAME_step(x, y) != 0)
+            return 3;
+        hit = NAME_detect(y, &sum);
+        fwrite(&hit, sizeof hit, 1, g);
+        fwrite(&sum, sizeof sum, 1, g);
+        k++;
+    }
+    fclose(f);
+    return fclose(g) == 0 ? 0 : 4;
+}
+"""
+
+
+def test_detector_python_equals_c(tmp_path):
+    """Detections of the Python detector (on the oracle's integer step outputs) == those of NAME_detect on the C
+    steps, over a long stream with a reset halfway; the parameters stored in the model survive save/load."""
+    import re
+    import subprocess
+    from tests import c_build
+    from kwsnum import detector
+    from kwsnum.codegen import generate
+    from kwsnum.model import INTEGER
+    cc = c_build.compiler()
+    if cc is None:
+        pytest.skip("no C compiler found")
+    net = _tcn()
+    g = torch.Generator().manual_seed(11)
+    calib = torch.randn((16,) + net.in_shape, generator=g)
+    randomize_(net, 11, calib)
+    sm = from_torch(net, None, calib, precision="int8", streaming=True)
+    spec = detector.output_spec(sm)
+    n = 600
+    x = torch.randn((6, 2 * n), generator=g).numpy()
+    x[:, 300:500] += 2.0                 # something to detect, now and then
+    q = sm.stream().push(x, tensor=spec.name)                       # (n, classes) int8
+    assert q.dtype == spec.dtype and spec.format in INTEGER
+    warm = streaming.info(sm)["warmup"]
+    score = q[:, 1].astype(np.int64) - q[:, 0]
+    smooth = np.convolve(score[warm:], np.ones(4, np.int64), "valid")
+    thr = float(np.quantile(smooth, 0.8)) * spec.scale / 4                        # real threshold on the mean
+    p = detector.configure(sm, label=1, against=0, threshold=thr, window=4, refractory=7)
+    assert abs(p.threshold_sum - float(np.quantile(smooth, 0.8))) <= 1
+    p.threshold_sum = int(np.quantile(smooth, 0.8, method="lower"))      # a sum the stream reaches: ties decide
+    sm.meta[detector.META_KEY] = p.to_meta()
+    kwsnum.save(sm, tmp_path / "d.h5")
+    sm = kwsnum.load(tmp_path / "d.h5")
+    p = detector.params_of(sm)
+    assert (p.window, p.refractory, p.label, p.against) == (4, 7, 1, 0)
+    half = n // 2
+    py = [(k, s) for k, s in detector.detect(p, q[:half], warm)]
+    s2 = sm.stream()
+    s2.push(x[:, :2 * half], tensor=spec.name)
+    s2.reset()
+    q2 = s2.push(x[:, 2 * half:], tensor=spec.name)
+    py += [(k + half, s) for k, s in detector.detect(p, q2, warm)]
+    assert 3 <= len(py) < n // 7 and all(b - a >= 7 for (a, _), (b, _) in zip(py, py[1:]) if b < half or a >= half)
+
+    project = generate(sm, tmp_path / "c")
+    d = tmp_path / "c"
+    name = project.name
+    main = DETECT_MAIN.replace("NAME_U", name.upper()).replace("NAME", name)
+    from kwsnum.codegen.sanitize import CTYPE
+    from kwsnum.codegen.api import split_io
+    io = split_io(sm)
+    main = main.replace("INT_T", CTYPE[io.in_spec.format]).replace("OUT_T", CTYPE[io.out_spec.format])
+    (d / "detect_main.c").write_text(main)
+    srcs = re.search(r"^SRCS = (.*)$", (d / "Makefile").read_text(), re.M).group(1).split()
+    exe = d / "detect_main"
+    subprocess.run([cc, "-std=c99", "-Wall", "-Werror", "-ffp-contract=off", *SANITIZE, "-I", str(d),
+                    *[str(d / s) for s in srcs], str(d / "detect_main.c"), "-o", str(exe), "-lm"], check=True)
+    steps = np.ascontiguousarray(x.reshape(6, n, 2).transpose(1, 0, 2))
+    xq = np.ascontiguousarray(sm.run(steps, trace=True)[io.core.inputs[0]])      # quantize is stateless
+    xq.tofile(d / "steps.bin")
+    subprocess.run([str(exe), str(d / "steps.bin"), str(d / "out.bin"), str(n)], check=True)
+    raw = np.fromfile(d / "out.bin", dtype=np.dtype([("hit", "<i4"), ("sum", "<i8")]))
+    assert len(raw) == n
+    c = [(int(k), int(raw["sum"][k])) for k in np.nonzero(raw["hit"])[0]]
+    assert c == py
