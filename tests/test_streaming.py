@@ -199,7 +199,7 @@ def test_push_checks_its_input():
 SANITIZE = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
 
 
-@pytest.mark.parametrize("precision", ["int8", "q16", "float32"])
+@pytest.mark.parametrize("precision", ["int8", "float32"])     # delay moves bytes: one integer, one float
 def test_c_stream_three_way_under_sanitizers(tmp_path, precision):
     """C steps (NAME_step through the harness, from the static initial state) == the oracle's steps == the torch
     reference's steps over a long stream (the warm-up included), under ASan + UBSan; the header reports the
@@ -319,7 +319,7 @@ def test_detector_python_equals_c(tmp_path):
     (d / "detect_main.c").write_text(main)
     srcs = re.search(r"^SRCS = (.*)$", (d / "Makefile").read_text(), re.M).group(1).split()
     exe = d / "detect_main"
-    subprocess.run([cc, "-std=c99", "-Wall", "-Werror", "-ffp-contract=off", *SANITIZE, "-I", str(d),
+    subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-I", str(d),
                     *[str(d / s) for s in srcs], str(d / "detect_main.c"), "-o", str(exe), "-lm"], check=True)
     steps = np.ascontiguousarray(x.reshape(6, n, 2).transpose(1, 0, 2))
     xq = np.ascontiguousarray(sm.run(steps, trace=True)[io.core.inputs[0]])      # quantize is stateless
