@@ -12,7 +12,7 @@ steps. C: kws_delay (c_runtime/kws_delay.h) on bytes, the state in static memory
 import numpy as np
 
 from ..model import FORMATS, STORAGE_DTYPE
-from .base import Arr, Attr, Op, in_tensor, out_tensor, require
+from .base import Arr, Attr, Op, in_tensor, require
 from .relu import same_qparams
 
 
