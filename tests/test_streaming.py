@@ -329,3 +329,19 @@ def test_detector_python_equals_c(tmp_path):
     assert len(raw) == n
     c = [(int(k), int(raw["sum"][k])) for k in np.nonzero(raw["hit"])[0]]
     assert c == py
+
+
+def test_delay_node_checks_its_init():
+    from kwsnum.builder import GraphBuilder
+    b = GraphBuilder()
+    x = b.input("x", (2, 3), format="int16", scale=0.5, zero_point=0)
+    y = b.add("delay", "d", [x], dict(frames=2), dict(init=np.zeros((2, 3), np.int16)), scale=0.5, zero_point=0)
+    with pytest.raises(kwsnum.ModelError, match=r"/graph/0 \(delay\): init shape \(2, 3\) does not match the state "
+                                                r"shape \(2, 2\)"):
+        b.build([y])
+    b.nodes[0].arrays["init"] = np.arange(4, dtype=np.int16).reshape(2, 2)
+    m = b.build([y])
+    assert m.tensors[y].shape == (2, 5)
+    s = m.stream()
+    out = s.push(np.arange(12, dtype=np.int16).reshape(2, 6))       # two steps of 3 frames
+    assert out.tolist() == [[[0, 1, 0, 1, 2], [2, 3, 6, 7, 8]], [[1, 2, 3, 4, 5], [7, 8, 9, 10, 11]]]
