@@ -25,4 +25,5 @@
 #include "kws_tanh.h"
 #include "kws_transpose.h"
 #include "kws_mul.h"
+#include "kws_delay.h"
 #endif

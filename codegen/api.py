@@ -187,6 +187,8 @@ def header(model, name, io, plan, weight_bytes, pcm):
     if pcm is not None:
         h += ["/** The int16 PCM entry of a raw-waveform model (see the top of this file). */",
               f"int {name}_invoke_pcm(const int16_t *pcm, {out_t} *output);", ""]
+    from .streaming import header_lines
+    h += header_lines(model, name, io)
     h += [f"#ifdef {NAME}_TRACE",
           "/** Trace build only: called after each layer with its output (defined by the application). */",
           f"void {name}_trace(int layer, const void *data, size_t bytes);",
@@ -218,6 +220,8 @@ def call_args(node, fname, args, ptr, array_name, scratch, error):
             cargs.append(array_name(node, v))
         elif kind == "scratch":
             cargs.append(scratch(node))
+        elif kind == "state":          # a delay line's static state (codegen/streaming.py)
+            cargs.append(f"{array_name(node, v)}_state")
         elif kind == "i32":
             if not -(2 ** 31) <= int(v) < 2 ** 31:
                 raise error(f"int32 argument {v} out of range in {fname}", node)

@@ -44,6 +44,8 @@ def codegen_command(model, out_dir, name, force, do_build, verify_path, target_n
     click.echo(f"{printable(project.path, None)}: {project.name}_invoke")
     click.echo(f"arena bytes: {project.arena_bytes}")
     click.echo(f"weight bytes: {project.weight_bytes}")
+    if project.state_bytes:
+        click.echo(f"state bytes: {project.state_bytes} (streaming state, static, not in the arena)")
     if target_name != "host":
         from .emit import verify_target
         from .target import build_target

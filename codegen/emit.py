@@ -25,7 +25,7 @@ from kwsnum.compare import same_values
 from kwsnum.errors import KwsnumError, ModelError, InputError
 from kwsnum.model import QFORMATS, QUANTIZED
 
-from . import api, project_files, target
+from . import api, project_files, streaming, target
 from .sanitize import CTYPE, c_comment, c_ident, c_string, lit, _array_body
 from .harness import host_harness as _harness
 from .planner import is_alias, plan_c_model, plan_model
@@ -55,6 +55,7 @@ class Project:
     activation_bytes: int
     files: list
     plan: object
+    state_bytes: int = 0      # a streaming model's state (static, not in the arena; codegen/streaming.py)
 
     @property
     def executable(self):
@@ -186,7 +187,7 @@ def _write_all(model, d, name, io, plan, steps, pcm):
     seen = {}
     for node, fname, args in steps:
         for kind, v in args or ():
-            if kind == "array" and (node.index, v) not in seen:
+            if kind in ("array", "state") and (node.index, v) not in seen:   # state: its init array (streaming.py)
                 a = np.ascontiguousarray(node.arrays[v])
                 if str(a.dtype) not in CTYPE:
                     raise CodegenError(f"array {v!r} has dtype {a.dtype}, which the C generator does not support",
@@ -206,12 +207,12 @@ def _write_all(model, d, name, io, plan, steps, pcm):
                f"{c_comment(key, 20)}, {a.dtype} {'x'.join(map(str, a.shape)) or 'scalar'} */"
         wh.append(f"extern {decl}; {note}")
         wc += [note, f"{decl} = {{", _array_body(a), "};", ""]
-    wh += ["", "#endif", ""]
-    _write(d, f"{name}_weights.h", "\n".join(wh), files)
-    _write(d, f"{name}_weights.c", "\n".join(wc), files)
-
     def array_name(node, key):
         return seen[(node.index, key)]
+
+    wh += [""] + streaming.declarations(steps, array_name) + ["#endif", ""]
+    _write(d, f"{name}_weights.h", "\n".join(wh), files)
+    _write(d, f"{name}_weights.c", "\n".join(wc), files)
 
     def error(msg, node):
         return CodegenError(msg, where=node.where if node is not None else None)
@@ -226,6 +227,10 @@ def _write_all(model, d, name, io, plan, steps, pcm):
     if pcm is not None:
         _write(d, f"{name}_pcm.c", api.pcm_source(model, name, io, pcm, steps, array_name, error), files)
         srcs.append(f"{name}_pcm.c")
+    state_c = streaming.source(model, name, io, steps, array_name)
+    if state_c is not None:
+        _write(d, f"{name}_state.c", state_c, files)
+        srcs.append(f"{name}_state.c")
 
     # ---- audio frontend hook (codegen/frontend_emit.py: its C files, and a harness that also takes PCM)
     from .frontend_emit import emit as emit_frontend
@@ -237,7 +242,8 @@ def _write_all(model, d, name, io, plan, steps, pcm):
     target.write_target_files(d, name, io, lambda f, text: _write(d, f, text, files))
     _write(d, "Makefile", project_files.makefile(name, model.name, srcs, libm), files)
     _write(d, "CMakeLists.txt", project_files.cmakelists(name, srcs, libm), files)
-    return Project(d, name, plan.arena_bytes, weight_bytes, plan.activation_bytes, files, plan)
+    return Project(d, name, plan.arena_bytes, weight_bytes, plan.activation_bytes, files, plan,
+                   streaming.state_bytes(steps))
 
 
 def _compiler():
@@ -397,7 +403,10 @@ def verify(model, project_dir, x, apis=None):
     (``model.run``), through every entry point in ``apis`` (default: all the project has): the float wrapper on
     x, the integer ``<name>_invoke`` on the oracle's quantized x against the oracle's integer output, and (raw
     models) ``<name>_invoke_pcm`` on PCM inputs when x is int16 PCM. A sample is bit-exact when it is through
-    every entry point."""
+    every entry point. A streaming model's samples are consecutive steps
+    (codegen/streaming.py)."""
+    if streaming.kstream.is_streaming(model):
+        return streaming.verify(model, project_dir, x, apis)
     io = api.split_io(model)
     x = np.asarray(x)
     if x.dtype == np.int16 and api.pcm_table(model, io.lead) is not None:       # PCM samples
@@ -430,7 +439,8 @@ def verify_target(model, project_dir, x, target_name, profile=False, float_api=F
     name = _project_name(project_dir)
     io = api.split_io(model)
     x = model.check_input(x)
-    values = model.run(x, trace=True)
+    # a streaming model's samples are consecutive steps from the initial state (codegen/streaming.py)
+    values = streaming.oracle_steps(model, x)[1] if streaming.kstream.is_streaming(model) else model.run(x, trace=True)
     float_api = float_api and io.has_float_api
     xin, spec, ref = (model.input, model.output, model.outputs[0]) if float_api else \
         (io.in_spec, io.out_spec, io.core.outputs[0])

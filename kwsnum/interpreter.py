@@ -27,27 +27,30 @@ class Plan:
         self.work = sum(op.macs(node, model) + sum(model.tensors[t].size for t in node.outputs)
                         for op, node, _, _ in self.steps)
 
-    def run(self, x, trace=False):
+    def run(self, x, trace=False, state=None):
         """The outputs for batch ``x``: on slices of the batch in parallel where that pays (kwsnum/parallel.py;
-        samples are independent, so the result is the same)."""
+        samples are independent, so the result is the same). ``state``: None (stateful nodes see their initial
+        state), or the dict a stream keeps between steps (kwsnum/streaming.py), updated in place: then the batch
+        runs in one piece (the state holds every stream of the batch)."""
         model = self.model
         x = model.check_input(x)
         xs = x if len(model.inputs) > 1 else (x,)
         n = len(xs[0])
-        bounds = parallel.slices(n, self.work)
+        bounds = parallel.slices(n, self.work) if state is None else [(0, n)]
         with parallel.blas_single_thread():
             if len(bounds) == 1:
-                return self._run(xs, trace)
-            parts = parallel.run_slices(lambda a, b: self._run(tuple(v[a:b] for v in xs), trace), n, bounds)
+                return self._run(xs, trace, state)
+            parts = parallel.run_slices(lambda a, b: self._run(tuple(v[a:b] for v in xs), trace, None), n, bounds)
         if trace:
             return {t: np.concatenate([p[t] for p in parts], axis=0) for t in parts[0]}
         return np.concatenate(parts, axis=0)
 
-    def _run(self, xs, trace):
+    def _run(self, xs, trace, state=None):
         model = self.model
         values = dict(zip(model.inputs, xs))
         for op, node, prep, free in self.steps:
-            outs = op.execute(prep, [values[t] for t in node.inputs])
+            ins = [values[t] for t in node.inputs]
+            outs = op.step(prep, ins, state) if state is not None and op.stateful else op.execute(prep, ins)
             for t, o in zip(node.outputs, outs):
                 values[t] = o
             if not trace:

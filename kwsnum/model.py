@@ -211,6 +211,12 @@ class Model:
         Returns the output array (N, ...); with ``trace=True`` returns a dict of every tensor by name."""
         return self.plan().run(x, trace=trace)
 
+    def stream(self, batch=1, reference=False):
+        """A :class:`kwsnum.streaming.Stream` over ``batch`` independent streams (a model with state: see
+        kwsnum/streaming.py); ``reference``: step the torch reference instead of the oracle."""
+        from .streaming import Stream
+        return Stream(self, batch=batch, reference=reference)
+
     def check_input(self, x):
         """A checked, contiguous batch for the model input (one sample gains a batch dimension). A model with
         several inputs takes a tuple, one batch per input, and gets a tuple back."""

@@ -290,3 +290,34 @@ class KwsAttention(nn.Module):
 
 
 __all__ += ["LinearAttention", "KwsAttention"]
+
+
+class TemporalConvNet(nn.Module):
+    """A streaming wake-word net in the style of microWakeWord, on features laid out (n_mels, frames): a strided
+    Conv1d(n_mels, C0, k0, stride) + BN + ReLU, then blocks of a depthwise Conv1d(C, C, k, dilation=d, groups=C)
+    and a pointwise Conv1d(C, C', 1) + BN + ReLU along time, all without padding; the classifier is a Linear over
+    the flattened ``final_frames`` last frames (no global pooling over time), so the model streams
+    (kwsnum.streaming): each step takes ``stride`` new frames. The window is computed from the layers so that
+    every strided layer uses its last frame: ``frames = k0 + stride * (final_frames - 1 + sum d*(k-1))``."""
+
+    def __init__(self, n_classes=2, n_mels=40, first=(32, 5, 3), blocks=((32, 5, 1), (48, 5, 2), (48, 5, 4)),
+                 final_frames=4, dropout=0.0):
+        super().__init__()
+        c0, k0, s0 = (int(v) for v in first)
+        layers = [nn.Conv1d(int(n_mels), c0, k0, stride=s0), nn.BatchNorm1d(c0), nn.ReLU()]
+        c, shrink = c0, 0
+        for cout, k, d in blocks:
+            layers += [nn.Conv1d(c, c, int(k), dilation=int(d), groups=c),
+                       nn.Conv1d(c, int(cout), 1), nn.BatchNorm1d(int(cout)), nn.ReLU()]
+            c, shrink = int(cout), shrink + int(d) * (int(k) - 1)
+        self.features = nn.Sequential(*layers)
+        self.flatten = nn.Flatten()
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(c * int(final_frames), n_classes)
+        self.in_shape = (int(n_mels), k0 + s0 * (int(final_frames) - 1 + shrink))
+
+    def forward(self, x):
+        return self.fc(self.dropout(self.flatten(self.features(x))))
+
+
+__all__.append("TemporalConvNet")

@@ -49,7 +49,18 @@ def summary(model):
         c_arena_bytes=_c_arena_bytes(model),
         meta=model.meta,
         frontend=model.frontend.describe() if model.frontend is not None else None,
-        integrity=model.integrity)
+        integrity=model.integrity, streaming=_streaming(model))
+
+
+def _streaming(model):
+    """None, or the step, window, warm-up and state tensors of a streaming model (kwsnum/streaming.py)."""
+    from . import streaming
+    i = streaming.info(model)
+    if i is None:
+        return None
+    rows = streaming.state_report(model)
+    return dict(i, state_bytes=sum(r[3] for r in rows),
+                states=[dict(node=n, shape=list(shp), format=f, bytes=b) for n, shp, f, b in rows])
 
 
 def _c_arena_bytes(model):
@@ -102,6 +113,13 @@ def format_table(info):
     out.append(f"parameters {info['total_params']:,}   MACs {info['total_macs']:,}   weight bytes "
                f"{info['weight_bytes']:,}   peak activation bytes {info['peak_activation_bytes']:,} (oracle order)   "
                f"C arena bytes {info['c_arena_bytes']:,}")
+    st = info.get("streaming")
+    if st:
+        out.append(f"streaming: step {st['step']} frames, window {st['window']} frames, warm-up {st['warmup']} steps; "
+                   f"state bytes {st['state_bytes']:,} (per stream, apart from the arena) in {len(st['states'])} "
+                   f"state tensor(s):")
+        out += [f"  state of {printable(r['node'], 48)}: {_shape(r['shape'])} {r['format']}, {r['bytes']:,} B"
+                for r in st["states"]]
     if info.get("frontend"):
         out.append(f"frontend: {info['frontend']}")
     lab = info["labels"]

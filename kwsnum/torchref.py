@@ -186,7 +186,7 @@ def to_torch(a):
     return torch.as_tensor(a)
 
 
-def run_reference(model, x, trace=False, feed=None):
+def run_reference(model, x, trace=False, feed=None, state=None):
     """Run the torch reference of ``model`` on a batch; same return convention as ``Model.run``.
 
     ``feed``: a trace of another implementation (``{tensor: array}``, e.g. ``model.run(x, trace=True)``); each
@@ -201,7 +201,10 @@ def run_reference(model, x, trace=False, feed=None):
         for node in model.nodes:
             op = ops.get(node.op, node)
             ins = [values[t] for t in node.inputs] if feed is None else [to_torch(feed[t]) for t in node.inputs]
-            outs = op.reference(node, model, ins)
+            if state is not None and op.stateful:      # a stream's step (kwsnum/streaming.py): state updated
+                outs = op.torch_step(node, model, ins, state)
+            else:
+                outs = op.reference(node, model, ins)
             for t, o in zip(node.outputs, outs):
                 spec = model.tensors[t]
                 o = o.detach().cpu().numpy()

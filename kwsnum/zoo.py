@@ -40,6 +40,10 @@ ZOO = {
     "kws_attn": Entry("KwsAttention", dict(n_mfcc=40), (40, 101), "mfcc",
                       "int8 conv frontend + float16 linear attention + int8 classifier on 40 MFCC x 101 frames",
                       {"default": "int8", "layers": {"attn": "float16"}}),
+    "kws_tcn": Entry("TemporalConvNet", dict(n_mels=40), (40, 98), "logmel",
+                     "streaming temporal conv net (microWakeWord style): strided Conv1d(40, 32, 5, stride 3), "
+                     "3 depthwise k5 (dilation 1, 2, 4) + pointwise blocks, Linear over the last 4 frames; "
+                     "step 3 frames (kwsnum.streaming)"),
 }
 
 

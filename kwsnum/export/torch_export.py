@@ -478,7 +478,8 @@ def _parse_calibration(calibration):
 
 
 def from_torch(module, example_input, calibration_data, precision="int8", rounding="double",
-               calibration="minmax", labels=None, name=None, frontend=None, qround="RND", qoverflow="SAT"):
+               calibration="minmax", labels=None, name=None, frontend=None, qround="RND", qoverflow="SAT",
+               streaming=False):
     """Export ``module`` (a torch.nn.Module) to a :class:`kwsnum.Model`.
 
     example_input: a float batch (N, *input_shape) used to trace shapes (None: the first calibration
@@ -492,6 +493,9 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     mode ``qround`` and the overflow mode ``qoverflow`` (section 8's names; default RND + SAT).
     frontend: a kwsnum.frontend.Frontend stored with the model, so that `kwsnum run model.h5 clip.wav` works;
     its output shape must be the module's input shape.
+    streaming: return the streaming form (kwsnum.streaming.to_streaming: delay lines, a step of the model's
+    stride of new frames; docs/numerics.md section 11) of the exported windowed model, or an ExportError naming
+    the layer that cannot stream.
     """
     torch = _torch()
     policy = _Precision(precision)
@@ -574,6 +578,11 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     if any(model.tensors[t].format in QFORMATS for t in model.tensors):
         meta.update(qround=qround, qoverflow=qoverflow)
     model.meta.update(meta)
+    if streaming:
+        from ..streaming import to_streaming
+        if frontend is not None:
+            raise ExportError("streaming=True takes no frontend yet: stream the features (kwsnum.streaming)")
+        model = to_streaming(model)
     return model
 
 

@@ -52,8 +52,9 @@ def _load():
     from . import tanh            # tanh: TFLM's int8 TANH (numerics 11.9)
     from . import transpose       # axes permuted (TFLite TRANSPOSE; NHWC <-> NCHW around reshapes; 11.10)
     from . import mul             # elementwise int8 product with broadcasting (TFLite MUL; 11.11)
+    from . import delay           # delay line along time: the stateful op (docs/numerics.md 12, kwsnum/streaming.py)
     for mod in (conv, linear, pool, global_avgpool, relu, reshape, add, quantize, layernorm, cast, requantize, matmul, div,
-                qcast, softmax, logistic, concat, pad, slice, tanh, transpose, mul):
+                qcast, softmax, logistic, concat, pad, slice, tanh, transpose, mul, delay):
         for op in mod.OPS:
             register(op)
     _loaded = True

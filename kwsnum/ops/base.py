@@ -115,6 +115,9 @@ class Op:
     storage_floats = True
     attrs = {}
     arrays = {}
+    # stateful ops (delay) also define step(prep, inputs, state) and torch_step(node, model, inputs, state): state
+    # is a dict the stream keeps between steps (kwsnum/streaming.py); run() / torch_ref() see the initial state
+    stateful = False
 
     # ------------------------------------------------------------ schema
     def node_format(self, node, model):
