@@ -254,7 +254,8 @@ def signature(flag, op, mutator, result):
 # ----------------------------------------------------------------------------- campaign
 class Campaign:
     def __init__(self, n_mutants, seed=0, workers=1, out=None, timeout=15.0, build_timeout=180.0,
-                 p_codegen=0.02, p_build=0.25, as_limit=4 << 30, only=None, seed_filter=None, ids=None, seeds_dir=None, progress=True,
+                 p_codegen=0.02, p_build=0.25, as_limit=4 << 30, only=None, seed_filter=None, ids=None,
+                 seeds_dir=None, progress=True,
                  max_saved_per_signature=3):
         self.n, self.seed, self.n_workers = int(n_mutants), int(seed), max(1, int(workers))
         self.out = Path(out or "fuzz-out").resolve()
@@ -559,7 +560,8 @@ class Campaign:
         return dict(seed=self.seed, mutants=self.n, mutants_run=self.n_done, operations=self.n_ops,
                     skipped=self.skipped, generator_errors=self.generator_errors,
                     seconds_per_mutator={k: round(v, 1) for k, v in sorted(self.op_seconds.items(),
-                                                                           key=lambda kv: -kv[1])}, seconds=round(self.seconds, 1), workers=self.n_workers,
+                                                                           key=lambda kv: -kv[1])},
+                    seconds=round(self.seconds, 1), workers=self.n_workers,
                     worker_starts=self.worker_starts, timeout=self.timeout,
                     sign_hook=getattr(self.sign, "__name__", None), seeds_with_digest=sorted(
                         k for k, v in self.digest.items() if v), outcome_totals=totals, failure_classes=by_class,
