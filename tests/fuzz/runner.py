@@ -465,7 +465,7 @@ class Campaign:
                     (dest / "mutant.json").write_text(json.dumps({k: v for k, v in mutant.items() if k != "folder"},
                                                                  indent=1, default=str))
                 entry["saved"] = str(dest)
-                entry["repro"] = repro_command(dest, res["argv"])
+                entry["repro"] = repro_command(dest, res["argv"], self.as_limit)
                 with open(dest / "repro.sh", "a") as fh:
                     fh.write(f"# {', '.join(res['flags'])}: {mutant['mutator']} on {mutant['seed']}: "
                              f"{_oneline(mutant['detail'])}\n{entry['repro']}\n")
@@ -578,9 +578,11 @@ def _oneline(s):
     return re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", str(s))
 
 
-def repro_command(folder, argv):
+def repro_command(folder, argv, as_limit=None):
+    """The exact command, with the worker's address-space limit (ulimit -v, KiB) when it had one."""
     import shlex
-    return f"cd {shlex.quote(str(folder))} && python -m kwsnum {' '.join(shlex.quote(a) for a in argv)}"
+    limit = f"ulimit -v {as_limit // 1024} && " if as_limit else ""
+    return f"cd {shlex.quote(str(folder))} && {limit}python -m kwsnum {' '.join(shlex.quote(a) for a in argv)}"
 
 
 def _copy_tree(src, dst):
