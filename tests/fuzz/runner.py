@@ -579,10 +579,11 @@ def _oneline(s):
 
 
 def repro_command(folder, argv, as_limit=None):
-    """The exact command, with the worker's address-space limit (ulimit -v, KiB) when it had one."""
+    """The exact command, with the worker's address-space limit (ulimit -v, KiB) when it had one, in a
+    subshell."""
     import shlex
     limit = f"ulimit -v {as_limit // 1024} && " if as_limit else ""
-    return f"cd {shlex.quote(str(folder))} && {limit}python -m kwsnum {' '.join(shlex.quote(a) for a in argv)}"
+    return f"(cd {shlex.quote(str(folder))} && {limit}python -m kwsnum {' '.join(shlex.quote(a) for a in argv)})"
 
 
 def _copy_tree(src, dst):
