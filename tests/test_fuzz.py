@@ -66,7 +66,8 @@ def selftest(tmp_path_factory):
     (["ok"], "ok"), (["clean"], "clean"), (["segv"], "crash"), (["abort"], "crash"), (["sleep"], "hang"),
     (["escape"], "control-chars"), (["multiline"], "multiline"), (["internal"], "internal"),
     (["raise"], "internal"),
-    (["leftover"], "leftovers"), (["tmpleft"], "leftovers"), (["memory"], "internal"), (["exit1"], "bad-exit"), (["ok"], "ok"),
+    (["leftover"], "leftovers"), (["tmpleft"], "leftovers"), (["memory"], "internal"),
+    (["exit1"], "bad-exit"), (["ok"], "ok"),
 ])
 def test_detectors_fire(selftest, argv, outcome):
     res = selftest(*argv)
@@ -146,7 +147,8 @@ def test_resigned_variant_calls_the_hook(tmp_path, monkeypatch):
             existing(path)
         open(f"{path}.resigned", "w").close()
     monkeypatch.setattr(kio, M.SIGN_HOOKS[0], fake_sign, raising=False)
-    c = Campaign(40, seed=9, out=tmp_path, only=["attr_int_extreme", "attr_delete", "attr_unknown", "node_.*", "weight_bitflip"])
+    c = Campaign(40, seed=9, out=tmp_path, only=["attr_int_extreme", "attr_delete", "attr_unknown", "node_.*",
+                                                      "weight_bitflip"])
     c._setup()
     variants = []
     for i in range(40):

@@ -24,7 +24,8 @@ def main(argv=None):
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     c = Campaign(a.mutants, seed=a.seed, workers=a.workers, out=a.out, timeout=a.timeout, p_codegen=a.codegen,
-                 p_build=a.build, as_limit=int(a.memory * (1 << 30)), only=a.only, seed_filter=a.seeds, ids=a.ids, progress=not a.quiet)
+                 p_build=a.build, as_limit=int(a.memory * (1 << 30)), only=a.only,
+                 seed_filter=a.seeds, ids=a.ids, progress=not a.quiet)
     rep = c.run()
     print(format_report(rep))
     if a.report:

@@ -11,7 +11,6 @@ It raises ``Skip`` when the seed has nothing to mutate that way (the campaign th
 """
 import os
 import struct
-import zlib
 
 import numpy as np
 
@@ -695,7 +694,8 @@ def meta_mutate(ctx):
         elif how == "huge":
             _set_attr(ctx, f, "/meta", k, HUGE_STRING)
         elif how == "hostile":
-            _set_attr(ctx, f, "/meta", k, ctx.choice(HOSTILE_STRINGS))
+            v = ctx.choice(HOSTILE_STRINGS)
+            _set_attr(ctx, f, "/meta", k, np.bytes_(v.encode()) if "\x00" in v else v)
         elif how == "2-D":
             _set_attr(ctx, f, "/meta", k, np.arange(12).reshape(3, 4))
         elif how == "int":
@@ -1233,11 +1233,6 @@ def weights(kinds=None):
     names = [n for n, m in MUTATORS.items() if kinds is None or m["kind"] in kinds]
     w = np.array([MUTATORS[n]["weight"] for n in names], dtype=np.float64)
     return names, w / w.sum()
-
-
-def crc(path):
-    with open(path, "rb") as fh:
-        return zlib.crc32(fh.read())
 
 
 @mutator("codegen_hostile", "input", 0.3)

@@ -275,7 +275,8 @@ def signature(flag, op, mutator, result):
 # ----------------------------------------------------------------------------- campaign
 class Campaign:
     def __init__(self, n_mutants, seed=0, workers=1, out=None, timeout=15.0, build_timeout=180.0,
-                 p_codegen=0.02, p_build=0.25, as_limit=4 << 30, only=None, seed_filter=None, ids=None, seeds_dir=None, progress=True,
+                 p_codegen=0.02, p_build=0.25, as_limit=4 << 30, only=None, seed_filter=None, ids=None,
+                 seeds_dir=None, progress=True,
                  max_saved_per_signature=3):
         self.n, self.seed, self.n_workers = int(n_mutants), int(seed), max(1, int(workers))
         self.out = Path(out or "fuzz-out").resolve()
@@ -487,7 +488,7 @@ class Campaign:
                     (dest / "mutant.json").write_text(json.dumps({k: v for k, v in mutant.items() if k != "folder"},
                                                                  indent=1, default=str))
                 entry["saved"] = str(dest)
-                entry["repro"] = repro_command(dest, res["argv"])
+                entry["repro"] = repro_command(dest, res["argv"], self.as_limit)
                 with open(dest / "repro.sh", "a") as fh:
                     fh.write(f"# {', '.join(res['flags'])}: {mutant['mutator']} on {mutant['seed']}: "
                              f"{_oneline(mutant['detail'])}\n{entry['repro']}\n")
@@ -582,7 +583,8 @@ class Campaign:
         return dict(seed=self.seed, mutants=self.n, mutants_run=self.n_done, operations=self.n_ops,
                     skipped=self.skipped, generator_errors=self.generator_errors,
                     seconds_per_mutator={k: round(v, 1) for k, v in sorted(self.op_seconds.items(),
-                                                                           key=lambda kv: -kv[1])}, seconds=round(self.seconds, 1), workers=self.n_workers,
+                                                                           key=lambda kv: -kv[1])},
+                    seconds=round(self.seconds, 1), workers=self.n_workers,
                     worker_starts=self.worker_starts, timeout=self.timeout,
                     sign_hook=getattr(self.sign, "__name__", None), seeds_with_digest=sorted(
                         k for k, v in self.digest.items() if v), outcome_totals=totals, failure_classes=by_class,
@@ -599,9 +601,12 @@ def _oneline(s):
     return re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", str(s))
 
 
-def repro_command(folder, argv):
+def repro_command(folder, argv, as_limit=None):
+    """The exact command, with the worker's address-space limit (ulimit -v, KiB) when it had one, in a
+    subshell."""
     import shlex
-    return f"cd {shlex.quote(str(folder))} && python -m kwsnum {' '.join(shlex.quote(a) for a in argv)}"
+    limit = f"ulimit -v {as_limit // 1024} && " if as_limit else ""
+    return f"(cd {shlex.quote(str(folder))} && {limit}python -m kwsnum {' '.join(shlex.quote(a) for a in argv)})"
 
 
 def _copy_tree(src, dst):
