@@ -62,11 +62,14 @@ def _clashes_with_runtime(name):
     up = name.upper()
     exact = {name} | {f"{name}_{s}" for s in ("weights", "arena", "labels", "invoke", "main", "main_trace",
                                               "trace", "frontend", "frontend_reset", "frontend_push",
-                                              "classify_pcm")} | \
+                                              "classify_pcm", "invoke_float", "invoke_pcm", "float", "pcm",
+                                              "float_in", "float_out", "pcm_in", "pcm_thresholds")} | \
         {f"{up}_{s}" for s in ("H", "WEIGHTS_H", "ALIGNED", "NUM_CLASSES", "HAS_LABELS", "ARENA_BYTES",
-                               "WEIGHT_BYTES", "TRACE", "TRACE_LAYER", "NUM_LAYERS")}
+                               "WEIGHT_BYTES", "TRACE", "TRACE_LAYER", "NUM_LAYERS", "HAS_FLOAT_API", "HAS_PCM_API",
+                               "SCRATCH_BYTES", "FLOAT_WRAPPER_BYTES")}
     for r in _runtime_names():
-        if r in exact or r.startswith((f"{up}_INPUT_", f"{up}_OUTPUT_", f"{up}_FRONTEND_", f"{name}_fe_")) or \
+        if r in exact or r.startswith((f"{up}_INPUT_", f"{up}_OUTPUT_", f"{up}_FLOAT_INPUT_", f"{up}_FLOAT_OUTPUT_",
+                                       f"{up}_FRONTEND_", f"{name}_fe_")) or \
                 re.match(re.escape(name) + r"_n\d", r):
             return True
     return False

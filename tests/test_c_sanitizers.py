@@ -141,6 +141,8 @@ def test_c_kernels_under_asan_and_ubsan(tmp_path):
             called.add(ops.get(node.op, node).c_function(node, model)[0])
     expected = {f"kws_{k}_{f}" for k in ("conv2d", "linear", "avgpool2d", "maxpool2d", "global_avgpool", "relu",
                                          "add", "layernorm") for f in ("s8", "f32")}
+    # int8 conv: the fast kernels (c_runtime/kws_conv_fast.h) for groups == 1 and depthwise
+    expected = (expected - {"kws_conv2d_s8"}) | {"kws_conv2d_s8_fast", "kws_dwconv2d_s8_fast"}
     expected |= {"kws_quantize_f32_s8", "kws_dequantize_s8_f32", "kws_copy"}
     # int16 (TFLite 16x8, docs/numerics.md section 9)
     expected |= {f"kws_{k}_s16" for k in ("conv2d", "linear", "avgpool2d", "maxpool2d", "global_avgpool", "relu",
