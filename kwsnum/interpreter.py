@@ -28,8 +28,8 @@ class Plan:
                         for op, node, _, _ in self.steps)
 
     def run(self, x, trace=False):
-        """The outputs for batch ``x``: on slices of the batch in parallel where that pays (kwsnum/parallel.py;
-        samples are independent, so the result is the same)."""
+        """The outputs for batch ``x``: a large batch runs on slices, in parallel where there are threads
+        (kwsnum/parallel.py; samples are independent, so the result is the same)."""
         model = self.model
         x = model.check_input(x)
         xs = x if len(model.inputs) > 1 else (x,)
