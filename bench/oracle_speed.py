@@ -10,7 +10,9 @@ For each zoo model (random trained-looking weights, ``kwsnum.zoo.example``; int8
     .tflite (bench/tflite_int8.py; not for kws_raw: int8 LayerNorm has no TFLite builtin): its optimized builtin
     kernels without delegates, XNNPACK (the default delegate) and the reference kernels, 1 thread (optimized also 2).
 Every configuration is timed ``--repeat`` times, round-robin (so that a change in the machine's load hits all of
-them alike); medians are printed, with the min-max range. Batch 1 is timed over 20 clips per measurement.
+them alike); medians of the wall time per clip are printed, with the min-max range, and the median process CPU
+time per clip (all threads; on a machine shared with other work, a 1-thread figure less distorted by time-sharing
+than the wall time). Batch 1 is timed over 20 clips per measurement.
 Unless ``--no-busy``, the oracle is timed again while a spinning process keeps one core busy.
 Then ``kwsnum run`` (the bundled default, 12 clips): one cold run in a fresh NUMBA_CACHE_DIR, then 5 warm runs
 (median), in fresh processes without PYTHONDONTWRITEBYTECODE (as a user's second run: cached bytecode and kernels).
@@ -31,14 +33,17 @@ B1_CLIPS = 20
 
 
 def timed(fn, clips):
-    t = time.perf_counter()
+    """(wall, process CPU) seconds per clip of one call."""
+    t, c = time.perf_counter(), time.process_time()
     fn()
-    return (time.perf_counter() - t) / clips
+    return (time.perf_counter() - t) / clips, (time.process_time() - c) / clips
 
 
 def fmt_ms(ts):
-    med = statistics.median(ts)
-    return f"{med * 1e3:8.3f} ms  [{min(ts) * 1e3:.3f}-{max(ts) * 1e3:.3f}]"
+    wall = [w for w, _ in ts]
+    cpu = statistics.median(c for _, c in ts)
+    return (f"{statistics.median(wall) * 1e3:8.3f} ms  [{min(wall) * 1e3:.3f}-{max(wall) * 1e3:.3f}]"
+            f"   cpu {cpu * 1e3:.3f} ms")
 
 
 def oracle_configs(model, x, batch):

@@ -28,10 +28,10 @@ class Plan:
                         for op, node, _, _ in self.steps)
 
     def run(self, x, trace=False, state=None):
-        """The outputs for batch ``x``: on slices of the batch in parallel where that pays (kwsnum/parallel.py;
-        samples are independent, so the result is the same). ``state``: None (stateful nodes see their initial
-        state), or the dict a stream keeps between steps (kwsnum/streaming.py), updated in place: then the batch
-        runs in one piece (the state holds every stream of the batch)."""
+        """The outputs for batch ``x``: a large batch runs on slices, in parallel where there are threads
+        (kwsnum/parallel.py; samples are independent, so the result is the same). ``state``: None (stateful nodes
+        see their initial state), or the dict a stream keeps between steps (kwsnum/streaming.py), updated in place:
+        then the batch runs in one piece (the state holds every stream of the batch)."""
         model = self.model
         x = model.check_input(x)
         xs = x if len(model.inputs) > 1 else (x,)

@@ -3,10 +3,11 @@ when it is done with one. Every kernel is serial and releases the GIL (numba ``n
 
 Every op computes each sample independently (docs/numerics.md 1), so the split never changes a result, and the
 choice depends only on the thread count, the batch size and the model's MACs (no timing): deterministic.
-A batch is split only when every slice carries at least ``SLICE_WORK`` multiply-accumulates and output elements (milliseconds of work,
-so that waking a thread pays even on a machine busy with something else), and the calling thread takes slices too:
-a helper thread that the operating system does not schedule cannot make a run slower than one thread would be
-by more than the slice it holds. At batch 1, or with one thread, nothing is split.
+A batch is cut into slices of at least ``SLICE_WORK`` multiply-accumulates and output elements each (milliseconds of
+work, so that waking a thread pays even on a machine busy with something else; the cut does not depend on the
+thread count, and bounds the memory of a large batch on one thread too), and the calling thread takes slices
+too: a helper thread that the operating system does not schedule cannot make a run slower than one thread would
+be by more than the slice it holds. A batch of one sample is never split.
 
 The thread count is numba's (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), which users of numba already know.
 numpy's BLAS (OpenBLAS) would start threads of its own inside each matrix product of the GEMM paths
@@ -17,7 +18,7 @@ import contextlib
 import sys
 import threading
 
-SLICE_WORK = 16_000_000     # the least work per slice worth a thread (multiply-accumulates + output elements)
+SLICE_WORK = 48_000_000     # the least work per slice worth a thread (multiply-accumulates + output elements)
 MAX_SLICE = 64              # samples per slice at most (so that threads can share uneven work)
 
 
@@ -34,12 +35,12 @@ def thread_count():
     return int(numba.get_num_threads())
 
 
-def slices(n, work_per_sample, threads=None):
-    """The (start, stop) slices a batch of ``n`` samples runs in, in order; one slice when splitting cannot pay.
-    ``work_per_sample``: multiply-accumulates plus output elements of one sample (Plan.work)."""
-    threads = thread_count() if threads is None else threads
+def slices(n, work_per_sample):
+    """The (start, stop) slices a batch of ``n`` samples runs in, in order: about SLICE_WORK of work each (at most
+    MAX_SLICE samples), whatever the thread count (so that large batches also stay in cache on one thread); one
+    slice when the batch is smaller. ``work_per_sample``: multiply-accumulates plus output elements (Plan.work)."""
     size = max(1, min(MAX_SLICE, -(-SLICE_WORK // max(1, int(work_per_sample)))))
-    if threads < 2 or n < 2 * size:
+    if n <= size:
         return [(0, n)]
     return [(i, min(n, i + size)) for i in range(0, n, size)]
 

@@ -35,7 +35,7 @@ def add_params(s1, s2, s_out, left_shift=LEFT_SHIFT):
                 out_multiplier=mo, out_shift=sho, left_shift=left_shift)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def add_int8(a, b, off1, off2, left_shift, m1, s1, m2, s2, mo, so, out_zp, act_min, act_max, mode, out):
     scale = np.int64(1) << left_shift
     for i in range(a.shape[0]):
@@ -46,7 +46,7 @@ def add_int8(a, b, off1, off2, left_shift, m1, s1, m2, s2, mo, so, out_zp, act_m
         out[i] = clamp(v, act_min, act_max)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def add_q(a, b, k1, k2, shift, rmode, bits, omode, act_min, act_max, out):
     """Q add (docs/numerics.md 10.3): s = a * 2**k1 + b * 2**k2 (k1, k2 >= 0, one of them 0; int64 exact),
     y = clamp(qcast(s, shift, rmode, bits, omode), act_min, act_max)."""
@@ -62,7 +62,7 @@ def q_add_shifts(node, model):
     return n - n1, n - n2, n - q_frac(model, node.outputs[0])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def add_f32(a, b, act_min, act_max, out):
     for i in range(a.shape[0]):
         out[i] = clamp(a[i] + b[i], act_min, act_max)

@@ -29,7 +29,7 @@ def tap_range(pad, offset, stride, n_in, n_out):
 # of kwsnum/ops/gemm.py where the plan-time bounds allow (docs/numerics.md 3.6).
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def conv2d_int(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp, act_min, act_max, mode, kind,
                bits, omode, out):
     """x holds q_in - zp_in (int8: as int16; the caller subtracts the zero point once per tensor).
@@ -72,7 +72,7 @@ def conv2d_int(x, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, groups, out_zp, 
                                                  mode, out_zp, bits, omode, act_min, act_max)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def conv2d_f32(x, w, bias, sh, sw, dh, dw, pt, pl, groups, act_min, act_max, out):
     N, C, H, W = x.shape
     O, Cg, KH, KW = w.shape
@@ -224,10 +224,10 @@ class Conv2d(Op):
                                p["kind"], p["bits"], p["omode"], out.reshape(acc.shape))
         elif p["path"] == "depthwise":
             _, _, KH, KW = p["w"].shape
-            plane = gemm.padded_plane(x4, KH, KW, sh, sw, dh, dw, pt, pl, out.shape[2], out.shape[3])
+            phases = gemm.stride_phases(x4, KH, KW, sh, sw, dh, dw, pt, pl, out.shape[2], out.shape[3])
             gemm.depthwise_int(x4, p["in_off"], p["w"], p["bias"], p["mult"], p["shift"], sh, sw, dh, dw, pt, pl,
                                p["out_zp"], p["act"][0], p["act"][1], p["mode"], p["kind"], p["bits"], p["omode"],
-                               plane, out)
+                               phases, out)
         elif p["fmt"] in ("int8", "int16") + QFORMATS:
             # q_in - zp_in: int8 in [-255, 255]; int16 and Q have zero point 0
             xo = x4.astype(np.int16) + np.int16(p["in_off"]) if p["fmt"] == "int8" else x4

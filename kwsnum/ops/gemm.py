@@ -8,8 +8,9 @@ from the weights and the whole input range (never from the data):
   is under 2**24, else in float64 when it is under 2**53. Every product and every partial sum, in whatever order and
   grouping BLAS adds them (FMA included), is an integer of magnitude at most that bound, hence exactly representable,
   so every float operation is exact and the float result is the integer sum. The bias is added afterwards in int64.
-- ``depthwise``: a numba kernel for convolutions with one input channel per group, over a zero-padded copy of the
-  input (no bounds tests), the plane flattened when both strides are 1 so the inner loop is long and contiguous.
+- ``depthwise``: a numba kernel for convolutions with one input channel per group: each input plane staged once,
+  zero-padded and split by stride phase, in a scratch buffer (no bounds tests), so that every tap is one long
+  contiguous inner loop; integer accumulators as the loop kernels.
 
     bound = max over output channels o of  xmax * sum |w[o]|
     xmax  = max |x| over the input range: int8 max(127 - zp_in, zp_in + 128) (x is q - zp_in), int16 32768,
@@ -164,83 +165,70 @@ def im2col(xf, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
     return win.reshape(N, C * kh * kw, oh * ow)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")   # sh, sw >= 1: no division checks
 def depthwise_int(x, in_off, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, out_zp, act_min, act_max, mode, kind,
-                  bits, omode, plane, out):
+                  bits, omode, phases, out):
     """Convolution with one input channel per group (groups = C, O = C * og): output channel o reads input channel
-    o // og. Each input plane is staged once, zero-padded and offset (x + in_off, int8: q - zp_in), in ``plane``
-    (Hp, Wp), a scratch of the caller (int16, int32 for q32). The sum of products accumulates in bias's type (int32
-    for int8, int64 else; exact by the loader's bounds, 3.4, 9.3, 10.3); the epilogue adds the bias in int64.
-    sh == sw == 1: each tap adds a shifted copy of the flattened plane over the output rows at the padded width
-    (columns beyond OW are computed and dropped), so the inner loop is long and contiguous."""
+    o // og. Each input plane is staged once, zero-padded and offset (x + in_off, int8: q - zp_in), split by stride
+    phase into ``phases`` (sh * sw, Hq, Wq), a scratch of the caller (:func:`stride_phases`): padded position (r, c)
+    goes to phase (r % sh) * sw + c % sw at (r // sh, c // sw). Tap (kh, kw) of output (oh, ow) is then element
+    (oh + a // sh, ow + b // sw) of phase (a % sh, b % sw), a = kh * dh, b = kw * dw: each tap adds a shifted copy of
+    one flattened phase over the output rows at width Wq (columns beyond OW are computed and dropped), so the inner
+    loop is long and contiguous whatever the stride. The sum of products accumulates in bias's type (int32 for int8,
+    int64 else; exact by the loader's bounds, 3.4, 9.3, 10.3); the epilogue adds the bias in int64."""
     N, C, H, W = x.shape
     O, _, KH, KW = w.shape
     OH, OW = out.shape[2], out.shape[3]
-    Hp, Wp = plane.shape
+    _, Hq, Wq = phases.shape
     og = O // C
     prod64 = bits == 32
-    flat = plane.reshape(Hp * Wp)                    # plane is C-contiguous: a view
-    L = (OH - 1) * Wp + OW if sh == 1 and sw == 1 else OW
+    flat = phases.reshape(sh * sw, Hq * Wq)          # phases is C-contiguous: a view
+    L = (OH - 1) * Wq + OW
     acc = np.empty(L, dtype=bias.dtype)
     y = np.empty(L, dtype=out.dtype)
-    plane[:, :] = 0
+    phases[:, :, :] = 0
     for n in range(N):
         for c in range(C):
             for h in range(H):
+                r = pt + h
                 xr = x[n, c, h]
-                pr = plane[pt + h, pl:pl + W]
-                for j in range(W):
-                    pr[j] = xr[j] + in_off
+                for bp in range(sw):                 # the input columns j of column phase bp: (pl + j) % sw == bp
+                    j0 = (bp - pl) % sw
+                    dst = phases[(r % sh) * sw + bp, r // sh, (pl + j0) // sw:]
+                    xs = xr[j0:]
+                    for k in range((W - j0 + sw - 1) // sw):
+                        dst[k] = xs[k * sw] + in_off
             for o in range(c * og, (c + 1) * og):
-                b = np.int64(bias[o])
-                m = np.int64(mult[o])
-                s = np.int64(shift[o])
-                if sh == 1 and sw == 1:
-                    acc[:] = 0
-                    for kh in range(KH):
-                        for kw in range(KW):
-                            wv = w[o, 0, kh, kw]
-                            if wv == 0:
-                                continue
-                            base = kh * dh * Wp + kw * dw
-                            xs = flat[base:base + L]  # a view: the index below is provably >= 0 (no wrap test)
-                            if prod64:
-                                w64 = np.int64(wv)
-                                for i in range(L):
-                                    acc[i] += np.int64(xs[i]) * w64
-                            else:
-                                w32 = np.int32(wv)
-                                for i in range(L):
-                                    acc[i] += np.int32(xs[i]) * w32
-                    # the columns beyond OW are sums of as many in-range terms: within the same bound, then dropped
-                    epilogue_row(acc, b, m, s, out_zp, act_min, act_max, mode, kind, bits, omode, y)
-                    for oh in range(OH):
-                        for ow in range(OW):
-                            out[n, o, oh, ow] = y[oh * Wp + ow]
-                else:
-                    for oh in range(OH):
-                        acc[:] = 0
-                        for kh in range(KH):
-                            xr = plane[oh * sh + kh * dh]
-                            for kw in range(KW):
-                                wv = w[o, 0, kh, kw]
-                                if wv == 0:
-                                    continue
-                                xs = xr[kw * dw:]
-                                if prod64:
-                                    w64 = np.int64(wv)
-                                    for ow in range(OW):
-                                        acc[ow] += np.int64(xs[ow * sw]) * w64
-                                else:
-                                    w32 = np.int32(wv)
-                                    for ow in range(OW):
-                                        acc[ow] += np.int32(xs[ow * sw]) * w32
-                        epilogue_row(acc, b, m, s, out_zp, act_min, act_max, mode, kind, bits, omode, out[n, o, oh])
+                acc[:] = 0
+                for kh in range(KH):
+                    a = kh * dh
+                    for kw in range(KW):
+                        wv = w[o, 0, kh, kw]
+                        if wv == 0:
+                            continue
+                        b = kw * dw
+                        base = (a // sh) * Wq + b // sw
+                        xs = flat[(a % sh) * sw + b % sw, base:base + L]   # a view: indices below are >= 0
+                        if prod64:
+                            w64 = np.int64(wv)
+                            for i in range(L):
+                                acc[i] += np.int64(xs[i]) * w64
+                        else:
+                            w32 = np.int32(wv)
+                            for i in range(L):
+                                acc[i] += np.int32(xs[i]) * w32
+                # the columns beyond OW are sums of as many in-range terms: within the same bound, then dropped
+                epilogue_row(acc, np.int64(bias[o]), np.int64(mult[o]), np.int64(shift[o]), out_zp, act_min, act_max,
+                             mode, kind, bits, omode, y)
+                for oh in range(OH):
+                    for ow in range(OW):
+                        out[n, o, oh, ow] = y[oh * Wq + ow]
 
 
-def padded_plane(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
-    """The scratch plane (Hp, Wp) of :func:`depthwise_int`: every row and column an (oh, ow) output reads."""
+def stride_phases(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
+    """The scratch (sh * sw, Hq, Wq) of :func:`depthwise_int`: every phase holds every position an (oh, ow) output
+    reads from it and every padded input position (int16; int32 for q32 inputs)."""
     _, _, H, W = x.shape
-    hn = (oh - 1) * sh + (kh - 1) * dh + 1
-    wn = (ow - 1) * sw + (kw - 1) * dw + 1
-    return np.empty((max(hn, pt + H), max(wn, pl + W)), np.int32 if x.dtype.itemsize > 2 else np.int16)
+    hq = max(oh + (kh - 1) * dh // sh, -(-(pt + H) // sh))
+    wq = max(ow + (kw - 1) * dw // sw, -(-(pl + W) // sw))
+    return np.empty((sh * sw, hq, wq), np.int32 if x.dtype.itemsize > 2 else np.int16)

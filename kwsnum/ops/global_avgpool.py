@@ -19,7 +19,7 @@ from .relu import INT_FORMATS, same_qparams
 ACC_LIMIT = 1 << 31  # count * 255 must stay below this: the int32 sum of (q - zp_in) is exact
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def global_avgpool_int8(x, in_off, mult, shift, mode, out_zp, act_min, act_max, q, out):
     """acc = sum (q - zp_in) (int64, exact), then int8 / int16: requantize(acc, mult, shift, mode) + out_zp;
     Q (``q``, docs/numerics.md 10.3): div_round(acc, count, mode) (mode: the qround code; in_off = out_zp = 0)."""
@@ -37,7 +37,7 @@ def global_avgpool_int8(x, in_off, mult, shift, mode, out_zp, act_min, act_max, 
         out[n, c] = clamp(v, act_min, act_max)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def global_avgpool_f32(x, act_min, act_max, out):
     N, C, S = x.shape
     for nc in range(N * C):

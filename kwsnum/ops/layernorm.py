@@ -41,7 +41,7 @@ def acc_bound(D, gamma_q, beta_q, gamma_shift):
 
 
 # ---------------------------------------------------------------- numba kernels
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, act_max, f_bits, q, rmode, omode,
                    bits, out):
     """x, out: (R, D) int8 / int16 / q8 / q16, one normalization group per row; gamma int32 (D,), beta int64 (D,).
@@ -77,7 +77,7 @@ def layernorm_int8(x, gamma, beta, in_zp, out_zp, eps_q, gamma_shift, act_min, a
             out[r, i] = clamp(y, act_min, act_max)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def layernorm_f32(x, gamma, beta, eps, act_min, act_max, out):
     """x, out: (R, D) float32; every operation is one float32 operation, in this order."""
     R, D = x.shape

@@ -16,7 +16,7 @@ from .requantize import torch_requantize64
 from . import gemm
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def linear_int(x, w, bias, mult, shift, in_off, out_zp, act_min, act_max, mode, kind, bits, omode, out):
     """int8, int16 (docs/numerics.md 9.4; in_off = out_zp = 0) and Q (10.3) linear: the accumulator is int64 for
     all (int8's value is the int32 one: exact by 3.4; q8's by 10.3); the output by conv's int_epilogue."""
@@ -32,7 +32,7 @@ def linear_int(x, w, bias, mult, shift, in_off, out_zp, act_min, act_max, mode, 
                                  act_min, act_max)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def linear_f32(x, w, bias, act_min, act_max, out):
     N, F = x.shape
     O = w.shape[0]

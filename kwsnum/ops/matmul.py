@@ -14,7 +14,7 @@ from ..fixedpoint import clamp
 from .base import Attr, Op, require
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def matmul_f32(a, b, out, lo, hi):
     """a (N, m, k), b (N, k, n) float32, contiguous; out (N, m, n): the sequential float32 sums."""
     N, m, k = a.shape

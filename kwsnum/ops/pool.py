@@ -14,7 +14,7 @@ from .base import Attr, Op, in_tensor, out_tensor, qparams, require, QFORMATS, q
 from .relu import C_INT, INT_FORMATS, same_qparams
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def avgpool2d_int8(x, kh, kw, sh, sw, pt, pl, include_pad, zp, act_min, act_max, mode, out):
     """int8 / int16 (mode RND_INF: round_away, docs/numerics.md 4) and Q (mode: the node's qround, 10.3)."""
     N, C, H, W = x.shape
@@ -46,7 +46,7 @@ def avgpool2d_int8(x, kh, kw, sh, sw, pt, pl, include_pad, zp, act_min, act_max,
                 out[n, c, oh, ow] = clamp(v, act_min, act_max)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def avgpool2d_f32(x, kh, kw, sh, sw, pt, pl, include_pad, act_min, act_max, out):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
@@ -75,7 +75,7 @@ def avgpool2d_f32(x, kh, kw, sh, sw, pt, pl, include_pad, act_min, act_max, out)
                 out[n, c, oh, ow] = min(max(y, act_min), act_max)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def maxpool2d_int8(x, kh, kw, sh, sw, dh, dw, pt, pl, act_min, act_max, qmin, out):
     """int8 / int16 (qmin: the type's minimum, -128 / -32768)."""
     N, C, H, W = x.shape
@@ -102,7 +102,7 @@ def maxpool2d_int8(x, kh, kw, sh, sw, dh, dw, pt, pl, act_min, act_max, qmin, ou
                 out[n, c, oh, ow] = clamp(m, act_min, act_max)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def maxpool2d_f32(x, kh, kw, sh, sw, dh, dw, pt, pl, act_min, act_max, out):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]

@@ -14,7 +14,7 @@ from ..model import QBITS, QFORMATS
 from .base import Op, in_tensor, out_tensor, q_attrs, qmodes, require
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def qcast_flat(x, shift, rmode, bits, omode, out):
     for i in range(x.shape[0]):
         out[i] = qcast(np.int64(x[i]), shift, rmode, bits, omode)

@@ -22,7 +22,7 @@ from .base import C_SUFFIX, Op, in_tensor, out_tensor, qparams, q_attrs, qmodes
 FLOATS = ("float32",) + STORAGE_FLOATS
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def quantize_f32_int(x, scale, zp, qmin, qmax, out):
     """x float32 (flat), scale float32, zp int64 -> out int8 / int16 (flat), clamped to [qmin, qmax]
     ([-128, 127] / [-32768, 32767], docs/numerics.md 9.4)."""
@@ -41,7 +41,7 @@ def quantize_f32_int(x, scale, zp, qmin, qmax, out):
         out[i] = np.int64(q)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def quantize_f32_qfmt(x, scale_pow2, rmode, bits, omode, out):
     """x float32 (flat) -> Q values (flat) by kwsnum.fixedpoint.quantize_q (docs/numerics.md 10.3)."""
     for i in range(x.shape[0]):
@@ -61,7 +61,7 @@ def int_qparams(spec):
     return np.float32(s), z
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def dequantize_int8_f32(x, scale, zp, out):
     """x int8 / int16 (flat), scale float32, zp int64 -> out float32 (flat)."""
     for i in range(x.shape[0]):

@@ -15,7 +15,7 @@ INT_FORMATS = ("int8", "int16") + QFORMATS
 C_INT = {"int8": "s8", "int16": "s16", "q8": "s8", "q16": "s16", "q32": "s32"}   # C storage suffix of integer formats
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def clamp_flat(x, lo, hi, out):
     """Elementwise clamp of flat arrays: int8 (lo, hi int64) or float32 (lo, hi float32)."""
     for i in range(x.shape[0]):

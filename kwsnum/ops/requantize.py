@@ -50,7 +50,7 @@ def requantize_params(s_in, s_out):
     return quantize_multiplier(float(np.float32(s_in)) / float(np.float32(s_out)))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def requantize_q(x, in_off, mult, shift, mode, out_zp, qmin, qmax, out):
     """x int8 / int16 / Q (flat) -> out int8 / int16 / Q (flat)."""
     for i in range(x.shape[0]):

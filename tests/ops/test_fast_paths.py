@@ -181,12 +181,12 @@ def test_float64_bound_q32(side):
 
 # ------------------------------------------------------------------ batch slices on threads
 def test_slices_rule():
-    assert parallel.slices(1, 10 ** 9, threads=2) == [(0, 1)]                     # batch 1: never split
-    assert parallel.slices(256, 10 ** 9, threads=1) == [(0, 256)]                 # one thread: never split
-    assert parallel.slices(3, 1000, threads=2) == [(0, 3)]                        # too little work
-    s = parallel.slices(256, parallel.SLICE_WORK // 4, threads=2)
+    assert parallel.slices(1, 10 ** 9) == [(0, 1)]                     # batch 1: never split
+    assert parallel.slices(3, 1000) == [(0, 3)]                        # too little work
+    s = parallel.slices(256, parallel.SLICE_WORK // 4)
     assert s[0] == (0, 4) and s[-1] == (252, 256) and len(s) == 64
-    assert parallel.slices(10, parallel.SLICE_WORK, threads=2) == [(i, i + 1) for i in range(10)]
+    assert parallel.slices(10, parallel.SLICE_WORK) == [(i, i + 1) for i in range(10)]
+    assert parallel.slices(200, 1) == [(0, 64), (64, 128), (128, 192), (192, 200)]   # at most MAX_SLICE
 
 
 def test_sliced_run_equals_whole(monkeypatch):
@@ -197,6 +197,10 @@ def test_sliced_run_equals_whole(monkeypatch):
     monkeypatch.setattr(parallel, "thread_count", lambda: 2)
     plan = Plan(model)
     assert len(parallel.slices(len(x), plan.work)) == len(x)
+    monkeypatch.setattr(parallel, "thread_count", lambda: 1)
+    for k, v in plan.run(x, trace=True).items():                       # the same slices on one thread
+        np.testing.assert_array_equal(v, whole[k])
+    monkeypatch.setattr(parallel, "thread_count", lambda: 2)
     sliced = plan.run(x, trace=True)
     assert sliced.keys() == whole.keys()
     for k in whole:
