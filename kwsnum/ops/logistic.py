@@ -8,7 +8,7 @@ through gemmlowp's logistic and is rounded to 1/256 steps. The integers are TFLM
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import logistic_q, rdbpot, requantize, ROUND_DOUBLE
 from .base import Attr, Op, in_tensor, out_tensor, require
@@ -31,9 +31,9 @@ def logistic_params(s_in):
     return dict(input_multiplier=m, input_left_shift=shift, input_range_radius=int(min(radius, (1 << 31) - 1)))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # serial: the interpreter runs batch slices on threads
 def logistic_int8(x, zp, mult, shift, radius, out):
-    for i in prange(x.shape[0]):
+    for i in range(x.shape[0]):
         v = np.int64(x[i]) - zp
         if v <= -radius:
             out[i] = -128

@@ -6,7 +6,7 @@
 255**2: exact in int32. Spec: docs/numerics.md 11.11.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import requantize, clamp
 from ..quant import quantize_multiplier
@@ -27,9 +27,9 @@ def broadcast_shape(a, b):
     return tuple(max(x, y) for x, y in zip(a, b))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # serial: the interpreter runs batch slices on threads
 def mul_int8(p, m, s, mode, zo, lo, hi, out):
-    for i in prange(p.shape[0]):
+    for i in range(p.shape[0]):
         out[i] = clamp(requantize(p[i], m, s, mode) + zo, lo, hi)
 
 

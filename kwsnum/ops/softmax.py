@@ -10,7 +10,7 @@ docs/numerics.md 11.4.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import srdhm, rdbpot, exp_on_negative_values, reciprocal_q12
 from ..quant import quantize_multiplier
@@ -60,11 +60,11 @@ def softmax_row(x, base, step, depth, mult, left_shift, diff_min, out):
         out[base + c * step] = y
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # serial: the interpreter runs batch slices on threads
 def softmax_int8(x, outer, depth, inner, mult, left_shift, diff_min, out):
     """x, out: (N, outer * depth * inner) int8, rows along the middle axis."""
     N = x.shape[0]
-    for k in prange(N * outer * inner):
+    for k in range(N * outer * inner):
         n = k // (outer * inner)
         j = k % (outer * inner)
         o, i = j // inner, j % inner

@@ -6,16 +6,16 @@ rounded to 1/128 steps. The integers are TFLM's Prepare results, derived as LOGI
 (:func:`kwsnum.ops.logistic.logistic_params`). Spec: docs/numerics.md 11.9.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..fixedpoint import tanh_q, rdbpot, requantize, ROUND_DOUBLE
 from .base import Attr, Op, in_tensor, out_tensor, require
 from .logistic import INPUT_INT_BITS, logistic_params as tanh_params   # noqa: F401  (the same derivation)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # serial: the interpreter runs batch slices on threads
 def tanh_int8(x, zp, mult, shift, radius, out):
-    for i in prange(x.shape[0]):
+    for i in range(x.shape[0]):
         v = np.int64(x[i]) - zp
         if v <= -radius:
             out[i] = -128
