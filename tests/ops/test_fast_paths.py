@@ -67,7 +67,7 @@ def test_conv_paths_agree(fmt, groups, data):
 
 @pytest.mark.parametrize("case", [conv_case, linear_case])
 @given(data=st.data())
-@settings(max_examples=40)
+@settings(max_examples=25)
 def test_q_paths_agree(case, data):
     model, x = data.draw(case())
     all_paths_agree(model, x)
