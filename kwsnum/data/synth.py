@@ -31,10 +31,8 @@ temporary files.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import time
 import wave
