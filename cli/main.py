@@ -77,19 +77,22 @@ def _collect_inputs(paths):
     return files
 
 
-def _read_input(path, model):
+def _read_input(path, model, resample=False, mix=False):
     if path.lower().endswith(".wav"):
-        return _read_wav(path, model)
+        return _read_wav(path, model, resample=resample, mix=mix)
     return _read_npy(path, model)
 
 
-def _read_wav(path, model):
+def _read_wav(path, model, resample=False, mix=False):
     from ..wav import read_wav
     fe = model.frontend
     if fe is None:
         raise InputError("the model stores no audio frontend, so it cannot take .wav files; give features as .npy",
                          file=path)
-    samples, _ = read_wav(path, expected_rate=fe.sample_rate)
+    notes = []
+    samples, _ = read_wav(path, expected_rate=fe.sample_rate, resample=resample, mix=mix, notes=notes)
+    for n in notes:
+        click.echo(f"kwsnum: note: {printable(n, None)}", err=True)
     return model.check_input(fe.compute(samples)[None])
 
 
@@ -148,7 +151,10 @@ def cli():
 @click.option("--force", is_flag=True, help="With --trace: replace DIR if it exists and is not empty.")
 @click.option("--top", default=1, show_default=True, type=click.IntRange(1, 1 << 16),
               help="How many classes to report per input.")
-def run(paths, as_json, trace_dir, force, top):
+@click.option("--resample", is_flag=True,
+              help="Convert .wav files at another sample rate to the model's (scipy.signal.resample_poly).")
+@click.option("--mix", is_flag=True, help="Average the channels of multi-channel .wav files to mono.")
+def run(paths, as_json, trace_dir, force, top, resample, mix):
     """Run a model with the oracle: kwsnum run [MODEL.h5] [INPUT...]
 
     MODEL is an exported .h5 (default: the bundled DS-CNN). INPUTs are .npy files (one sample of the model's
@@ -173,7 +179,7 @@ def run(paths, as_json, trace_dir, force, top):
         _check_trace_dir(trace_dir, force)
     m = _load(model)
     files = _collect_inputs(paths)
-    batches = [(f, _read_input(f, m)) for f in files]
+    batches = [(f, _read_input(f, m, resample=resample, mix=mix)) for f in files]
     x = np.concatenate([b for _, b in batches], axis=0)
     if trace_dir:
         result = m.run(x, trace=True)

@@ -332,6 +332,65 @@ def _oracle_predict(model, X, batch=64):
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
+def synth_selection(root, synths=None, holdout=None):
+    """None (every clip), or {"train": speaker ids for train / validation, "test": speaker ids for the test,
+    "test_all_lists": bool, "synths": {...}} from a generated folder's speakers.txt."""
+    if not synths and not holdout:
+        return None
+    from .data.synth import read_speakers
+    if not os.path.exists(os.path.join(root, "speakers.txt")):
+        raise ValueError(f"{root}: --synths / --holdout-synth need the speakers.txt of a generated folder")
+    table = read_speakers(root)
+    present = sorted({sp.synth for sp, _ in table.values()})
+    want = [x for x in synths.split(",") if x] if synths else list(present)
+    for n in want + ([holdout] if holdout else []):
+        if n not in present:
+            raise ValueError(f"{root}: no speaker of synthesizer {n!r} (present: {', '.join(present)})")
+    train_synths = [n for n in want if n != holdout]
+    if not train_synths:
+        raise ValueError("--holdout-synth leaves no synthesizer to train on")
+    sel = dict(train={sid for sid, (sp, _) in table.items() if sp.synth in train_synths},
+               synths=dict(train=train_synths, test=[holdout] if holdout else train_synths),
+               test_all_lists=bool(holdout))
+    sel["test"] = {sid for sid, (sp, _) in table.items() if sp.synth == holdout} if holdout else sel["train"]
+    return sel
+
+
+def load_items(root, selection=None, seed=0):
+    """{"train", "validation", "test": items} (balance_unknown=True), restricted to a synth_selection. With a
+    held-out synthesizer, the test items are that synthesizer's clips of all three lists (its speakers are
+    never trained on) plus the test split's share of silence."""
+    from .data.speech_commands import silence_items
+    if selection is None:
+        return {s: load_split(root, s, balance_unknown=True, seed=seed) for s in ("train", "validation", "test")}
+    out = {s: load_split(root, s, balance_unknown=True, seed=seed, speakers=selection["train"])
+           for s in ("train", "validation")}
+    if selection["test_all_lists"]:
+        test = []
+        for s in ("train", "validation", "test"):
+            test += load_split(root, s, balance_unknown=True, seed=seed, speakers=selection["test"],
+                               silence_fraction=0.0)
+        out["test"] = test + silence_items(root, "test", int(round(0.1 * len(test))), seed)
+    else:
+        out["test"] = load_split(root, "test", balance_unknown=True, seed=seed, speakers=selection["test"])
+    return out
+
+
+def augmented_copies(root, clips, k, seed):
+    """k augmented copies (int16 [k * N, T]) of clips, copy j of clip i from default_rng([seed, 0x415547, j, i]),
+    with the folder's _background_noise_ files and 32 simulated rooms of their own (seed + 1000)."""
+    from .data import augment
+    from .data.speech_commands import _noise, background_files
+    noises = [_noise(f).astype(np.float64) for f in background_files(root)]
+    rirs = augment.room_impulse_responses(seed + 1000)
+    out = np.empty((k * len(clips),) + clips.shape[1:], clips.dtype)
+    for j in range(k):
+        for i, x in enumerate(clips):
+            out[j * len(clips) + i] = augment.augment_clip(x, np.random.default_rng([seed, 0x415547, j, i]),
+                                                           noises, rirs)[0]
+    return out
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m kwsnum.train",
                                 description="Train a kwsnum zoo KWS model on a Speech Commands-style folder "
@@ -366,6 +425,16 @@ def parse_args(argv):
                         "[1 - S, 1 + S] (tempo and pitch; 0: off). Default: kws_raw 0.1, other models 0")
     p.add_argument("--label-smoothing", type=float, default=None,
                    help="cross-entropy label smoothing. Default: kws_raw 0.1, other models 0")
+    p.add_argument("--synths", default=None,
+                   help="comma-separated synthesizers (a generated folder's speakers.txt): train, validate "
+                        "and test on these synthesizers' speakers only. Default: all")
+    p.add_argument("--holdout-synth", default=None, metavar="SYNTH",
+                   help="held-out-synthesizer protocol: train and validate without SYNTH's speakers, test on "
+                        "every clip of SYNTH (all three lists; its speakers are never seen in training)")
+    p.add_argument("--augment-copies", type=int, default=0, metavar="K",
+                   help="add K acoustically augmented copies of every training clip (kwsnum.data.augment: "
+                        "warp, reverberation, colouration / telephone band, noise, gain, clipping, shift), "
+                        "made once before the features. Default 0")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, metavar="OUT_DIR")
     p.add_argument("--max-minutes", type=float, default=None,
@@ -384,6 +453,8 @@ def parse_args(argv):
             if (a.frontend or DEFAULT_FRONTEND[a.model]) == "raw" else 0.0
     if a.label_smoothing is None:
         a.label_smoothing = DEFAULT_LABEL_SMOOTHING.get(a.model, 0.0)
+    if a.augment_copies < 0:
+        p.error("need --augment-copies >= 0")
     if a.epochs < 1 or a.batch_size < 2 or a.lr <= 0:
         p.error("need --epochs >= 1, --batch-size >= 2, --lr > 0")
     if not 0.0 <= a.noise_prob <= 1.0 or a.noise_gain < 0 or not 0.0 <= a.label_smoothing < 1.0 or \
@@ -432,12 +503,19 @@ def run(a, argv):
         raise ValueError(f"{a.data_dir}: not a directory")
     t0 = time.time()
     splits = {}
-    for split in ("train", "validation", "test"):
-        items = load_split(a.data_dir, split, balance_unknown=True, seed=a.seed)
+    selection = synth_selection(a.data_dir, a.synths, a.holdout_synth)
+    for split, items in load_items(a.data_dir, selection, a.seed).items():
         if not items:
             raise ValueError(f"{a.data_dir}: the {split} split is empty")
         clips, y = load_arrays(items)
         splits[split] = (clips, np.asarray(y, np.int64))
+    if a.augment_copies:
+        t1 = time.time()
+        clips, y = splits["train"]
+        extra = augmented_copies(a.data_dir, clips, a.augment_copies, a.seed)
+        splits["train"] = (np.concatenate([clips, extra]), np.concatenate([y] * (a.augment_copies + 1)))
+        log(f"augmentation: {a.augment_copies} augmented copies of {len(y)} training clips "
+            f"({time.time() - t1:.1f} s)", q)
     log("data: " + ", ".join(f"{k} {len(v[1])}" for k, v in splits.items()) + f" clips ({time.time() - t0:.1f} s)", q)
     if fe.kind not in ("raw", "micro"):      # micro: integer features, used as TFLM gives them (x 10/256)
         fe = fit_normalisation(fe, splits["train"][0])
@@ -585,7 +663,8 @@ def run(a, argv):
         command=cmd, model=a.model, model_args={k: list(v) if isinstance(v, tuple) else v for k, v in margs.items()},
         n_params=n_params, labels=labels,
         frontend=dict(describe=fe.describe(), shape=list(fe.output_shape), attrs=fe.to_attrs()),
-        data=dict(root=os.path.abspath(a.data_dir),
+        data=dict(root=os.path.abspath(a.data_dir), augment_copies=a.augment_copies,
+                  synths=None if selection is None else selection["synths"],
                   counts={k: int(len(v[1])) for k, v in splits.items()},
                   class_counts={k: {labels[c]: int(n) for c, n in enumerate(np.bincount(v[1], minlength=n_classes))}
                                 for k, v in splits.items()}),

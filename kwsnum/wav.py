@@ -5,7 +5,11 @@
 format other than 16-bit integer PCM, more than one channel, a sample rate other than
 ``expected_rate``, no samples, a data chunk shorter than its header says -- raises
 :class:`kwsnum.errors.InputError` with ``file=path`` and a one-line message saying what was found
-and what is expected. kwsnum never resamples, mixes down or converts silently.
+and what is expected. kwsnum never resamples, mixes down or converts silently: only when asked,
+``resample=True`` (``kwsnum run --resample``) converts another sample rate with
+``scipy.signal.resample_poly`` (exact rational ratio, Kaiser-windowed polyphase filter), and
+``mix=True`` (``--mix``) averages the channels of a multi-channel file; each conversion done is
+described in the ``notes`` list the caller passes.
 """
 
 import os
@@ -72,11 +76,14 @@ def _format_description(path, tag_text):
     return f"sample format is {bits}-bit {name}, {_EXPECTED}"
 
 
-def read_wav(path, expected_rate=16000):
+def read_wav(path, expected_rate=16000, resample=False, mix=False, notes=None):
     """Read a 16-bit PCM mono WAV file: returns ``(samples int16 (n,), sample_rate)``.
 
     ``expected_rate``: the rate the caller needs (the model frontend's ``sample_rate``); a file at
-    another rate is an error, never resampled. ``None`` accepts any rate.
+    another rate is an error unless ``resample=True``, which converts it (:func:`resample_int16`;
+    the returned rate is then ``expected_rate``). ``None`` accepts any rate. A file with more than one
+    channel is an error unless ``mix=True``, which averages the channels (rounded to int16).
+    ``notes``: a list to which a one-line description of each conversion is appended.
     """
     fname = os.fspath(path)
     if not os.path.exists(fname):
@@ -107,15 +114,16 @@ def read_wav(path, expected_rate=16000):
             if width != 2:
                 kind = "8-bit unsigned" if width == 1 else f"{8 * width}-bit"
                 raise InputError(f"sample format is {kind} PCM, {_EXPECTED}", file=fname)
-            if nch != 1:
-                raise InputError(f"{nch} channels, expected mono (1 channel); kwsnum does not mix down",
-                                 file=fname)
-            if expected_rate is not None and rate != int(expected_rate):
+            if nch != 1 and not mix:
+                raise InputError(f"{nch} channels, expected mono (1 channel); kwsnum does not mix down "
+                                 "unless asked: pass --mix to average the channels", file=fname)
+            if expected_rate is not None and rate != int(expected_rate) and not resample:
                 raise InputError(f"sample rate {rate} Hz, expected {int(expected_rate)} Hz; "
-                                 "kwsnum does not resample", file=fname)
+                                 "kwsnum does not resample unless asked: pass --resample to convert it",
+                                 file=fname)
             if nframes == 0:
                 raise InputError("no samples (empty data chunk)", file=fname)
-            data = w.readframes(min(nframes, st.st_size // 2))   # never more than the file can hold
+            data = w.readframes(min(nframes, st.st_size // (2 * nch)))   # never more than the file can hold
     except InputError:
         raise
     except wave.Error as e:
@@ -128,10 +136,40 @@ def read_wav(path, expected_rate=16000):
     except (OSError, struct.error, RuntimeError, ValueError, OverflowError, MemoryError) as e:
         # the stdlib parser's other failures on a corrupt header (e.g. a chunk size of 0xFFFFFFF0)
         raise InputError(f"malformed WAV file: {printable(str(e) or type(e).__name__, 120)}", file=fname) from None
-    if len(data) < 2 * nframes:
+    if len(data) < 2 * nch * nframes:
         raise InputError(f"truncated data: header says {nframes} samples, file holds "
-                         f"{len(data) // 2}", file=fname)
-    return np.frombuffer(data, dtype="<i2").astype(np.int16), rate
+                         f"{len(data) // (2 * nch)}", file=fname)
+    x = np.frombuffer(data, dtype="<i2").astype(np.int16)
+    if nch != 1:
+        x = mix_down(x.reshape(-1, nch))
+        if notes is not None:
+            notes.append(f"{fname}: mixed {nch} channels down to mono (average)")
+    if expected_rate is not None and rate != int(expected_rate):
+        x = resample_int16(x, rate, int(expected_rate), file=fname)
+        if notes is not None:
+            notes.append(f"{fname}: resampled {rate} Hz -> {int(expected_rate)} Hz "
+                         f"(scipy.signal.resample_poly), {nframes} -> {x.size} samples")
+        rate = int(expected_rate)
+    return x, rate
+
+
+def mix_down(frames):
+    """int16 (n, channels) -> int16 (n,): the channels' mean, rounded half to even."""
+    return np.round(np.asarray(frames, np.float64).mean(axis=1)).astype(np.int16)
+
+
+def resample_int16(x, rate_in, rate_out, file=None):
+    """Resample int16 samples from rate_in to rate_out Hz with scipy.signal.resample_poly (the exact ratio
+    rate_out / rate_in reduced by their gcd; its default Kaiser-windowed FIR, beta 5), rounded and saturated
+    to int16. Raises InputError if scipy is not installed."""
+    import math
+    try:
+        from scipy.signal import resample_poly
+    except ImportError:
+        raise InputError("resampling needs scipy (pip install scipy)", file=file) from None
+    g = math.gcd(int(rate_in), int(rate_out))
+    y = resample_poly(np.asarray(x, np.float64), int(rate_out) // g, int(rate_in) // g)
+    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
 
 
 def write_wav(path, samples, rate=16000):

@@ -135,7 +135,7 @@ def test_loader_no_background(tmp_path):
 # --------------------------------------------------------------------------- espeak-ng generator
 
 TINY = dict(per_word=2, per_unknown_word=1, n_unknown_words=3, n_speakers=12, jobs=2,
-            noise_seconds=4.0)
+            noise_seconds=4.0, synths=["espeak"])
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +178,7 @@ def test_synth_layout_and_format(tiny):
         assert (ch, width, rate, n) == (1, 2, 16000, 16000)
         assert _rms(x) > 100                                    # not silent (about -50 dBFS)
     bg = sorted(os.listdir(tiny / "_background_noise_"))
-    assert bg == ["brown_noise.wav", "hum.wav", "pink_noise.wav", "white_noise.wav"]
+    assert bg == ["babble.wav", "brown_noise.wav", "fan.wav", "hum.wav", "pink_noise.wav", "white_noise.wav"]
     for name in bg:
         ch, width, rate, n, x = _wav_info(tiny / "_background_noise_" / name)
         assert (ch, width, rate) == (1, 2, 16000) and n == 4 * 16000 and _rms(x) > 1000
@@ -210,7 +210,7 @@ def test_synth_word_inside_window(tiny):
     rows = (tiny / "metadata.csv").read_text().splitlines()[1:]
     assert len(rows) == 23
     for r in rows:
-        path, voice, variant, speed, pitch, amp, offset, length, noise, snr = r.split(",")
+        path, synth, voice, variant, speed, pitch, emph, warp, offset, length, noise, snr, aug = r.split(",")
         offset, length = int(offset), int(length)
         assert 0 <= offset and offset + length <= 16000 and length > 1600
         x = _wav_info(tiny / path)[4].astype(np.float64)
@@ -228,9 +228,9 @@ def test_synth_word_inside_window(tiny):
 def test_synth_clean_energy_inside(tmp_path):
     from kwsnum.data.synth import generate
     generate(tmp_path, seed=5, per_word=1, n_unknown_words=0, n_speakers=4, noise_prob=0.0,
-             noise_seconds=2.0, jobs=1)
+             noise_seconds=2.0, jobs=1, synths=["espeak"])
     for r in (tmp_path / "metadata.csv").read_text().splitlines()[1:]:
-        path, *_, offset, length, noise, snr = r.split(",")
+        path, *_, offset, length, noise, snr, aug = r.split(",")
         offset, length = int(offset), int(length)
         x = _wav_info(tmp_path / path)[4].astype(np.float64)
         assert noise == "" and not x[:offset].any() and not x[offset + length:].any()
@@ -277,7 +277,7 @@ def test_synth_loader(tiny):
 def test_synth_cli(tmp_path, capsys):
     from kwsnum.data.synth import main
     assert main([str(tmp_path / "d"), "--per-word", "1", "--n-unknown-words", "1",
-                 "--n-speakers", "3", "--jobs", "1", "--seed", "2"]) == 0
+                 "--n-speakers", "3", "--jobs", "1", "--seed", "2", "--synths", "espeak"]) == 0
     assert len(_clips(tmp_path / "d")) == 11
     assert "11/11" in capsys.readouterr().err
 
@@ -285,7 +285,7 @@ def test_synth_cli(tmp_path, capsys):
 @needs_tools
 def test_synth_refuses_non_empty_and_overwrites(tmp_path):
     from kwsnum.data.synth import generate
-    kw = dict(per_word=1, n_unknown_words=0, n_speakers=3, noise_seconds=2.0, jobs=1)
+    kw = dict(per_word=1, n_unknown_words=0, n_speakers=3, noise_seconds=2.0, jobs=1, synths=["espeak"])
     generate(tmp_path, seed=0, **kw)
     first = _files(tmp_path)
     with pytest.raises(ValueError, match="not empty"):

@@ -27,7 +27,8 @@ def tiny_data(tmp_path_factory):
     out = tmp_path_factory.mktemp("sc_tiny") / "sc"
     # 10 speakers -> 8 train / 1 validation / 1 test; each says each keyword once
     subprocess.run([sys.executable, "-m", "kwsnum.data.synth", str(out), "--per-word", "10",
-                    "--n-speakers", "10", "--n-unknown-words", "3", "--quiet", "--jobs", "2"],
+                    "--n-speakers", "10", "--n-unknown-words", "3", "--quiet", "--jobs", "2",
+                    "--synths", "espeak"],
                    check=True, timeout=120)
     return out
 

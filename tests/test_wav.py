@@ -156,3 +156,68 @@ def test_missing_data_chunk(tmp_path):
     p = tmp_path / "d.wav"
     p.write_bytes(riff(chunks=("fmt",)))
     expect_error(p, "malformed WAV file: fmt chunk and/or data chunk missing")
+
+
+# --------------------------------------------------------------------------- --resample / --mix (asked for only)
+def _write_frames(path, frames, rate):
+    frames = np.asarray(frames, np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1 if frames.ndim == 1 else frames.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames.astype("<i2").tobytes())
+
+
+def test_stereo_refused_names_the_option_and_mix_averages(tmp_path):
+    p = tmp_path / "s.wav"
+    left = np.arange(-500, 500, dtype=np.int16) * 30
+    right = np.full(1000, 1001, np.int16)
+    _write_frames(p, np.stack([left, right], 1), 16000)
+    expect_error(p, "2 channels, expected mono .*pass --mix")
+    notes = []
+    x, rate = read_wav(p, mix=True, notes=notes)
+    assert rate == 16000 and x.dtype == np.int16 and x.shape == (1000,)
+    assert np.array_equal(x, np.round((left.astype(float) + right) / 2).astype(np.int16))
+    assert notes == [f"{p}: mixed 2 channels down to mono (average)"]
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 44100, 48000])
+def test_resample_on_request(tmp_path, rate):
+    pytest.importorskip("scipy")
+    p = tmp_path / "r.wav"
+    t = np.arange(int(0.5 * rate)) / rate
+    _write_frames(p, np.round(10000 * np.sin(2 * np.pi * 440 * t)), rate)
+    expect_error(p, f"sample rate {rate} Hz, expected 16000 Hz; .*pass --resample")
+    notes = []
+    x, got = read_wav(p, resample=True, notes=notes)
+    assert got == 16000 and x.dtype == np.int16 and x.size == 8000
+    assert notes and "resampled" in notes[0] and f"{rate} Hz -> 16000 Hz" in notes[0]
+    # still a 440 Hz tone of the same amplitude (away from the filter's edge effects)
+    mid = x[1000:7000].astype(np.float64)
+    ref = 10000 * np.sin(2 * np.pi * 440 * (np.arange(1000, 7000) / 16000))
+    assert np.max(np.abs(mid - ref)) < 150
+    same, r2 = read_wav(p, expected_rate=rate, resample=True, notes=[])
+    assert r2 == rate and same.size == t.size                     # nothing to convert: untouched
+
+
+def test_cli_run_resample_and_mix(tmp_path):
+    import subprocess
+    import sys
+    from kwsnum import default
+    clip = read_wav(default.clips()[0][0])[0]
+    up = tmp_path / "stereo48k.wav"
+    from kwsnum.wav import resample_int16
+    y = resample_int16(clip, 16000, 48000)
+    _write_frames(up, np.stack([y, y], 1), 48000)
+    r = subprocess.run([sys.executable, "-m", "kwsnum", "run", str(up)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "--mix" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "kwsnum", "run", str(up), "--mix"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 2 and "--resample" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "kwsnum", "run", str(up), "--mix", "--resample"], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "resampled 48000 Hz -> 16000 Hz" in r.stderr and "mixed 2 channels" in r.stderr
+    r0 = subprocess.run([sys.executable, "-m", "kwsnum", "run", default.clips()[0][0]], capture_output=True,
+                        text=True, timeout=300)
+    assert r.stdout.split("\t")[1].split()[0] == r0.stdout.split("\t")[1].split()[0]   # the same top class

@@ -1,4 +1,4 @@
-"""Keyword-spotting data: a Speech Commands v2 loader and an espeak-ng synthetic generator.
+"""Keyword-spotting data: a Speech Commands v2 loader and a synthetic generator (espeak-ng, festival, flite, Piper).
 
 ``from kwsnum.data import load_split, load_audio, LABELS``; ``kwsnum.data.synth.generate``
 (or ``python -m kwsnum.data.synth OUT_DIR``) makes a synthetic dataset in the same layout.

@@ -108,7 +108,7 @@ def background_files(root):
     return [f for f in files if _wav_frames(f) >= CLIP_SAMPLES]
 
 
-def load_split(root, split, *, silence_fraction=0.1, balance_unknown=False, seed=0):
+def load_split(root, split, *, silence_fraction=0.1, balance_unknown=False, seed=0, speakers=None):
     """The items of one split: a list of Item (path_or_None, label_index).
 
     split: "train", "validation" or "test" (also "training", "val", "testing").
@@ -130,6 +130,8 @@ def load_split(root, split, *, silence_fraction=0.1, balance_unknown=False, seed
         rels = [r for r in rels if r in test]
     else:
         rels = [r for r in rels if r not in val and r not in test]
+    if speakers is not None:
+        rels = [r for r in rels if speaker_of(r) in speakers]
     items = [Item(os.path.join(root, *r.split("/")), label_of(r.split("/")[0])) for r in rels]
 
     if balance_unknown:
@@ -142,10 +144,17 @@ def load_split(root, split, *, silence_fraction=0.1, balance_unknown=False, seed
             keep = set(np.asarray(unk)[rng.choice(len(unk), target, replace=False)].tolist())
             items = [it for i, it in enumerate(items) if it[1] != UNKNOWN or i in keep]
 
-    n_sil = int(round(silence_fraction * len(items)))
-    noise = background_files(root)
+    return items + silence_items(root, split, int(round(silence_fraction * len(items))), seed)
+
+
+def silence_items(root, split, n, seed=0):
+    """n silence items of a split: item j is a fixed 1 s crop of one _background_noise_ file at an offset
+    and a gain in [0, 1) drawn from default_rng([seed, crc32(split), j]) (all-zero without noise files)."""
+    split = _SPLIT_NAMES.get(split, split)
+    noise = background_files(os.fspath(root))
     lengths = [_wav_frames(f) for f in noise]
-    for j in range(n_sil):
+    items = []
+    for j in range(n):
         rng = np.random.default_rng([int(seed), zlib.crc32(split.encode()), j])
         if noise:
             k = int(rng.integers(len(noise)))

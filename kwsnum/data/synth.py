@@ -1,4 +1,4 @@
-"""Synthesize a Speech Commands v2-style dataset with espeak-ng.
+"""Synthesize a Speech Commands v2-style dataset with offline speech synthesizers.
 
 ``generate(out_dir)`` (or ``python -m kwsnum.data.synth OUT_DIR``) writes::
 
@@ -10,12 +10,15 @@
     OUT_DIR/speakers.txt                       speaker id, espeak voice, variant, split
     OUT_DIR/metadata.csv                       per clip: speaker, speed, pitch, offset, ... (for tests)
 
-A *speaker* is one espeak-ng English voice combined with one voice variant
-(``en-us+m3``).  Speaker ids are the first 8 hex digits of sha1("voice+variant"),
-like the real dataset's hashed ids.  Validation and test are disjoint by speaker: each
+A *speaker* is (synthesizer, voice, variant) (kwsnum.data.voices): an espeak-ng English voice
+with a voice variant (``espeak/en-us+m3``), or a festival, flite or Piper voice with a vocal-tract /
+pitch warp (``flite/slt+w106``).  Each word's clips are shared equally between the synthesizers
+installed (``synths``; missing ones are skipped with a message), and each clip goes through the
+acoustic augmentation of kwsnum.data.augment (``augment``).  Speaker ids are the first 8 hex digits
+of a sha1 of the speaker, like the real dataset's hashed ids.  Validation and test are disjoint by speaker: each
 speaker belongs to exactly one of train / validation / test.
 
-Determinism: espeak-ng and sox are deterministic programs (same input, same bytes; sox
+Determinism: the synthesizers are deterministic programs (same input, same bytes; sox
 writes 32-bit float here so it never dithers).  Every random choice for a clip comes
 from its own ``numpy.random.default_rng([seed, crc32(word), index, ...])``, so a clip
 does not depend on the number of jobs or on the order in which they finish.  Same seed,
@@ -28,16 +31,18 @@ temporary files.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import time
 import wave
 import zlib
 
 import numpy as np
+
+from . import augment as _aug
+from . import voices as _voices
+from .voices import Speaker
 
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = 16000
@@ -48,17 +53,11 @@ UNKNOWN_WORDS = ["bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheil
                  "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                  "backward", "forward", "follow", "learn", "visual"]
 
-# Candidate speakers: fixed lists, filtered by what the installed espeak-ng offers (an
-# absent variant is silently ignored by espeak-ng, so we must check).  The mbrola voices
-# (mb/...) are not used: they need separately installed mbrola databases.
-VOICES = ["en-us", "en-gb", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan",
-          "en-gb-x-gbcwmd", "en-029", "en-us-nyc"]
-VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
-            "klatt", "klatt2", "klatt3", "klatt4", "adam", "Andy", "Annie", "aunty", "belinda",
-            "benjamin", "david", "ed", "edward", "grandma", "grandpa", "john", "linda", "max",
-            "Michael", "paul", "quincy", "rob", "robert", "steph", "travis", "victor", "zac"]
+# the espeak-ng candidate lists (kept here under their old names)
+VOICES = _voices.ESPEAK_VOICES
+VARIANTS = _voices.ESPEAK_VARIANTS
 
-NOISE_KINDS = ["white_noise", "pink_noise", "brown_noise", "hum"]
+NOISE_KINDS = ["white_noise", "pink_noise", "brown_noise", "hum", "babble", "fan"]
 
 DEFAULT_PER_WORD = 200          # clips per keyword
 DEFAULT_N_UNKNOWN_WORDS = 25    # all of UNKNOWN_WORDS
@@ -66,41 +65,44 @@ DEFAULT_NOISE_SECONDS = 30.0
 
 
 def _require_tools():
-    missing = [t for t in ("espeak-ng", "sox") if shutil.which(t) is None]
-    if missing:
-        raise RuntimeError("kwsnum.data.synth needs " + " and ".join(missing)
-                           + " on PATH (Debian/Ubuntu: apt-get install espeak-ng sox)")
-
-
-def _espeak_list(kind):
-    out = subprocess.run(["espeak-ng", f"--voices={kind}"], check=True, capture_output=True,
-                         text=True).stdout.splitlines()
-    rows = []
-    for line in out[1:]:
-        parts = line.split()
-        if len(parts) >= 5:
-            rows.append((parts[1], parts[-1] if parts[-1].startswith(("gmw/", "!v/")) else None,
-                         parts))
-    return rows
+    """sox and espeak-ng are the baseline (espeak-ng's resampling, and the one synthesizer every
+    machine here has)."""
+    why = _voices.get("espeak").unavailable()
+    if why:
+        raise RuntimeError("kwsnum.data.synth " + why)
 
 
 def available_speakers():
-    """All (voice, variant) pairs of VOICES x VARIANTS installed here, in the fixed order."""
+    """All espeak-ng (voice, variant) pairs of VOICES x VARIANTS installed here, in the fixed order."""
     _require_tools()
-    voices = set()
-    for lang, _, parts in _espeak_list("en"):
-        if any(p.startswith("gmw/") for p in parts):
-            voices.add(lang)
-    variants = set()
-    for _, _, parts in _espeak_list("variant"):
-        for p in parts:
-            if p.startswith("!v/"):
-                variants.add(p[3:])
-    return [(v, x) for v in VOICES if v in voices for x in VARIANTS if x in variants]
+    return [(s.voice, s.variant) for s in _voices.get("espeak").speakers()]
 
 
-def speaker_id(voice, variant):
-    return hashlib.sha1(f"{voice}+{variant}".encode()).hexdigest()[:8]
+def speakers_of(synths):
+    """{synth: [Speaker]} for the given synthesizer names (all installed speakers of each)."""
+    return {n: _voices.get(n).speakers() for n in synths}
+
+
+def speaker_id(voice, variant=None):
+    """speaker_id(Speaker) or, for espeak-ng, speaker_id(voice, variant)."""
+    if variant is not None:
+        return _voices.speaker_id(Speaker("espeak", voice, variant))
+    return _voices.speaker_id(voice)
+
+
+def read_speakers(root):
+    """{speaker id: (Speaker, split)} from a generated folder's speakers.txt."""
+    out = {}
+    with open(os.path.join(root, "speakers.txt")) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) != 3:
+                continue
+            sid, name, split = parts
+            synth, rest = name.split("/", 1) if "/" in name else ("espeak", name)
+            voice, variant = rest.rsplit("+", 1)
+            out[sid] = (Speaker(synth, voice, variant), split)
+    return out
 
 
 def _rng(seed, *keys):
@@ -139,6 +141,31 @@ def _noise(kind, n, rng):
         spec /= np.sqrt(f) if kind == "pink_noise" else f        # 1/f or 1/f^2 power
         spec[f < 10.0] = 0.0                                     # no DC / subsonic drift
         x = np.fft.irfft(spec, n)
+    elif kind == "babble":
+        # speech-shaped noise (long-term speech spectrum, -6 dB/octave above 500 Hz) amplitude-modulated
+        # at syllable rates (3-6 Hz), a stand-in for distant talkers
+        spec = np.fft.rfft(rng.standard_normal(n))
+        f = np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE)
+        shape = 1.0 / (1.0 + (f / 500.0) ** 2) ** 0.5 * (f > 80.0)
+        x = np.fft.irfft(spec * shape, n)
+        t = np.arange(n) / SAMPLE_RATE
+        env = np.ones(n)
+        for _ in range(4):
+            env += 0.5 * np.sin(2 * np.pi * rng.uniform(3.0, 6.0) * t + rng.uniform(0, 2 * np.pi))
+        x *= np.maximum(env, 0.1)
+    elif kind == "fan":
+        # a fan or an air conditioner: brown-ish broadband noise plus a blade-pass tone and harmonics
+        spec = np.fft.rfft(rng.standard_normal(n))
+        f = np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE)
+        f[0] = f[1]
+        spec /= f ** 0.75
+        spec[f < 20.0] = 0.0
+        x = np.fft.irfft(spec, n)
+        x /= np.sqrt(np.mean(x ** 2)) + 1e-12
+        t = np.arange(n) / SAMPLE_RATE
+        f0 = rng.uniform(80.0, 300.0)
+        for h, a in zip(range(1, 4), [0.4, 0.2, 0.1]):
+            x += a * np.sin(2 * np.pi * f0 * h * t + rng.uniform(0, 2 * np.pi))
     elif kind == "hum":
         t = np.arange(n) / SAMPLE_RATE
         f0 = 50.0 if rng.random() < 0.5 else 60.0
@@ -152,12 +179,28 @@ def _noise(kind, n, rng):
     return np.clip(np.round(x * 0.1 * 32767), -32768, 32767).astype(np.int16)   # -20 dBFS RMS
 
 
-def _write_background(out_dir, seed, seconds):
+def _write_background(out_dir, seed, seconds, noise_dir=None):
+    """The generated noises, plus the 16 kHz mono 16-bit WAV files of noise_dir (e.g. the real
+    Speech Commands' _background_noise_), copied as "extra_<name>.wav"."""
     bg = os.path.join(out_dir, "_background_noise_")
     os.makedirs(bg, exist_ok=True)
     for kind in NOISE_KINDS:
         rng = _rng(seed, "background", kind)
         _write_wav(os.path.join(bg, kind + ".wav"), _noise(kind, int(seconds * SAMPLE_RATE), rng))
+    extra = []
+    if noise_dir:
+        for name in sorted(os.listdir(noise_dir)):
+            if not name.lower().endswith(".wav"):
+                continue
+            src = os.path.join(noise_dir, name)
+            with wave.open(src, "rb") as w:
+                ok = (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, SAMPLE_RATE) \
+                    and w.getnframes() >= CLIP_SAMPLES
+            if not ok:
+                raise ValueError(f"{src}: noise files must be 16 kHz mono 16-bit WAV of at least 1 s")
+            shutil.copyfile(src, os.path.join(bg, "extra_" + name))
+            extra.append("extra_" + name[:-4])
+    return NOISE_KINDS + extra
 
 
 # ---------------------------------------------------------------------------- one clip
@@ -165,22 +208,27 @@ def _write_background(out_dir, seed, seconds):
 _NOISE_CACHE = {}
 
 
+_RIR_CACHE = {}
+
+
+def _noise_names(out_dir):
+    bg = os.path.join(out_dir, "_background_noise_")
+    extra = sorted(n[:-4] for n in os.listdir(bg) if n.startswith("extra_") and n.endswith(".wav"))
+    return NOISE_KINDS + extra
+
+
 def _noise_arrays(out_dir):
     if out_dir not in _NOISE_CACHE:
         bg = os.path.join(out_dir, "_background_noise_")
         _NOISE_CACHE[out_dir] = [_read_wav(os.path.join(bg, k + ".wav")).astype(np.float64)
-                                 for k in NOISE_KINDS]
+                                 for k in _noise_names(out_dir)]
     return _NOISE_CACHE[out_dir]
 
 
-def _tts(word, voice, variant, speed, pitch, amplitude):
-    """espeak-ng -> sox -> float32 samples at 16 kHz."""
-    es = subprocess.run(["espeak-ng", "-v", f"{voice}+{variant}", "-s", str(speed), "-p", str(pitch),
-                         "-a", str(amplitude), "--stdout", word], check=True, capture_output=True)
-    sx = subprocess.run(["sox", "-q", "-t", "wav", "-", "-t", "raw", "-e", "floating-point",
-                         "-b", "32", "-r", str(SAMPLE_RATE), "-c", "1", "-"],
-                        input=es.stdout, check=True, capture_output=True)
-    return np.frombuffer(sx.stdout, dtype="<f4").astype(np.float64)
+def _rirs(seed):
+    if seed not in _RIR_CACHE:
+        _RIR_CACHE[seed] = _aug.room_impulse_responses(seed)
+    return _RIR_CACHE[seed]
 
 
 def _trim(x, rel_db=-45.0, pad=160):
@@ -198,19 +246,40 @@ def _trim(x, rel_db=-45.0, pad=160):
     return x[a:b]
 
 
+def _synthesize(word, speaker, rng, margin):
+    """Synthesize and trim one word that fits the window (said faster if it does not)."""
+    backend = _voices.get(speaker.synth)
+    limit = CLIP_SAMPLES - 2 * margin
+    if speaker.synth == "espeak":
+        speed = None
+        for _ in range(6):
+            x, params = backend.synthesize(word, speaker, rng, speed=speed)
+            x = _trim(x)
+            if x.size <= limit:
+                break
+            speed = int(params["rate"] * 1.25) + 10        # too long for the window: say it faster
+        return x, params
+    x, params = backend.synthesize(word, speaker, rng)
+    x = _trim(x)
+    if x.size > limit:                                     # too long: compress in time by resampling
+        f = x.size / limit
+        x = _aug.resample_factor(x, f)
+        params = dict(params, warp=round(params["warp"] * f, 4))
+    return x, params
+
+
 def _make_clip(task):
-    (out_dir, rel, word, index, seed, voice, variant, noise_prob, snr_db, margin) = task
+    (out_dir, rel, word, index, seed, speaker, noise_prob, snr_db, margin, aug) = task
     rng = _rng(seed, word, index)
-    speed = int(rng.integers(120, 221))          # words per minute
-    pitch = int(rng.integers(20, 81))            # 0..99
-    amplitude = int(rng.integers(60, 141))       # 0..200 (rescaled below anyway)
-    for _ in range(6):
-        x = _trim(_tts(word, voice, variant, speed, pitch, amplitude))
-        if x.size <= CLIP_SAMPLES - 2 * margin:
-            break
-        speed = int(speed * 1.25) + 10           # too long for the window: say it faster
-    if x.size > CLIP_SAMPLES:                    # cannot happen for our words; be safe
-        x = x[:CLIP_SAMPLES] * np.linspace(1, 0, CLIP_SAMPLES) ** 0.1
+    x, params = _synthesize(word, speaker, rng, margin)
+    arng = _rng(seed, "augment", word, index)
+    desc = {}
+    if aug is not None:
+        x, desc = _aug.augment_word(x, arng, _rirs(seed), aug)
+        x = _trim(x, rel_db=-50.0)
+    if x.size > CLIP_SAMPLES - 2 * min(margin, 160):    # a reverberation tail past the window: cut it
+        n = CLIP_SAMPLES - 2 * min(margin, 160)
+        x = x[:n] * np.minimum(1.0, np.linspace(8.0, 0.0, n))
     m = min(margin, (CLIP_SAMPLES - x.size) // 2)
     offset = int(rng.integers(m, CLIP_SAMPLES - x.size - m + 1))
     clip = np.zeros(CLIP_SAMPLES)
@@ -232,17 +301,25 @@ def _make_clip(task):
         nz = noises[kind][start:start + CLIP_SAMPLES]
         nz_rms = np.sqrt(np.mean(nz ** 2)) + 1e-12
         clip += nz * (speech_rms / nz_rms) * 10 ** (-snr / 20)
+    # mild clipping (an overdriven microphone preamp), after the noise like in a real recording
+    clip_db = float(arng.uniform(1.0, 6.0))
+    if aug is not None and arng.random() < aug.p_clip:
+        peak = float(np.max(np.abs(clip)))
+        clip = _aug.soft_clip(clip, peak * 10 ** (-clip_db / 20))
+        desc["clip_db"] = round(clip_db, 2)
     out = np.clip(np.round(clip), -32768, 32767).astype(np.int16)
     _write_wav(os.path.join(out_dir, rel), out)
-    return (rel, voice, variant, speed, pitch, amplitude, offset, int(x.size),
-            NOISE_KINDS[kind] if use_noise else "", round(float(snr), 2) if use_noise else "")
+    return (rel, speaker.synth, speaker.voice, speaker.variant, params["rate"], params["pitch"],
+            params["emphasis"], params["warp"], offset, int(x.size),
+            _noise_names(out_dir)[kind] if use_noise else "", round(float(snr), 2) if use_noise else "",
+            ";".join(f"{k}={v}" for k, v in desc.items()))
 
 
 # ---------------------------------------------------------------------------- the dataset
 
-def _split_speakers(speakers, seed, val_fraction, test_fraction):
+def _split_speakers(speakers, seed, val_fraction, test_fraction, key="speaker-split"):
     order = list(speakers)
-    _rng(seed, "speaker-split").shuffle(order)
+    _rng(seed, key).shuffle(order)
     n = len(order)
     n_val = max(1, int(round(n * val_fraction))) if n >= 3 else 0
     n_test = max(1, int(round(n * test_fraction))) if n >= 3 else 0
@@ -252,68 +329,118 @@ def _split_speakers(speakers, seed, val_fraction, test_fraction):
     return split
 
 
+def resolve_synths(synths=None, log=None):
+    """The synthesizers to use: ``synths`` (names; None = all of kwsnum.data.voices.SYNTHS) less the
+    ones not installed here, each skipped with a message to ``log``. Raises if none is left."""
+    names = list(_voices.SYNTHS if synths is None else synths)
+    for n in names:
+        _voices.get(n)                                 # unknown names are an error, not a skip
+    bad = _voices.unavailable(names)
+    for n, why in bad.items():
+        if log:
+            log(f"kwsnum.data.synth: skipping {n}: {why}")
+    names = [n for n in names if n not in bad]
+    if not names:
+        raise RuntimeError("no synthesizer available: " + "; ".join(f"{n} {w}" for n, w in bad.items()))
+    return names
+
+
 def plan(seed=0, per_word=DEFAULT_PER_WORD, n_unknown_words=DEFAULT_N_UNKNOWN_WORDS,
          per_unknown_word=None, keywords=None, unknown_words=None, n_speakers=None,
-         val_fraction=0.1, test_fraction=0.1, speakers=None):
-    """The list of clips to make: (relative path, word, index, voice, variant, split)."""
+         val_fraction=0.1, test_fraction=0.1, speakers=None, synths=("espeak",)):
+    """The list of clips to make: (relative path, word, index, Speaker, split), and {Speaker: split}.
+
+    speakers: {synth: [Speaker or (voice, variant) for espeak]} or a list of espeak (voice, variant)
+    pairs; default: every installed speaker of each of ``synths``. n_speakers: a seeded subset of
+    each synthesizer's speakers. Each synthesizer's speakers are split into train / validation / test
+    on their own, so every split has speakers of every synthesizer. A word's clips are shared between
+    the synthesizers as equally as possible (the first ones, in a word-dependent rotation, get one more).
+    """
     keywords = list(KEYWORDS if keywords is None else keywords)
     unknown_words = list(UNKNOWN_WORDS if unknown_words is None else unknown_words)[:n_unknown_words]
     if per_unknown_word is None:
         per_unknown_word = max(1, per_word // 5)
     if speakers is None:
-        speakers = available_speakers()
-    speakers = list(speakers)
-    if n_speakers is not None and n_speakers < len(speakers):
-        idx = sorted(_rng(seed, "speaker-subset").choice(len(speakers), n_speakers, replace=False))
-        speakers = [speakers[i] for i in idx]
-    if not speakers:
-        raise RuntimeError("no espeak-ng English voice/variant found")
-    split = _split_speakers(speakers, seed, val_fraction, test_fraction)
+        speakers = speakers_of(synths)
+    elif not isinstance(speakers, dict):
+        speakers = {"espeak": list(speakers)}
+    by_synth = {}
+    for synth, lst in speakers.items():
+        lst = [sp if isinstance(sp, Speaker) else Speaker(synth, *sp) for sp in lst]
+        if n_speakers is not None and n_speakers < len(lst):
+            idx = sorted(_rng(seed, "speaker-subset", synth).choice(len(lst), n_speakers, replace=False))
+            lst = [lst[i] for i in idx]
+        if lst:
+            by_synth[synth] = lst
+    if not by_synth:
+        raise RuntimeError("no speaker found for " + ", ".join(speakers) if speakers else "no synthesizer")
+    split = {}
+    for synth, lst in by_synth.items():
+        split.update(_split_speakers(lst, seed, val_fraction, test_fraction,
+                                     key="speaker-split" if synth == "espeak" else f"speaker-split-{synth}"))
+    names = list(by_synth)
     clips = []
     for word in keywords + unknown_words:
         n = per_word if word in keywords else per_unknown_word
-        # speakers for this word: a seeded permutation, cycled (like the real data, most
-        # speakers say a word once or twice); k counts a speaker's repetitions of the word
-        rng = _rng(seed, "speakers", word)
-        order = [speakers[i] for i in rng.permutation(len(speakers))]
+        rot = zlib.crc32(word.encode()) % len(names)
+        order_synths = names[rot:] + names[:rot]
+        quota = {s: n // len(names) + (1 if k < n % len(names) else 0) for k, s in enumerate(order_synths)}
         reps = {}
-        for i in range(n):
-            voice, variant = order[i % len(order)]
-            sid = speaker_id(voice, variant)
-            k = reps.get(sid, 0)
-            reps[sid] = k + 1
-            clips.append((f"{word}/{sid}_nohash_{k}.wav", word, i, voice, variant,
-                          split[(voice, variant)]))
+        i = 0
+        for synth in names:
+            # speakers for this word: a seeded permutation, cycled (like the real data, most
+            # speakers say a word once or twice); k counts a speaker's repetitions of the word
+            lst = by_synth[synth]
+            rng = _rng(seed, "speakers", word) if synth == "espeak" else _rng(seed, "speakers", word, synth)
+            order = [lst[j] for j in rng.permutation(len(lst))]
+            for q in range(quota[synth]):
+                sp = order[q % len(order)]
+                sid = _voices.speaker_id(sp)
+                k = reps.get(sid, 0)
+                reps[sid] = k + 1
+                clips.append((f"{word}/{sid}_nohash_{k}.wav", word, i, sp, split[sp]))
+                i += 1
     return clips, split
 
 
 def generate(out_dir, seed=0, per_word=DEFAULT_PER_WORD, n_unknown_words=DEFAULT_N_UNKNOWN_WORDS,
              per_unknown_word=None, keywords=None, unknown_words=None, n_speakers=None, jobs=2,
              noise_prob=0.8, snr_db=(5.0, 30.0), margin=480, noise_seconds=DEFAULT_NOISE_SECONDS,
-             val_fraction=0.1, test_fraction=0.1, overwrite=False, progress=None):
+             val_fraction=0.1, test_fraction=0.1, overwrite=False, progress=None, synths=None,
+             augment=True, noise_dir=None, log=None):
     """Write a Speech Commands v2-style dataset into out_dir; return the number of clips.
 
     per_word clips for each keyword; per_unknown_word (default per_word // 5) for each of
-    the first n_unknown_words of UNKNOWN_WORDS.  n_speakers: use a seeded subset of the
-    available speakers.  noise_prob: fraction of clips mixed with background noise at an
-    SNR drawn uniformly from snr_db.  margin: minimum samples of silence kept before and
-    after the word (when it fits).  progress(done, total) is called as clips finish.
-    out_dir must be empty or absent unless overwrite=True (which writes over existing
+    the first n_unknown_words of UNKNOWN_WORDS.  synths: synthesizer names (default: all of
+    kwsnum.data.voices.SYNTHS that are installed; a missing one is skipped with a message to
+    ``log``, default stderr).  n_speakers: use a seeded subset of each synthesizer's speakers.
+    augment: True (kwsnum.data.augment.DEFAULT), False / None (off) or an AugmentConfig: the
+    word-level warp, reverberation and colouration, and mild clipping.  noise_prob: fraction of
+    clips mixed with background noise at an SNR drawn uniformly from snr_db; noise_dir: extra
+    noise WAVs (16 kHz mono) copied into _background_noise_.  margin: minimum samples of silence
+    kept before and after the word (when it fits).  progress(done, total) is called as clips
+    finish.  out_dir must be empty or absent unless overwrite=True (which writes over existing
     files but deletes nothing).
     """
-    _require_tools()
+    if log is None:
+        def log(msg):
+            sys.stderr.write(msg + "\n")
     out_dir = os.path.abspath(str(out_dir))
+    names = resolve_synths(synths, log)
     if not overwrite and os.path.isdir(out_dir) and os.listdir(out_dir):
         raise ValueError(f"{out_dir}: not empty (pass overwrite=True / --overwrite)")
     _NOISE_CACHE.pop(out_dir, None)         # a previous run into the same folder
+    aug = _aug.DEFAULT if augment is True else (augment or None)
     clips, split = plan(seed, per_word, n_unknown_words, per_unknown_word, keywords,
-                        unknown_words, n_speakers, val_fraction, test_fraction)
+                        unknown_words, n_speakers, val_fraction, test_fraction, synths=names)
     os.makedirs(out_dir, exist_ok=True)
-    _write_background(out_dir, seed, noise_seconds)
+    _write_background(out_dir, seed, noise_seconds, noise_dir)
+    if aug is not None:
+        _rirs(seed)                          # once, before the workers fork
     for word in sorted({c[1] for c in clips}):
         os.makedirs(os.path.join(out_dir, word), exist_ok=True)
-    tasks = [(out_dir, rel, word, i, seed, voice, variant, noise_prob, tuple(snr_db), margin)
-             for rel, word, i, voice, variant, _ in clips]
+    tasks = [(out_dir, rel, word, i, seed, sp, noise_prob, tuple(snr_db), margin, aug)
+             for rel, word, i, sp, _ in clips]
     rows = []
     total = len(tasks)
     if jobs is None or jobs <= 1:
@@ -330,26 +457,31 @@ def generate(out_dir, seed=0, per_word=DEFAULT_PER_WORD, n_unknown_words=DEFAULT
                     progress(len(rows), total)
     rows.sort()
     lists = {"validation": [], "testing": []}
-    for rel, _, _, _, _, s in clips:
+    for rel, _, _, _, s in clips:
         if s in lists:
             lists[s].append(rel)
-    for s, names in lists.items():
+    for s, lst in lists.items():
         with open(os.path.join(out_dir, f"{s}_list.txt"), "w", newline="\n") as f:
-            f.write("".join(n + "\n" for n in sorted(names)))
+            f.write("".join(n + "\n" for n in sorted(lst)))
     with open(os.path.join(out_dir, "speakers.txt"), "w", newline="\n") as f:
-        for (voice, variant), s in sorted(split.items(), key=lambda kv: speaker_id(*kv[0])):
-            f.write(f"{speaker_id(voice, variant)} {voice}+{variant} {s}\n")
+        for sp, s in sorted(split.items(), key=lambda kv: _voices.speaker_id(kv[0])):
+            f.write(f"{_voices.speaker_id(sp)} {sp} {s}\n")
     with open(os.path.join(out_dir, "metadata.csv"), "w", newline="\n") as f:
-        f.write("path,voice,variant,speed,pitch,amplitude,offset,length,noise,snr_db\n")
+        f.write(",".join(METADATA_COLUMNS) + "\n")
         for r in rows:
             f.write(",".join(str(v) for v in r) + "\n")
     return total
 
 
+METADATA_COLUMNS = ("path", "synth", "voice", "variant", "rate", "pitch", "emphasis", "warp", "offset",
+                    "length", "noise", "snr_db", "augment")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m kwsnum.data.synth",
                                 description="Synthesize a Speech Commands v2-style dataset "
-                                            "with espeak-ng and sox.")
+                                            "with espeak-ng, festival, flite and Piper, "
+                                            "acoustically augmented.")
     p.add_argument("out_dir")
     p.add_argument("--per-word", type=int, default=DEFAULT_PER_WORD,
                    help="clips per keyword (default %(default)s)")
@@ -359,6 +491,15 @@ def main(argv=None):
                    help="how many unknown words (max %d, default %%(default)s)" % len(UNKNOWN_WORDS))
     p.add_argument("--n-speakers", type=int, default=None,
                    help="use a seeded subset of the espeak voice x variant speakers")
+    p.add_argument("--synths", default=",".join(_voices.SYNTHS),
+                   help="comma-separated synthesizers (default %(default)s; missing ones are skipped "
+                        "with a message)")
+    p.add_argument("--no-augment", action="store_true",
+                   help="no warp, reverberation, colouration or clipping (background noise stays)")
+    p.add_argument("--noise-prob", type=float, default=0.8,
+                   help="fraction of clips mixed with background noise (default %(default)s)")
+    p.add_argument("--noise-dir", default=None,
+                   help="extra background noise WAVs (16 kHz mono 16-bit), e.g. the real _background_noise_")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--overwrite", action="store_true",
@@ -382,7 +523,8 @@ def main(argv=None):
         n = generate(a.out_dir, seed=a.seed, per_word=a.per_word,
                      n_unknown_words=a.n_unknown_words, per_unknown_word=a.per_unknown_word,
                      n_speakers=a.n_speakers, jobs=a.jobs, overwrite=a.overwrite,
-                     progress=progress)
+                     progress=progress, synths=[x for x in a.synths.split(",") if x],
+                     augment=not a.no_augment, noise_prob=a.noise_prob, noise_dir=a.noise_dir)
     except (RuntimeError, ValueError, OSError) as e:
         sys.stderr.write(f"kwsnum.data.synth: error: {e}\n")
         return 2
