@@ -35,7 +35,8 @@ def int16_signal(n):
         if kind == "clipped":
             return np.clip(rng.standard_normal(n) * 40000, -32768, 32767).astype(np.int64)
         return rng.integers(-amp, amp + 1, n)      # small
-    return st.builds(build, st.sampled_from(["uniform", "square", "min", "silence", "dc", "clipped", "small"]),
+    return st.builds(lambda *a: np.clip(build(*a), -32768, 32767).astype(np.int64),   # dc + noise can pass 32767
+                     st.sampled_from(["uniform", "square", "min", "silence", "dc", "clipped", "small"]),
                      st.integers(0, 2 ** 31), st.integers(1, 32767), st.integers(1, 9))
 
 

@@ -168,7 +168,7 @@ def test_kws_mfcc_model_exports():
 
 def test_bad_model_frontend_pair(tmp_path, capsys):
     assert train.main([str(tmp_path), "--model", "ds_cnn", "--frontend", "raw", "--out", str(tmp_path / "o")]) == 2
-    assert "ds_cnn takes logmel or mfcc" in capsys.readouterr().err
+    assert "ds_cnn takes logmel, mfcc or micro" in capsys.readouterr().err
     assert train.main([str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
 
 

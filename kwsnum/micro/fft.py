@@ -223,11 +223,8 @@ def compute_torch(win, shift, fft_size, tw, stw):
     x[:, :size] = torch_wrap16((win & 0xFFFF) << shift[:, None])
     re, im = x[:, 0::2].clone(), x[:, 1::2].clone()
     fac = factors(nc)
-    # input order of each output slot: build the permutation by the recursion's definition
-    order = torch.arange(nc)
-    perm = _digit_reverse(nc, fac, torch)
+    perm = _digit_reverse(nc, fac, torch)      # the input index feeding each output slot
     re, im = re[:, perm], im[:, perm]
-    del order
     fstrides = [1]
     for p, _ in fac[:-1]:
         fstrides.append(fstrides[-1] * p)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError, ModelError
+from ..errors import ModelError
 from . import fft, filterbank, log_scale, noise_reduction, pcan, window
 
 _WHERE = "/frontend"
@@ -390,4 +390,4 @@ def _fit(fe, samples):
     return np.concatenate([x, np.zeros(n - x.shape[0], np.int16)])
 
 
-__all__ = ["MicroFrontend", "MicroTables", "derive", "InputError"]
+__all__ = ["MicroFrontend", "MicroTables", "derive"]
