@@ -148,13 +148,13 @@ class Frontend:
         for name in ("sample_rate", "clip_samples"):
             v = getattr(self, name)
             if not _is_int(v) or not 0 < v <= LIMITS[name]:
-                raise _err(f"{name} must be an integer in [1, {LIMITS[name]}], got {v!r}")
+                raise _err(f"{name} must be a positive integer (at most {LIMITS[name]}), got {v!r}")
         if k == "raw":
             return
         for name in ("n_fft", "win_length", "hop_length", "n_mels"):
             v = getattr(self, name)
             if not _is_int(v) or not 0 < v <= LIMITS[name]:
-                raise _err(f"{name} must be an integer in [1, {LIMITS[name]}], got {v!r}")
+                raise _err(f"{name} must be a positive integer (at most {LIMITS[name]}), got {v!r}")
         if self.n_fft % 2:
             raise _err(f"n_fft must be even, got {self.n_fft}")
         if self.win_length > self.n_fft:

@@ -37,6 +37,14 @@ def _h5py():
     return h5py
 
 
+def warm():
+    """Import h5py and build the type tables once, in the parent, before a child reads (kwsnum.h5child): the
+    child then inherits them instead of paying for them on every load."""
+    _h5py()
+    _STD_INTS()
+    _STD_FLOATS()
+
+
 def _message(e):
     text = str(e).strip() or type(e).__name__
     return text.splitlines()[0][:200]

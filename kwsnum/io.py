@@ -9,7 +9,8 @@ import tempfile
 import numpy as np
 
 from .errors import KwsnumError, ModelError, InputError
-from .h5safe import H5File
+from .h5child import run_isolated, time_limit
+from .h5safe import H5File, warm
 from .integrity import ALGORITHM, DIGEST_PATH, item_digest
 from .model import MAX_CONSTANT_BYTES, QFORMATS, QUANTIZED, Model, Node, TensorSpec
 from .text import printable, short_repr
@@ -195,6 +196,7 @@ def _check_file(path):
     if head != b"\x89HDF\r\n\x1a\n":
         # HDF5 also allows a user block before the signature; kwsnum never writes one
         raise InputError("not an HDF5 file (kwsnum model files start with the HDF5 signature)", file=path)
+    return st
 
 
 def load(path):
@@ -204,13 +206,25 @@ def load(path):
     read; links and external storage refused), its integrity digest is checked, then every node is validated
     against its op's schema (docs/format.md)."""
     path = os.fspath(path)
-    _check_file(path)
+    st = _check_file(path)
+    warm()
     try:
-        with H5File(path) as f:
-            raw = _read_raw(f)
+        raw = run_isolated(_read_raw_path, path, time_limit(st.st_size))
         return _build(raw)
     except KwsnumError as e:
         raise e.with_file(path) from None
+
+
+def _read_raw_path(path):
+    with H5File(path) as f:
+        return _read_raw(f)
+
+
+def read_raw(path):
+    """The raw content of a model file as :func:`load` reads it (checked, in an isolated child): for tools."""
+    st = _check_file(os.fspath(path))
+    warm()
+    return run_isolated(_read_raw_path, os.fspath(path), time_limit(st.st_size))
 
 
 def _read_raw(f):
@@ -299,7 +313,7 @@ def _read_raw(f):
             raise ModelError("must be a uint8 dataset of shape (items, 32) (SHA-256 digests)", where=where)
         a = f.attrs(where)
         _no_unknown(a, ("algorithm",), where)
-        if a.get("algorithm") != ALGORITHM:
+        if not isinstance(a.get("algorithm"), str) or a["algorithm"] != ALGORITHM:
             raise ModelError(f"attribute 'algorithm' must be {ALGORITHM!r}", where=where)
         raw["digest"] = f.dataset(where)
     return raw
@@ -400,10 +414,10 @@ def sign(path):
     """Recompute and store the integrity digest of the model file at ``path`` (in place). For tools that edit a
     model file on purpose; ``kwsnum.save`` signs what it writes."""
     path = os.fspath(path)
-    _check_file(path)
+    st = _check_file(path)
+    warm()
     try:
-        with H5File(path) as f:
-            raw = _read_raw(f)
+        raw = run_isolated(_read_raw_path, path, time_limit(st.st_size))
         _write_digest(path, raw)
     except KwsnumError as e:
         raise e.with_file(path) from None

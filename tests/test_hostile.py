@@ -265,7 +265,7 @@ def test_frontend_parameters_are_bounded(tmp_path):
 
     def edit(f):
         f["frontend"].attrs["clip_samples"] = np.int64(1_600_000_000)
-    load_error(edited(tmp_path, raw_model(), edit), "/frontend", "clip_samples must be an integer in [1, 4194304]")
+    load_error(edited(tmp_path, raw_model(), edit), "/frontend", "clip_samples must be a positive integer (at most 4194304)")
 
 
 def test_padding_65536_is_refused_by_the_work_bound(tmp_path):
@@ -520,3 +520,39 @@ def test_attributes_on_datasets_are_refused(tmp_path):
     load_error(edited(tmp_path, tiny_int8_model(), edit), "/graph/1/weight", "unknown attribute 'act_min_f'")
     load_error(edited(tmp_path, tiny_int8_model(), lambda f: f["labels"].attrs.__setitem__("x", 1), name="l.h5"),
                "/labels", "unknown attribute 'x'")
+
+
+def test_a_libhdf5_hang_becomes_a_clean_error(tmp_path, monkeypatch):
+    """A corrupt global heap made libhdf5 loop forever inside H5Aread (fuzz campaign, seed 0, mutant 2032): the
+    raw read runs in a child with a time limit, so the loop ends as a clean error. Here the child's reader is
+    made to spin in C-like fashion (a busy loop that never returns to the reader) with a short limit."""
+    import kwsnum.h5child as hc
+    import kwsnum.io as kio
+    kwsnum.save(tiny_int8_model(), tmp_path / "m.h5")
+
+    def spin(path):
+        while True:
+            pass
+    monkeypatch.setattr(kio, "_read_raw_path", spin)
+    monkeypatch.setattr(kio, "time_limit", lambda n: 1)
+    with pytest.raises(ModelError, match="took more than 1 s"):
+        kwsnum.load(tmp_path / "m.h5")
+
+    def crash(path):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    monkeypatch.setattr(kio, "_read_raw_path", crash)
+    with pytest.raises(ModelError, match=r"libhdf5 crashed \(SIGSEGV\)"):
+        kwsnum.load(tmp_path / "m.h5")
+    assert hc.run_isolated(lambda p: {"ok": np.arange(3)}, "x", 5)["ok"].tolist() == [0, 1, 2]
+
+
+def test_the_parent_unpickles_only_plain_values():
+    import pickle
+    import kwsnum.h5child as hc
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("true",))
+    data = pickle.dumps(("ok", Evil()))
+    with pytest.raises(pickle.UnpicklingError):
+        hc._Restricted(__import__("io").BytesIO(data)).load()
