@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import stat
 import sys
 import tempfile
 
@@ -37,18 +36,10 @@ def _load(path):
 INPUT_TYPES = (".npy", ".wav")
 
 
-def _regular(path):
-    """``path`` must be a regular file (never a FIFO, socket or device: reading one could block forever)."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise InputError("no such file", file=path) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror or e}", file=path) from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError("is not a regular file (a FIFO, socket or device); inputs must be regular files",
-                         file=path)
-    return st
+def _regular(path, limit=MAX_NPY_BYTES):
+    """``path`` must be a regular file of bounded size (kwsnum.io.regular_file)."""
+    from ..io import regular_file
+    return regular_file(path, "inputs", limit)
 
 
 def _collect_inputs(paths):
@@ -100,8 +91,6 @@ def read_npy_checked(path, model):
     """A .npy input, its header checked before any data is read: a numeric dtype, the model's input shape (one
     sample or a batch), and a data size that the file really holds (a header may claim 2**31 elements)."""
     st = _regular(path)
-    if st.st_size > MAX_NPY_BYTES:
-        raise InputError(f"is {st.st_size} bytes; .npy inputs are at most {MAX_NPY_BYTES} bytes", file=path)
     try:
         with open(path, "rb") as fh:
             version = np.lib.format.read_magic(fh)

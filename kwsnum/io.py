@@ -173,8 +173,9 @@ def _no_unknown(names, known, where, what="attribute"):
                          f"({'known: ' + ', '.join(known) if known else 'none is allowed here'})", where=where)
 
 
-def _check_file(path):
-    """The model path must name a readable regular file of bounded size (never a FIFO or a device)."""
+def regular_file(path, what, limit):
+    """os.stat of ``path``, which must be a regular file (never a FIFO, socket or device: reading one could block
+    forever) of at most ``limit`` bytes; InputError otherwise. ``what``: "model files", "inputs", ..."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -182,12 +183,18 @@ def _check_file(path):
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", file=path) from None
     if stat.S_ISDIR(st.st_mode):
-        raise InputError("is a folder, not a model file", file=path)
+        raise InputError(f"is a folder; {what} are files", file=path)
     if not stat.S_ISREG(st.st_mode):
-        raise InputError("is not a regular file (a FIFO, socket or device); model files must be regular files",
+        raise InputError(f"is not a regular file (a FIFO, socket or device); {what} must be regular files",
                          file=path)
-    if st.st_size > MAX_FILE_BYTES:
-        raise InputError(f"is {st.st_size} bytes; model files are at most {MAX_FILE_BYTES} bytes", file=path)
+    if st.st_size > limit:
+        raise InputError(f"is {st.st_size} bytes; {what} are at most {limit} bytes", file=path)
+    return st
+
+
+def _check_file(path):
+    """The model path must name a readable regular file of bounded size (never a FIFO or a device)."""
+    st = regular_file(path, "model files", MAX_FILE_BYTES)
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
