@@ -15,59 +15,24 @@ Prints a table; asserts nothing.
 """
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 
-import numpy as np
-
+import _callgrind
 from kwsnum import zoo
 from kwsnum.codegen import build, generate
+from kwsnum.codegen.linkmap import kept_sections
 from kwsnum.export import from_torch
 from kwsnum.report import summary
 
 
 def kept_code_bytes(map_path, objs):
-    """Sum of the .text* / .rodata* input sections the linker kept from these object files (GNU ld map; a long
-    section name stands on its own line, its address, size and file on the next)."""
+    """Sum of the .text* / .rodata* input sections the linker kept from these object files."""
     names = {os.path.basename(o) for o in objs}
-    total, kept, name = 0, False, None
-    with open(map_path) as fh:
-        for line in fh:
-            if line.startswith("Linker script and memory map"):
-                kept = True
-            if not kept:
-                continue
-            m = re.match(r"^ (\.\S+)\s*$", line)
-            if m:
-                name = m.group(1)
-                continue
-            m = re.match(r"^ (\.\S+)?\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+\.o)\s*$", line)
-            if m:
-                sec = m.group(1) or name
-                name = None
-                if sec and sec.startswith((".text", ".rodata")) and os.path.basename(m.group(3)) in names:
-                    total += int(m.group(2), 16)
-            else:
-                name = None
-    return total
-
-
-def callgrind_instructions(exe, x, tmp):
-    counts = []
-    for n in (1, 3):
-        xin, yout = os.path.join(tmp, f"x{n}.npy"), os.path.join(tmp, f"y{n}.bin")
-        np.save(xin, x[:n])
-        out = os.path.join(tmp, f"callgrind.{n}.out")
-        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", exe, xin, yout],
-                       check=True, capture_output=True)
-        with open(out) as fh:
-            m = re.search(r"^(?:summary|totals):\s*(\d+)", fh.read(), re.M)
-        counts.append(int(m.group(1)))
-    return (counts[1] - counts[0]) // 2
-
+    return sum(size for sec, size, obj in kept_sections(map_path)
+               if obj in names and sec.startswith((".text", ".rodata")))
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -94,7 +59,7 @@ def main():
             objs = sorted(os.path.join(p.path, f) for f in os.listdir(p.path)
                           if f.endswith(".o") and f not in ("main.o", "kws_weights.o"))
             code = kept_code_bytes(map_path, objs)
-            instr = callgrind_instructions(exe, calib.numpy()[:3], tmp) if use_cg else None
+            instr = round(_callgrind.per_sample(exe, calib.numpy()[:3], tmp)) if use_cg else None
         rows.append((name, info["total_macs"], p.arena_bytes, p.weight_bytes, code, instr))
         print(f"  {name}: done", file=sys.stderr, flush=True)
     head = ("model", "MACs", "arena B", "weights B", "code B", "instr/inference", "instr/MAC")

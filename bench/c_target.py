@@ -17,7 +17,6 @@ Prints a table; asserts nothing (a mismatch is printed and the row is marked).
 """
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import tempfile
 
 import numpy as np
 
+import _callgrind
 from kwsnum import zoo
 from kwsnum.codegen import build, generate, verify
 from kwsnum.codegen.api import split_io
@@ -37,19 +37,8 @@ from kwsnum.report import summary
 def host_instructions(model, project, x, tmp):
     """callgrind instructions per inference of <name>_invoke (the integer API) on the host build."""
     exe = build(project.path)
-    io = split_io(model)
-    xq = np.asarray(model.run(x, trace=True)[io.core.inputs[0]])
-    counts = []
-    for n in (1, len(x)):
-        xin, yout = os.path.join(tmp, f"x{n}.npy"), os.path.join(tmp, f"y{n}.bin")
-        np.save(xin, xq[:n])
-        out = os.path.join(tmp, f"callgrind.{n}.out")
-        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", exe, "--int", xin, yout],
-                       check=True, capture_output=True)
-        with open(out) as fh:
-            counts.append(int(re.search(r"^(?:summary|totals):\s*(\d+)", fh.read(), re.M).group(1)))
-    return (counts[1] - counts[0]) // (len(x) - 1)
-
+    xq = np.asarray(model.run(x, trace=True)[split_io(model).core.inputs[0]])
+    return round(_callgrind.per_sample(exe, xq, tmp, args=["--int"]))
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

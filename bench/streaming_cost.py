@@ -11,26 +11,13 @@ verified bit-exact against the oracle's steps over the same N steps. Prints figu
 """
 import argparse
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
-
-def instructions(exe, x, tmp, n):
-    counts = []
-    for k in (1, 1 + n):
-        xin, yout = os.path.join(tmp, f"x{k}.npy"), os.path.join(tmp, f"y{k}.bin")
-        np.save(xin, x[:k])
-        out = os.path.join(tmp, f"callgrind.{k}.out")
-        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", exe, "--int", xin, yout],
-                       check=True, capture_output=True)
-        with open(out) as fh:
-            counts.append(int(re.search(r"^(?:summary|totals):\s*(\d+)", fh.read(), re.M).group(1)))
-    return (counts[1] - counts[0]) / n
+import _callgrind
 
 
 def main():
@@ -65,7 +52,7 @@ def main():
                 print(f"streaming C vs oracle steps: {v}")
             qx = np.ascontiguousarray(model.run(xs, trace=True)[model.nodes[0].outputs[0]]) \
                 if model.nodes[0].op == "quantize" else xs
-            res[tag] = (instructions(exe, qx, tmp, min(n, len(xs) - 1)), p.arena_bytes, p.state_bytes, p.weight_bytes)
+            res[tag] = (_callgrind.per_sample(exe, qx, tmp, n=min(n, len(xs) - 1), args=["--int"]), p.arena_bytes, p.state_bytes, p.weight_bytes)
     (iw, aw, _, ww), (is_, as_, ss, ws) = res["window"], res["step"]
     print(f"model {args.model} ({args.precision}): window {W} frames, step {R} frames, warm-up {info['warmup']} steps")
     print(f"  full-window inference: {iw:,.0f} instructions, arena {aw:,} B, weights {ww:,} B")

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .linkmap import kept_sections
+
 TARGETS = {
     # name: (QEMU machine, gcc flags, SYSCLK Hz, flash origin, flash length, RAM origin, RAM length)
     "cortex-m4": ("mps2-an386", ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
@@ -403,33 +405,16 @@ def build_target(project_dir, name, target, profile=False, cflags=(), float_api=
 def _section_sizes(map_path, model_stems):
     """(flash, code, ram) bytes of the input sections the linker kept from the model's object files."""
     flash = code = ram = 0
-    name = None
-    kept = False
-    with open(map_path) as fh:
-        for line in fh:
-            if line.startswith("Linker script and memory map"):
-                kept = True
-            if not kept:
-                continue
-            m = re.match(r"^ (\.\S+)\s*$", line)
-            if m:
-                name = m.group(1)
-                continue
-            m = re.match(r"^ (\.\S+)?\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+\.o)\s*$", line)
-            if m:
-                sec, size, obj = m.group(1) or name, int(m.group(2), 16), os.path.basename(m.group(3))
-                name = None
-                stem = obj[:-2]
-                if not sec or not any(stem == s for s in model_stems):
-                    continue
-                if sec.startswith((".text", ".rodata")):
-                    flash += size
-                    if not stem.endswith("_weights"):
-                        code += size
-                elif sec.startswith((".bss", ".data")):
-                    ram += size
-            else:
-                name = None
+    for sec, size, obj in kept_sections(map_path):
+        stem = obj[:-2]
+        if stem not in model_stems:
+            continue
+        if sec.startswith((".text", ".rodata")):
+            flash += size
+            if not stem.endswith("_weights"):
+                code += size
+        elif sec.startswith((".bss", ".data")):
+            ram += size
     return flash, code, ram
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError, ModelError
+from .text import names_mismatch
 
 __all__ = ["Frontend", "c_tolerance", "frontend_from_parts", "frontend_to_group", "fit_normalisation", "mel_filterbank", "dct_matrix", "hann_window",
            "compute_torch", "hz_to_mel", "mel_to_hz", "TOLERANCE_ATOL", "TOLERANCE_RTOL",
@@ -271,14 +272,9 @@ class Frontend:
         if kind not in KINDS:
             raise _err(f"kind {kind!r} is not one of {', '.join(ALL_KINDS)}")
         expected = _KEYS[kind]
-        missing = [k for k in expected if k not in items]
-        if missing:
-            raise _err(f"missing attribute{'s' if len(missing) > 1 else ''} "
-                       f"{', '.join(repr(m) for m in missing)} for kind {kind!r}")
-        unknown = sorted(k for k in items if k not in expected)
-        if unknown:
-            raise _err(f"unknown attribute{'s' if len(unknown) > 1 else ''} "
-                       f"{', '.join(repr(u) for u in unknown)} for kind {kind!r}")
+        bad = names_mismatch(items, expected, "attribute", f" for kind {kind!r}")
+        if bad:
+            raise _err(bad)
         kw = {"kind": kind}
         for key in expected:
             v = items[key]

@@ -65,3 +65,17 @@ def short_repr(v, limit=80):
 def one_line(message, limit=2000):
     """A whole error message as one harmless line (model strings inside it included)."""
     return printable(message, limit)
+
+
+def names_mismatch(have, expected, noun, where=""):
+    """The message for a set of names (``have``) that is not exactly ``expected``: the missing ones first, then
+    the unknown ones, e.g. "missing attributes 'a', 'b' for kind 'micro'"; None when they match. ``where`` is
+    appended as it is (" for kind 'micro'")."""
+    have = list(have)
+    missing = [k for k in expected if k not in have]
+    if missing:
+        return f"missing {noun}{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}{where}"
+    unknown = sorted(k for k in have if k not in expected)
+    if unknown:
+        return f"unknown {noun}{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}{where}"
+    return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ModelError
+from ..text import names_mismatch
 from . import fft, filterbank, log_scale, noise_reduction, pcan, window
 
 _WHERE = "/frontend"
@@ -334,21 +335,10 @@ class MicroFrontend:
     def from_attrs(cls, items, datasets):
         """items: plain attribute dict without version/kind; datasets: name -> numpy array."""
         expected = [k for k, _ in CONFIG_KEYS] + list(TABLE_INT_KEYS)
-        missing = [k for k in expected if k not in items]
-        if missing:
-            raise _err(f"missing attribute{'s' if len(missing) > 1 else ''} "
-                       f"{', '.join(repr(m) for m in missing)} for kind 'micro'")
-        unknown = sorted(k for k in items if k not in expected)
-        if unknown:
-            raise _err(f"unknown attribute{'s' if len(unknown) > 1 else ''} "
-                       f"{', '.join(repr(u) for u in unknown)} for kind 'micro'")
-        dmissing = [k for k in TABLE_ARRAYS if k not in datasets]
-        if dmissing:
-            raise _err(f"missing dataset{'s' if len(dmissing) > 1 else ''} "
-                       f"{', '.join(repr(m) for m in dmissing)} for kind 'micro'")
-        dunknown = sorted(k for k in datasets if k not in TABLE_ARRAYS)
-        if dunknown:
-            raise _err(f"unknown dataset{'s' if len(dunknown) > 1 else ''} {', '.join(map(repr, dunknown))}")
+        bad = (names_mismatch(items, expected, "attribute", " for kind 'micro'")
+               or names_mismatch(datasets, list(TABLE_ARRAYS), "dataset", " for kind 'micro'"))
+        if bad:
+            raise _err(bad)
         kw = {}
         for key, typ in CONFIG_KEYS:
             v = items[key]
