@@ -393,7 +393,7 @@ def test_refuses_unsupported_op():
     with pytest.raises(ModelImportError, match=r"operator 0 \(GELU\): not supported \(supported: CONV_2D"):
         from_tflite(data)
     data = one_op("VAR_HANDLE", (1, 4), (1, 4), (0.1, 0), (0.1, 0))
-    with pytest.raises(ModelImportError, match=r"operator 0 \(VAR_HANDLE\): stateful models"):
+    with pytest.raises(ModelImportError, match=r"operator 0 \(VAR_HANDLE\): a state variable without a CALL_ONCE"):
         from_tflite(data)
 
 

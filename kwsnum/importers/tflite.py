@@ -45,12 +45,8 @@ SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D
              "LOGISTIC", "MEAN", "CONCATENATION", "PAD", "PADV2",
              "STRIDED_SLICE", "TANH", "TRANSPOSE", "SPLIT", "SPLIT_V",
              "MUL")
-NOT_YET = {  # known TFLite ops kwsnum has no exact kernel for yet: the reason is part of the error
-    "VAR_HANDLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
-    "READ_VARIABLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
-    "ASSIGN_VARIABLE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
-    "CALL_ONCE": "stateful models (resource variables) need kwsnum's streaming state, which does not exist yet",
-}
+STATEFUL = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE")   # kwsnum.importers.tflite_state
+NOT_YET = {}  # known TFLite ops kwsnum has no exact kernel for yet: op -> the reason, part of the error
 FORMAT_OF = {"INT8": "int8", "INT16": "int16", "FLOAT32": "float32"}
 PERM = {4: (2, 0, 1), 3: (1, 0), 2: (0,), 1: ()}   # kwsnum axis i = TFLite axis 1 + PERM[rank][i]
 
@@ -70,6 +66,7 @@ class _Ctx:
         self.origin = {}                                    # kwsnum tensor name -> (TFLite index, perm)
         self.where = None
         self._used = set()
+        self.state_handlers = {}
 
     # ------------------------------------------------------------------ errors
     def fail(self, message, where=None):
@@ -101,6 +98,8 @@ def from_tflite(source, labels=None, name=None):
         data = bytes(source)
     ctx = _Ctx(data, fb, file)
     m = _parse(ctx)
+    from .tflite_state import plan
+    ctx.state_handlers = plan(ctx, m)          # resource variables -> delay (a second subgraph: its CALL_ONCE init)
     sg = m.subgraphs[0]
     for i in list(sg.inputs):
         _activation(ctx, sg, m, i, is_input=True)
@@ -147,10 +146,6 @@ def _parse(ctx):
         ctx.fail(f"schema version {m.version} (kwsnum reads version 3)")
     if not m.subgraphs:
         ctx.fail("the model has no subgraph")
-    if len(m.subgraphs) > 1:
-        ctx.fail(f"{len(m.subgraphs)} subgraphs (control flow, or a CALL_ONCE initialization of state variables): "
-                 f"kwsnum imports single-subgraph models; stateful models need streaming state, which kwsnum "
-                 f"does not have yet", where="/subgraphs")
     sg = m.subgraphs[0]
     nt = len(sg.tensors or [])
     nb = len(m.buffers or [])
@@ -304,11 +299,17 @@ def _same_order(shape_a, shape_b):
 def _operator(ctx, m, sg, k, op):
     opname = _opcode(ctx, m, op)
     ctx.where = f"operator {k} ({opname})"
+    if k in ctx.state_handlers:
+        ctx.state_handlers[k](ctx, m, sg, k, op)
+        return
+    if opname in STATEFUL:
+        ctx.fail("a state variable operator outside the READ_VARIABLE -> CONCATENATION -> STRIDED_SLICE -> "
+                 "ASSIGN_VARIABLE pattern kwsnum imports")
     from .tflite_ops import HANDLERS
     h = HANDLERS.get(opname)
     if h is None:
         why = NOT_YET.get(opname, "not supported")
-        ctx.fail(f"{why} (supported: {', '.join(SUPPORTED)})")
+        ctx.fail(f"{why} (supported: {', '.join(SUPPORTED + STATEFUL)})")
     needs_opts = opname in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D")
     if needs_opts and op.builtinOptions is None:
         ctx.fail("the operator has no builtin options")
