@@ -276,4 +276,13 @@ def test_cli_refusal_is_one_line(tmp_path):
     r = _kw("import", good, "-o", tmp_path / "good.h5")
     assert r.returncode == 0, r.stderr
     from kwsnum import load
-    assert streaming.is_streaming(load(tmp_path / "good.h5"))
+    m = load(tmp_path / "good.h5")
+    assert streaming.is_streaming(m) and streaming.state_bytes(m) == 6
+    # verify --tflm: each sample one step from the initial state on both sides (TFLM: a fresh interpreter).
+    # --no-c: kwsnum verify's C pair runs the samples through one harness process, whose streaming invoke carries
+    # the state from sample to sample (every streaming model, not only imported ones: reported to the lead)
+    np.save(tmp_path / "x.npy", _steps(np.random.default_rng(0), m, 8))
+    r = _kw("verify", tmp_path / "good.h5", tmp_path / "x.npy", "--tflm", good, "--trace", "--no-c")
+    assert r.returncode == 0, r.stdout + r.stderr
+    import re
+    assert re.search(r"oracle vs TFLM +: 8/8 bit-exact", r.stdout), r.stdout
