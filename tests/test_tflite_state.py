@@ -134,7 +134,7 @@ def test_stateful_model_steps_equal_tflm(fmt, data, n):
 def test_stateful_model_torch_and_c_steps(tmp_path):
     """The torch reference's stream == the oracle's; the generated C (NAME_step, the state static, NAME_reset)
     == the oracle step by step under ASan + UBSan; the oracle == TFLM on every step."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from tests import c_build
     from tests.test_streaming import SANITIZE
     from kwsnum.codegen import build, generate, verify
@@ -286,3 +286,32 @@ def test_cli_refusal_is_one_line(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     import re
     assert re.search(r"oracle vs TFLM +: 8/8 bit-exact", r.stdout), r.stdout
+
+
+def _repack(data, edit):
+    import flatbuffers
+    m = fb.ModelT.InitFromObj(fb.Model.GetRootAs(data, 0))
+    edit(m)
+    bb = flatbuffers.Builder(1024)
+    bb.Finish(m.Pack(bb), file_identifier=b"TFL3")
+    return bytes(bb.Output())
+
+
+def test_refuses_malformed_initialization_subgraphs():
+    def bad_index(m):
+        m.subgraphs[1].operators[1].inputs = [0, 99]
+    _refused(_repack(_one_state(), bad_index), r"subgraph 1 operator 1 \(ASSIGN_VARIABLE\): tensor index 99 out "
+                                               r"of range")
+
+    def bad_call(m):
+        m.subgraphs[0].operators[0].builtinOptions.initSubgraphIndex = 5
+    _refused(_repack(_one_state(), bad_call), r"operator 0 \(CALL_ONCE\): init_subgraph_index 5 is not a subgraph")
+
+    def third(m):
+        m.subgraphs.append(m.subgraphs[1])
+    _refused(_repack(_one_state(), third), r"/subgraphs: 3 subgraphs")
+
+    def not_const(m):
+        m.subgraphs[1].tensors[1].buffer = 0
+    _refused(_repack(_one_state(), not_const), r"subgraph 1 operator 1 \(ASSIGN_VARIABLE\): the value assigned to "
+                                               r"variable 's' \(tensor 1\) is not a constant")

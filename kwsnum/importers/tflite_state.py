@@ -40,7 +40,6 @@ def _outs(op):
 
 def _init_values(ctx, m, index):
     """{variable key: (constant array in TFLite layout, TensorT, tensor index)} of the initialization subgraph."""
-    fb = ctx.fb
     sg = m.subgraphs[index]
     where = f"subgraph {index} (the CALL_ONCE initialization)"
     nt = len(sg.tensors or [])
