@@ -126,7 +126,24 @@ def read_npy_checked(path, model):
 _read_npy = read_npy_checked
 
 
-@click.group(context_settings=dict(help_option_names=["-h", "--help"]))
+class _Group(click.Group):
+    """The command group, with subcommands that live in other packages imported only when invoked (or listed by
+    --help): ``kwsnum run`` does not pay for importing the C code generator (kwsnum/codegen/__init__.py pulls in the
+    emitter and the planner)."""
+    LAZY = {"codegen": ("kwsnum.codegen.cli", "codegen_command"), "features": ("kwsnum.cli.features", "features_command")}
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
+
+    def get_command(self, ctx, name):
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+            module, attr = self.LAZY[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Group, context_settings=dict(help_option_names=["-h", "--help"]))
 @click.version_option(package_name="kwsnum", prog_name="kwsnum")
 def cli():
     """kwsnum: bit-exact integer execution of keyword-spotting networks (oracle, C, PyTorch)."""
@@ -477,13 +494,7 @@ def train(args):
     sys.exit(trainer.main(list(args)))
 
 
-from ..codegen.cli import codegen_command  # noqa: E402  (no torch; numpy/click only)
-
-cli.add_command(codegen_command, "codegen")
-
-from .features import features_command  # noqa: E402  (no torch)
-
-cli.add_command(features_command, "features")
+# codegen and features: imported when invoked (_Group.LAZY)
 
 
 class Terminated(BaseException):
