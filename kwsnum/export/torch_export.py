@@ -22,9 +22,12 @@ from ..quant import (act_clamp_float, act_clamp_int8, act_clamp_int16, act_clamp
 from ..ops.requantize import requantize_params
 
 # exporter layer kinds with an int16 kernel (docs/numerics.md 9.4); others (layernorm) are an ExportError in int16
-INT16_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm")
+INT16_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm",
+               "softmax", "logistic", "tanh")
 # ... with a Q-format kernel (docs/numerics.md 10.3; layernorm in q8 and q16, not q32)
-Q_KINDS = INT16_KINDS
+Q_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm")
+# TFLM's activation ops (docs/numerics.md 11.4, 11.5, 11.9): int8 and int16 kernels only, fixed output quantization
+TFLM_ACT_KINDS = ("softmax", "logistic", "tanh")
 
 CALIB_CHUNK = 64
 
@@ -32,11 +35,14 @@ SUPPORTED = (
     "modules: Conv1d, Conv2d (padding_mode='zeros'), Linear, BatchNorm1d/2d (folded into the preceding "
     "conv/linear), ZeroPad1d/2d and ConstantPad1d/2d(value 0) directly before a conv (folded into its padding), "
     "ReLU, ReLU6, AvgPool1d/2d (ceil_mode=False, no divisor_override), MaxPool1d/2d (ceil_mode=False), "
-    "AdaptiveAvgPool1d/2d(1), Flatten, LayerNorm (last 1 or 2 dims), Dropout, Identity; "
+    "AdaptiveAvgPool1d/2d(1), Flatten, LayerNorm (last 1 or 2 dims), Dropout, Identity, Softmax(dim), Sigmoid, "
+    "Tanh (int8 / int16 layers); "
     "functions: operator.add / torch.add / x + y (two tensors), F.relu / torch.relu / .relu(), F.relu6, "
     "F.dropout, F.pad (constant 0, before a conv), torch.matmul / torch.bmm / @ (of two tensors; operands may be "
     ".transpose(-1, -2) / .permute(0, 2, 1)), a / b and torch.div (two tensors; b may be `tensor + number`), "
-    "torch.flatten / .flatten / .view / .reshape, .size() / .shape (for view arguments)"
+    "torch.flatten / .flatten / .view / .reshape, .size() / .shape (for view arguments), F.softmax / "
+    "torch.softmax / .softmax(dim) (not over the batch axis), torch.sigmoid / F.sigmoid / .sigmoid(), "
+    "torch.tanh / F.tanh / .tanh() (these three in int8 / int16 layers)"
 )
 
 
@@ -326,6 +332,14 @@ def _classify(torch, gm):
                     raise _fail(n, what, f"output_size={m.output_size!r} (only 1, global average pooling, "
                                          f"is supported)")
                 new("gap", n, [tin(n)])
+            elif type(m) is nn.Softmax:
+                if not isinstance(m.dim, int):
+                    raise _fail(n, _what(n), "Softmax needs an explicit integer dim")
+                new("softmax", n, [tin(n)], dim=int(m.dim))
+            elif type(m) is nn.Sigmoid:
+                new("logistic", n, [tin(n)])
+            elif type(m) is nn.Tanh:
+                new("tanh", n, [tin(n)])
             elif type(m) is nn.Flatten:
                 new("reshape", n, [tin(n)])
             elif type(m) is nn.LayerNorm:
@@ -397,6 +411,17 @@ def _classify(torch, gm):
                 if mode != "constant" or (val not in (None, 0, 0.0)) or not isinstance(pad, (tuple, list)):
                     raise _fail(n, what, "only constant zero padding with a fixed pad tuple is supported")
                 zero_pad(n, pad, what)
+            elif (k == "function" and t in (torch.sigmoid, F.sigmoid)) or (k == "method" and t == "sigmoid"):
+                new("logistic", n, [tin(n)])
+            elif (k == "function" and t in (torch.tanh, F.tanh)) or (k == "method" and t == "tanh"):
+                new("tanh", n, [tin(n)])
+            elif (k == "function" and t in (F.softmax, torch.softmax)) or (k == "method" and t == "softmax"):
+                dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim")
+                if not isinstance(dim, int) or isinstance(dim, bool):
+                    raise _fail(n, what, "softmax needs an explicit integer dim")
+                if n.kwargs.get("dtype") is not None or (k == "method" and len(n.args) > 2):
+                    raise _fail(n, what, "softmax with a dtype is not supported")
+                new("softmax", n, [tin(n)], dim=int(dim))
             elif k == "method" and t in ("contiguous",):
                 value[n] = tin(n)
             else:
@@ -412,6 +437,43 @@ def _classify(torch, gm):
 
 
 # ---------------------------------------------------------------------------------------------------
+def _tflm_activation(b, L, nm, x, si, fmt):
+    """softmax / logistic / tanh as TFLite's converter fixes them: the output quantization is the op's own (int8:
+    softmax and logistic 1/256, zero point -128, tanh 1/128, 0; int16: 1/32768 (softmax), 2**-15, zero point 0),
+    not the calibrated range; the integers are TFLM's Prepare results (numerics 11.4, 11.5, 11.9), beta = 1."""
+    from ..ops.softmax import softmax_params, softmax_params16
+    from ..ops.sigmoid import LOGISTIC, TANH, int8_params, int16_arrays, int16_params
+    if fmt not in ("int8", "int16"):
+        raise _fail(L.node, f"layer {nm} ({L.kind}) in {fmt}",
+                    f"{L.kind} has int8 and int16 kernels only (TFLM's); give this layer int8 or int16 in the "
+                    f"precision config")
+    arrays = None
+    if L.kind == "softmax":
+        nd = len(si.shape) + 1
+        d = L.params["dim"]
+        if not -nd <= d < nd:
+            raise _fail(L.node, f"layer {nm} (softmax)", f"dim {d} is out of range for a rank-{nd} tensor")
+        if d % nd == 0:
+            raise _fail(L.node, f"layer {nm} (softmax)", f"dim {d} is the batch axis: kwsnum's softmax runs along "
+                                                         f"an axis of one sample")
+        if fmt == "int16":
+            attrs, arrays = softmax_params16(1.0, si.scale)
+            so, zo = 1.0 / 32768, 0
+        else:
+            attrs = softmax_params(1.0, si.scale)
+            so, zo = 1.0 / 256, -128
+        attrs = dict(axis=d % nd - 1, **attrs)
+    else:
+        kind = LOGISTIC if L.kind == "logistic" else TANH
+        if fmt == "int16":
+            attrs, arrays = int16_params(si.scale, kind), int16_arrays()
+            so, zo = 2.0 ** -15, 0
+        else:
+            attrs = int8_params(si.scale)
+            so, zo = (1.0 / 256, -128) if kind == LOGISTIC else (1.0 / 128, 0)
+    return b.add(L.kind, nm, [x], attrs, arrays, scale=so, zero_point=zo)
+
+
 class _Stats:
     """Range of one tensor over the calibration set."""
 
@@ -591,7 +653,8 @@ PRECISIONS = ("int8", "float32", "float16", "bfloat16", "int16", "q8", "q16", "q
 _OP_NAMES = {"conv1d": ("conv1d",), "conv2d": ("conv2d",), "linear": ("linear",), "gap": ("global_avgpool",),
              "avgpool": ("avgpool1d", "avgpool2d", "avgpool"), "maxpool": ("maxpool1d", "maxpool2d", "maxpool"),
              "relu": ("relu",), "add": ("add",), "layernorm": ("layernorm",), "reshape": ("reshape",),
-             "matmul": ("matmul",), "div": ("div",)}
+             "matmul": ("matmul",), "div": ("div",), "softmax": ("softmax",), "logistic": ("logistic", "sigmoid"),
+             "tanh": ("tanh",)}
 
 
 class _Precision:
@@ -898,6 +961,8 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                 else:
                     arrs = dict(gamma=farr(p["gamma"]), beta=farr(p["beta"]))
                     y = b.add("layernorm", nm, [x], dict(attrs, **act_attrs(L)), arrs, **fout())
+            elif L.kind in TFLM_ACT_KINDS:
+                y = _tflm_activation(b, L, nm, x, si, fmt)
             elif L.kind in ("matmul", "div"):
                 if fmt not in ("float32",) + STORAGE_FLOATS:
                     raise _fail(L.node, L.kind, f"{L.kind} has no {fmt} kernel: give this layer a float precision "

@@ -1,0 +1,105 @@
+"""from_torch with softmax, sigmoid and tanh (TFLM's ops, docs/numerics.md 11.4, 11.5, 11.9): the exported layers
+use kwsnum's softmax / logistic / tanh with the output quantization TFLite's converter fixes for them, the oracle
+equals the torch integer reference on every tensor, the result tracks the float module, and what kwsnum cannot
+represent (softmax over the batch axis, a float layer) is refused naming the node."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn                                       # noqa: E402
+import torch.nn.functional as F                            # noqa: E402
+
+from kwsnum.errors import ExportError                      # noqa: E402
+from kwsnum.export import from_torch                       # noqa: E402
+from tests.strategies import check_model                   # noqa: E402
+
+
+class Heads(nn.Module):
+    """conv -> tanh (method) -> sigmoid over a feature map; linear -> softmax (function, last dim)."""
+
+    def __init__(self, classes=6, gate=nn.Sigmoid):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 8, 3, padding=1)
+        self.gate = gate()
+        self.fc = nn.Linear(8 * 10, classes)
+
+    def forward(self, x):
+        h = self.conv(x).tanh()
+        h = self.gate(h)
+        return F.softmax(self.fc(torch.flatten(h, 1)), dim=-1)
+
+
+class MidSoftmax(nn.Module):
+    """softmax over the channel axis of a (C, T) map (nn.Softmax(dim=1)), then torch.sigmoid, torch.tanh."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(3, 5, 3)
+        self.sm = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        return torch.tanh(torch.sigmoid(self.sm(self.conv(x))))
+
+
+def _data(shape, n, seed):
+    return torch.randn((n,) + shape, generator=torch.Generator().manual_seed(seed))
+
+
+FIXED = {"int8": {"softmax": (1 / 256, -128), "logistic": (1 / 256, -128), "tanh": (1 / 128, 0)},
+         "int16": {"softmax": (1 / 32768, 0), "logistic": (2.0 ** -15, 0), "tanh": (2.0 ** -15, 0)}}
+
+
+@pytest.mark.parametrize("precision", ["int8", "int16"])
+@pytest.mark.parametrize("build", [Heads, MidSoftmax])
+def test_export_uses_the_tflm_ops(precision, build):
+    torch.manual_seed(3)
+    m = build().eval()
+    shape = (4, 10) if build is Heads else (3, 12)
+    calib, test = _data(shape, 64, 1), _data(shape, 16, 2)
+    model = from_torch(m, calib[:1], calib, precision=precision)
+    used = {n.op for n in model.nodes}
+    assert {"softmax", "logistic", "tanh"} <= used, used
+    for n in model.nodes:
+        if n.op in FIXED[precision]:
+            spec = model.tensors[n.outputs[0]]
+            assert spec.format == precision
+            assert (np.float32(spec.scale), int(spec.zero_point)) == \
+                (np.float32(FIXED[precision][n.op][0]), FIXED[precision][n.op][1]), n.name
+    if build is MidSoftmax:
+        assert [n for n in model.nodes if n.op == "softmax"][0].attrs["axis"] == 0
+    x = test.numpy()
+    check_model(model, x)                          # oracle == torch integer reference on every tensor
+    with torch.no_grad():
+        want = m(test).numpy()
+    got = model.run(x)
+    # int8: the output step (1/256) plus the input quantization carried through three activations
+    tol = 0.06 if precision == "int8" else 0.01
+    assert np.abs(got - want).max() <= tol, np.abs(got - want).max()
+
+
+@pytest.mark.parametrize("module, pattern", [
+    (lambda: _Lambda(lambda x: F.softmax(x, dim=0)), "batch axis"),
+    (lambda: _Lambda(lambda x: x.softmax(-3)), "batch axis"),
+    (lambda: _Lambda(lambda x: F.softmax(x, dim=1, dtype=torch.float64)), "dtype"),
+])
+def test_export_refuses_what_kwsnum_cannot_represent(module, pattern):
+    calib = _data((3, 12), 8, 1)
+    with pytest.raises(ExportError, match=pattern) as e:
+        from_torch(module(), calib[:1], calib)
+    assert "softmax" in str(e.value)
+
+
+def test_export_refuses_a_float_activation_layer_naming_it():
+    m = nn.Sequential(nn.Linear(6, 4), nn.Sigmoid())
+    calib = _data((6,), 8, 1)
+    with pytest.raises(ExportError, match=r"1.*logistic.*float32.*int8 and int16"):
+        from_torch(m, calib[:1], calib, precision="float32")
+
+
+class _Lambda(nn.Module):
+    def __init__(self, f):
+        super().__init__()
+        self.f = f
+
+    def forward(self, x):
+        return self.f(nn.functional.relu(x))
