@@ -103,3 +103,54 @@ class _Lambda(nn.Module):
 
     def forward(self, x):
         return self.f(nn.functional.relu(x))
+
+
+class Slices(nn.Module):
+    """x[:, 1:4] (channels), x[..., 2:9:2] (time, a step), .narrow, torch.narrow, then sigmoid of a slice."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(3, 6, 3)
+
+    def forward(self, x):
+        h = self.conv(x)                      # (N, 6, 10)
+        a = h[:, 1:4]                         # (N, 3, 10)
+        b = a[..., 2:9:2]                     # (N, 3, 4)
+        c = torch.narrow(h, 2, 3, 4).narrow(1, -3, 3)    # (N, 3, 4)
+        return torch.sigmoid(b) + c
+
+
+@pytest.mark.parametrize("precision", ["int8", "int16", "float32", "q16"])
+def test_export_slicing(precision):
+    torch.manual_seed(4)
+    m = Slices().eval()
+    calib, test = _data((3, 12), 64, 1), _data((3, 12), 16, 2)
+    if precision in ("float32", "q16"):          # no float / Q kernel for sigmoid: that layer in int8
+        precision = dict(default=precision, ops={"logistic": "int8"})
+    model = from_torch(m, calib[:1], calib, precision=precision)
+    sl = [n for n in model.nodes if n.op == "slice"]
+    assert len(sl) == 4
+    assert [tuple(n.attrs["stride"]) for n in sl].count((1, 2)) == 1
+    x = test.numpy()
+    check_model(model, x)
+    with torch.no_grad():
+        want = m(test).numpy()
+    err = np.abs(model.run(x) - want).max()
+    assert err <= (1e-5 if precision == "float32" else 0.1), err
+    for n in sl:                                  # a copy: the output keeps the input's quantization
+        a, b = model.tensors[n.inputs[0]], model.tensors[n.outputs[0]]
+        assert (a.format, a.scale, a.zero_point, a.frac_bits) == (b.format, b.scale, b.zero_point, b.frac_bits)
+
+
+@pytest.mark.parametrize("f, pattern", [
+    (lambda x: x[1:], "batch"),
+    (lambda x: x[:, 0], "integer"),
+    (lambda x: x[:, None], "None"),
+    (lambda x: x.narrow(0, 0, 1), "batch"),
+    (lambda x: x[:, 2:2], "empty"),
+])
+def test_export_refuses_slices_it_cannot_represent(f, pattern):
+    calib = _data((3, 12), 8, 1)
+    with pytest.raises(ExportError, match=pattern) as e:
+        from_torch(_Lambda(f), calib[:1], calib)
+    assert "getitem" in str(e.value) or "narrow" in str(e.value)        # the fx node is named

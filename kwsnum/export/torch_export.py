@@ -23,9 +23,10 @@ from ..ops.requantize import requantize_params
 
 # exporter layer kinds with an int16 kernel (docs/numerics.md 9.4); others (layernorm) are an ExportError in int16
 INT16_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm",
-               "softmax", "logistic", "tanh")
+               "softmax", "logistic", "tanh", "slice")
 # ... with a Q-format kernel (docs/numerics.md 10.3; layernorm in q8 and q16, not q32)
-Q_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm")
+Q_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm",
+           "slice")
 # TFLM's activation ops (docs/numerics.md 11.4, 11.5, 11.9): int8 and int16 kernels only, fixed output quantization
 TFLM_ACT_KINDS = ("softmax", "logistic", "tanh")
 
@@ -42,7 +43,8 @@ SUPPORTED = (
     ".transpose(-1, -2) / .permute(0, 2, 1)), a / b and torch.div (two tensors; b may be `tensor + number`), "
     "torch.flatten / .flatten / .view / .reshape, .size() / .shape (for view arguments), F.softmax / "
     "torch.softmax / .softmax(dim) (not over the batch axis), torch.sigmoid / F.sigmoid / .sigmoid(), "
-    "torch.tanh / F.tanh / .tanh() (these three in int8 / int16 layers)"
+    "torch.tanh / F.tanh / .tanh() (these three in int8 / int16 layers), basic slicing x[:, a:b, ...] (positive "
+    "steps, batch axis whole) and .narrow / torch.narrow"
 )
 
 
@@ -422,6 +424,13 @@ def _classify(torch, gm):
                 if n.kwargs.get("dtype") is not None or (k == "method" and len(n.args) > 2):
                     raise _fail(n, what, "softmax with a dtype is not supported")
                 new("softmax", n, [tin(n)], dim=int(dim))
+            elif k == "function" and t is operator.getitem and isinstance(n.args[0], torch.fx.Node):
+                new("slice", n, [tin(n)], index=n.args[1])
+            elif (k == "method" and t == "narrow") or (k == "function" and t is torch.narrow):
+                args = list(n.args[1:]) + [n.kwargs[a] for a in ("dim", "start", "length") if a in n.kwargs]
+                if len(args) != 3 or not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+                    raise _fail(n, what, "narrow needs integer dim, start and length")
+                new("slice", n, [tin(n)], narrow=tuple(args))
             elif k == "method" and t in ("contiguous",):
                 value[n] = tin(n)
             else:
@@ -437,6 +446,59 @@ def _classify(torch, gm):
 
 
 # ---------------------------------------------------------------------------------------------------
+def _slice_attrs(L, shape):
+    """kwsnum slice attributes (numerics 11.8) of a torch basic index or narrow on a tensor of per-sample
+    ``shape``: per axis begin, stride, size; the batch axis must be taken whole."""
+    nd = len(shape) + 1
+    dims = (2,) + tuple(int(d) for d in shape)          # the batch: any size, taken whole
+    what = f"layer {L.node.name} (slicing)"
+    if "narrow" in L.params:
+        dim, start, length = L.params["narrow"]
+        if not -nd <= dim < nd or length < 1:
+            raise _fail(L.node, what, f"narrow({dim}, {start}, {length}) is out of range")
+        dim %= nd
+        if dim == 0:
+            raise _fail(L.node, what, "narrow of the batch axis: kwsnum slices the axes of one sample")
+        start = start + dims[dim] if start < 0 else start
+        if start < 0 or start + length > dims[dim]:
+            raise _fail(L.node, what, f"narrow({dim}, {start}, {length}) runs past the dimension {dims[dim]}")
+        sl = [slice(None)] * nd
+        sl[dim] = slice(start, start + length)
+    else:
+        idx = L.params["index"]
+        idx = tuple(idx) if isinstance(idx, tuple) else (idx,)
+        if any(i is None for i in idx) or not all(isinstance(i, slice) or i is Ellipsis for i in idx):
+            raise _fail(L.node, what, f"index {idx!r}: only slices (and one ...) are supported, no integer, "
+                                      f"tensor or None index (they change the rank)")
+        if sum(i is Ellipsis for i in idx) > 1:
+            raise _fail(L.node, what, "more than one ... in the index")
+        if Ellipsis in idx:
+            e = idx.index(Ellipsis)
+            idx = idx[:e] + (slice(None),) * (nd - len(idx) + 1) + idx[e + 1:]
+        if len(idx) > nd:
+            raise _fail(L.node, what, f"{len(idx)} indices for a rank-{nd} tensor")
+        sl = list(idx) + [slice(None)] * (nd - len(idx))
+    begin, stride, size = [], [], []
+    for a, (s_, dim) in enumerate(zip(sl, dims)):
+        for v in (s_.start, s_.stop, s_.step):
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+                raise _fail(L.node, what, f"slice {s_!r}: the bounds must be integers fixed at trace time")
+        if a == 0:
+            if (s_.start, s_.stop, s_.step) != (None, None, None):
+                raise _fail(L.node, what, "slicing the batch axis: kwsnum slices the axes of one sample")
+            continue
+        if s_.step is not None and s_.step < 1:
+            raise _fail(L.node, what, f"slice {s_!r}: the step must be positive")
+        b0, e0, st = s_.indices(dim)
+        n = len(range(b0, e0, st))
+        if n < 1:
+            raise _fail(L.node, what, f"slice {s_!r} of a dimension of {dim} is empty")
+        begin.append(b0)
+        stride.append(st)
+        size.append(n)
+    return dict(begin=tuple(begin), stride=tuple(stride), size=tuple(size))
+
+
 def _tflm_activation(b, L, nm, x, si, fmt):
     """softmax / logistic / tanh as TFLite's converter fixes them: the output quantization is the op's own (int8:
     softmax and logistic 1/256, zero point -128, tanh 1/128, 0; int16: 1/32768 (softmax), 2**-15, zero point 0),
@@ -484,6 +546,8 @@ class _Stats:
 
     def update(self, name, t):
         a = t.detach().cpu().float()
+        if a.numel() == 0:
+            raise ExportError(f"fx node {name!r} produces an empty tensor {tuple(a.shape)} (e.g. an empty slicing)")
         if not bool(a.isfinite().all()):
             raise ExportError(f"calibration produced non-finite values at fx node {name!r}")
         self.lo = min(self.lo, float(a.min()))
@@ -654,7 +718,7 @@ _OP_NAMES = {"conv1d": ("conv1d",), "conv2d": ("conv2d",), "linear": ("linear",)
              "avgpool": ("avgpool1d", "avgpool2d", "avgpool"), "maxpool": ("maxpool1d", "maxpool2d", "maxpool"),
              "relu": ("relu",), "add": ("add",), "layernorm": ("layernorm",), "reshape": ("reshape",),
              "matmul": ("matmul",), "div": ("div",), "softmax": ("softmax",), "logistic": ("logistic", "sigmoid"),
-             "tanh": ("tanh",)}
+             "tanh": ("tanh",), "slice": ("slice",)}
 
 
 class _Precision:
@@ -688,7 +752,7 @@ class _Precision:
 
     def resolve(self, L):
         """The format layer L computes in (None for the input and reshape: they follow their data)."""
-        if L.kind in ("input", "reshape"):
+        if L.kind in ("input", "reshape", "slice"):
             return None
         fmt = self.default
         for n in _OP_NAMES[L.kind]:
@@ -961,6 +1025,14 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                 else:
                     arrs = dict(gamma=farr(p["gamma"]), beta=farr(p["beta"]))
                     y = b.add("layernorm", nm, [x], dict(attrs, **act_attrs(L)), arrs, **fout())
+            elif L.kind == "slice":
+                attrs = _slice_attrs(L, si.shape)
+                if qf:
+                    y = b.add("slice", nm, [x], attrs, frac_bits=si.frac_bits)
+                elif q8:
+                    y = b.add("slice", nm, [x], attrs, scale=si.scale, zero_point=si.zero_point)
+                else:
+                    y = b.add("slice", nm, [x], attrs, **fout())
             elif L.kind in TFLM_ACT_KINDS:
                 y = _tflm_activation(b, L, nm, x, si, fmt)
             elif L.kind in ("matmul", "div"):
@@ -979,7 +1051,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                 raise _fail(L.node, f"layer {nm}", f"kwsnum computes shape {tuple(b.shape(y))} but PyTorch "
                                                    f"gives {tuple(want_shape)}")
             L.tensor = y
-            producer[y] = L if L.kind != "reshape" else producer[x]
+            producer[y] = L if L.kind not in ("reshape", "slice") else producer[x]
         out = out_layer.tensor
         if b.tensors[out].format in INTEGER:
             out = b.add("dequantize", "dequantize", [out], format="float32")
