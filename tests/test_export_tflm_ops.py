@@ -154,3 +154,48 @@ def test_export_refuses_slices_it_cannot_represent(f, pattern):
     with pytest.raises(ExportError, match=pattern) as e:
         from_torch(_Lambda(f), calib[:1], calib)
     assert "getitem" in str(e.value) or "narrow" in str(e.value)        # the fx node is named
+
+
+class Cat(nn.Module):
+    """two conv branches of different ranges concatenated on channels, a slice of one concatenated in time."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv1d(3, 4, 3)
+        self.b = nn.Conv1d(3, 2, 3)
+
+    def forward(self, x):
+        a, b = self.a(x), self.b(x)
+        h = torch.cat([a, b], dim=1)                            # (N, 6, 10)
+        return torch.cat((h, h[..., :2]), -1)                   # (N, 6, 12)
+
+
+@pytest.mark.parametrize("precision", ["int8", "int16", "float32"])
+def test_export_cat(precision):
+    torch.manual_seed(5)
+    m = Cat().eval()
+    with torch.no_grad():
+        m.b.weight.mul_(4.0)                                    # a branch with a wider range than the other
+    calib, test = _data((3, 12), 64, 1), _data((3, 12), 16, 2)
+    model = from_torch(m, calib[:1], calib, precision=precision)
+    cats = [n for n in model.nodes if n.op == "concat"]
+    assert len(cats) == 2
+    if precision != "float32":                                  # inputs share the output's quantization
+        assert any(n.op == "requantize" for n in model.nodes)
+        for n in cats:
+            o = model.tensors[n.outputs[0]]
+            assert all((model.tensors[t].scale, model.tensors[t].zero_point) == (o.scale, o.zero_point)
+                       for t in n.inputs)
+    x = test.numpy()
+    check_model(model, x)
+    with torch.no_grad():
+        want = m(test).numpy()
+    err = np.abs(model.run(x) - want).max()
+    assert err <= (1e-5 if precision == "float32" else 0.05 * np.abs(want).max()), err
+
+
+def test_export_refuses_cat_over_the_batch_axis():
+    calib = _data((3, 12), 8, 1)
+    with pytest.raises(ExportError, match="batch") as e:
+        from_torch(_Lambda(lambda x: torch.cat([x, x], 0)), calib[:1], calib)
+    assert "cat" in str(e.value)

@@ -23,7 +23,7 @@ from ..ops.requantize import requantize_params
 
 # exporter layer kinds with an int16 kernel (docs/numerics.md 9.4); others (layernorm) are an ExportError in int16
 INT16_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm",
-               "softmax", "logistic", "tanh", "slice")
+               "softmax", "logistic", "tanh", "slice", "concat")
 # ... with a Q-format kernel (docs/numerics.md 10.3; layernorm in q8 and q16, not q32)
 Q_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm",
            "slice")
@@ -44,7 +44,8 @@ SUPPORTED = (
     "torch.flatten / .flatten / .view / .reshape, .size() / .shape (for view arguments), F.softmax / "
     "torch.softmax / .softmax(dim) (not over the batch axis), torch.sigmoid / F.sigmoid / .sigmoid(), "
     "torch.tanh / F.tanh / .tanh() (these three in int8 / int16 layers), basic slicing x[:, a:b, ...] (positive "
-    "steps, batch axis whole) and .narrow / torch.narrow"
+    "steps, batch axis whole) and .narrow / torch.narrow, torch.cat / torch.concat of 1 to 4 tensors (not along "
+    "the batch axis; not in Q formats)"
 )
 
 
@@ -426,6 +427,19 @@ def _classify(torch, gm):
                 new("softmax", n, [tin(n)], dim=int(dim))
             elif k == "function" and t is operator.getitem and isinstance(n.args[0], torch.fx.Node):
                 new("slice", n, [tin(n)], index=n.args[1])
+            elif k == "function" and t in (torch.cat, torch.concat):
+                seq = n.args[0] if n.args else n.kwargs.get("tensors")
+                dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)
+                if not isinstance(seq, (list, tuple)) or not 1 <= len(seq) <= 4 or \
+                        not isinstance(dim, int) or isinstance(dim, bool):
+                    raise _fail(n, what, "torch.cat of a list of 1 to 4 tensors along an integer dim is supported")
+                srcs = []
+                for a in seq:
+                    if not isinstance(a, torch.fx.Node) or a not in value or a in padded or a in transposed or \
+                            a in plus:
+                        raise _fail(n, what, "every concatenated value must be a tensor produced by a supported layer")
+                    srcs.append(value[a])
+                new("concat", n, srcs, dim=int(dim))
             elif (k == "method" and t == "narrow") or (k == "function" and t is torch.narrow):
                 args = list(n.args[1:]) + [n.kwargs[a] for a in ("dim", "start", "length") if a in n.kwargs]
                 if len(args) != 3 or not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
@@ -718,7 +732,7 @@ _OP_NAMES = {"conv1d": ("conv1d",), "conv2d": ("conv2d",), "linear": ("linear",)
              "avgpool": ("avgpool1d", "avgpool2d", "avgpool"), "maxpool": ("maxpool1d", "maxpool2d", "maxpool"),
              "relu": ("relu",), "add": ("add",), "layernorm": ("layernorm",), "reshape": ("reshape",),
              "matmul": ("matmul",), "div": ("div",), "softmax": ("softmax",), "logistic": ("logistic", "sigmoid"),
-             "tanh": ("tanh",), "slice": ("slice",)}
+             "tanh": ("tanh",), "slice": ("slice",), "concat": ("concat",)}
 
 
 class _Precision:
@@ -1035,6 +1049,29 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                     y = b.add("slice", nm, [x], attrs, **fout())
             elif L.kind in TFLM_ACT_KINDS:
                 y = _tflm_activation(b, L, nm, x, si, fmt)
+            elif L.kind == "concat":
+                nd = len(si.shape) + 1
+                d = L.params["dim"]
+                if not -nd <= d < nd or d % nd == 0:
+                    raise _fail(L.node, f"layer {nm} (concat)", f"dim {d}: kwsnum concatenates along an axis of one "
+                                                                f"sample (not the batch axis)")
+                attrs = dict(axis=d % nd - 1)
+                if qf:
+                    raise _fail(L.node, f"layer {nm} (concat) in {fmt}", "concat is exported in int8, int16 and "
+                                                                          "float formats; give this layer one of them")
+                if q8:      # one quantization for all: the output's calibrated range; inputs requantized to it
+                    so, zo = qp(L)
+                    same = []
+                    for i, t in enumerate(ins):
+                        ts = b.tensors[t]
+                        if (np.float32(ts.scale), int(ts.zero_point)) != (np.float32(so), int(zo)):
+                            m_, sh_ = requantize_params(ts.scale, so)
+                            t = b.add("requantize", f"{nm}_in{i}", [t], dict(multiplier=m_, shift=sh_), format=fmt,
+                                      scale=so, zero_point=zo)
+                        same.append(t)
+                    y = b.add("concat", nm, same, attrs, scale=so, zero_point=zo)
+                else:
+                    y = b.add("concat", nm, ins, attrs, **fout())
             elif L.kind in ("matmul", "div"):
                 if fmt not in ("float32",) + STORAGE_FLOATS:
                     raise _fail(L.node, L.kind, f"{L.kind} has no {fmt} kernel: give this layer a float precision "
