@@ -199,3 +199,20 @@ def test_export_refuses_cat_over_the_batch_axis():
     with pytest.raises(ExportError, match="batch") as e:
         from_torch(_Lambda(lambda x: torch.cat([x, x], 0)), calib[:1], calib)
     assert "cat" in str(e.value)
+
+
+@pytest.mark.parametrize("precision", ["int8", "int16"])
+def test_codegen_of_the_tflm_ops_is_bit_exact(precision, tmp_path):
+    """The generated C project (the int16 tables as constant arrays) equals the oracle on every sample."""
+    import shutil
+    from kwsnum.codegen import build, generate, verify
+    if not (shutil.which("cc") or shutil.which("gcc")):
+        pytest.skip("no C compiler")
+    torch.manual_seed(3)
+    m = Heads().eval()
+    calib, test = _data((4, 10), 64, 1), _data((4, 10), 8, 2)
+    model = from_torch(m, calib[:1], calib, precision=precision)
+    project = generate(model, tmp_path / "proj", name="heads")
+    build(project.path, werror=True)
+    result = verify(model, project.path, test.numpy())
+    assert result.ok and result.n == 8, str(result)
