@@ -169,6 +169,7 @@ def test_train_augmented_copies_deterministic_and_length_preserving(mixed):
     assert np.array_equal(a, augmented_copies(mixed, clips, 2, seed=4))
     assert np.array_equal(a[[0, 3]], augmented_copies(mixed, clips[:1], 2, seed=4))
     assert not any(np.array_equal(a[j * 3 + i], clips[i]) for j in range(2) for i in range(3))
+    assert not any(np.array_equal(a[i], a[3 + i]) for i in range(3))           # copy 0 and copy 1 differ
     assert not np.array_equal(a, augmented_copies(mixed, clips, 2, seed=5))
 
 
