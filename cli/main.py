@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import KwsnumError, InputError
 from ..text import one_line, printable
+from .wavinput import read_wav_samples, wav_options
 
 MAX_NPY_BYTES = 1 << 30        # one .npy input file
 MAX_INPUT_FILES = 1 << 16
@@ -75,16 +76,11 @@ def _read_input(path, model, resample=False, mix=False):
 
 
 def _read_wav(path, model, resample=False, mix=False):
-    from ..wav import read_wav
     fe = model.frontend
     if fe is None:
         raise InputError("the model stores no audio frontend, so it cannot take .wav files; give features as .npy",
                          file=path)
-    notes = []
-    samples, _ = read_wav(path, expected_rate=fe.sample_rate, resample=resample, mix=mix, notes=notes)
-    for n in notes:
-        click.echo(f"kwsnum: note: {printable(n, None)}", err=True)
-    return model.check_input(fe.compute(samples)[None])
+    return model.check_input(fe.compute(read_wav_samples(path, fe, resample=resample, mix=mix))[None])
 
 
 def read_npy_checked(path, model):
@@ -157,9 +153,7 @@ def cli():
 @click.option("--force", is_flag=True, help="With --trace: replace DIR if it exists and is not empty.")
 @click.option("--top", default=1, show_default=True, type=click.IntRange(1, 1 << 16),
               help="How many classes to report per input.")
-@click.option("--resample", is_flag=True,
-              help="Convert .wav files at another sample rate to the model's (scipy.signal.resample_poly).")
-@click.option("--mix", is_flag=True, help="Average the channels of multi-channel .wav files to mono.")
+@wav_options
 def run(paths, as_json, trace_dir, force, top, resample, mix):
     """Run a model with the oracle: kwsnum run [MODEL.h5] [INPUT...]
 
