@@ -485,6 +485,10 @@ from .features import features_command  # noqa: E402  (no torch)
 
 cli.add_command(features_command, "features")
 
+from .stream import stream_command  # noqa: E402  (no torch)
+
+cli.add_command(stream_command, "stream")
+
 
 class Terminated(BaseException):
     """SIGTERM / SIGHUP arrived: unwind (every writer removes its temporary files on the way out), then exit."""
