@@ -124,3 +124,92 @@ def test_saved_model_listens(tmp_path):
     back = kwsnum.load(tmp_path / "s.h5")
     assert back.frontend == sm.frontend
     assert listen.listen(back, SIGNAL) == listen.listen(sm, SIGNAL)
+
+
+PUSH_MAIN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "NAME_frontend.h"
+/* argv[1]: raw int16 PCM; pushes it in chunks of 0..argv[2] samples (a fixed LCG), prints each detection:
+   step end_sample sum label; halfway through (argv[3] samples) resets the stream when argv[4] is 1 */
+static void on_detect(const NAME_detection *d, void *user)
+{
+    (void)user;
+    printf("%lu %llu %lld %d\n", (unsigned long)d->step, (unsigned long long)d->end_sample, (long long)d->sum,
+           (int)d->label);
+}
+
+int main(int argc, char **argv)
+{
+    static int16_t pcm[1 << 20];
+    FILE *f;
+    size_t n, pos = 0, max_chunk, half;
+    int reset = 0;
+    unsigned long lcg = 12345;
+    if (argc != 5 || (f = fopen(argv[1], "rb")) == NULL)
+        return 2;
+    n = fread(pcm, sizeof pcm[0], sizeof pcm / sizeof pcm[0], f);
+    fclose(f);
+    max_chunk = (size_t)atol(argv[2]);
+    half = (size_t)atol(argv[3]);
+    if (NAME_push_pcm(NULL, 0, on_detect, NULL) != 0 || NAME_push_pcm(NULL, 1, on_detect, NULL) != -1)
+        return 3;
+    while (pos < n) {
+        size_t k;
+        lcg = lcg * 1103515245ul + 12345ul;
+        k = (size_t)((lcg >> 8) % (max_chunk + 1));
+        if (pos < half && pos + k > half)
+            k = half - pos;
+        if (k > n - pos)
+            k = n - pos;
+        if (NAME_push_pcm(pcm + pos, k, on_detect, NULL) < 0)
+            return 4;
+        pos += k;
+        if (pos == half && atoi(argv[4]) == 1 && !reset) {
+            reset = 1;
+            printf("reset\n");
+            NAME_stream_reset();
+        }
+    }
+    return 0;
+}
+"""
+
+SANITIZE = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
+
+
+@pytest.mark.parametrize("precision", ["int8", "int16"])
+def test_c_push_pcm_equals_python(tmp_path, precision):
+    """NAME_push_pcm (generated micro frontend C -> NAME_step every R frames -> NAME_detect) reports the same
+    detections (step, end sample, sum) as kwsnum.listen on a long signal pushed in random chunks, with a stream
+    reset halfway, under ASan + UBSan."""
+    import re
+    import subprocess
+    from tests import c_build
+    from kwsnum.codegen import generate
+    cc = c_build.compiler()
+    if cc is None:
+        pytest.skip("no C compiler found")
+    sm = model() if precision == "int8" else listen_models.tiny(3, precision)
+    x = listen_models.pcm(21, 12.0)
+    half = 16000 * 5 + 77
+    want = ([(d.step, round(d.time * 16000), d.sum, d.index) for d in listen.listen(sm, x[:half])] + ["reset"]
+            + [(d.step, round(d.time * 16000), d.sum, d.index) for d in listen.listen(sm, x[half:])])
+    assert len(want) >= 4
+    project = generate(sm, tmp_path / "c")
+    d = tmp_path / "c"
+    header = (d / f"{project.name}_frontend.h").read_text()
+    assert f"int {project.name}_push_pcm(const int16_t *pcm, size_t n" in header and "classify_pcm" not in header
+    (d / "push_main.c").write_text(PUSH_MAIN.replace("NAME", project.name))
+    srcs = re.search(r"^SRCS = (.*)$", (d / "Makefile").read_text(), re.M).group(1).split()
+    srcs = [s for s in srcs if s != "main.c"]
+    exe = d / "push_main"
+    subprocess.run([cc, "-std=c99", *SANITIZE, "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-I", str(d),
+                    *[str(d / s) for s in srcs], str(d / "push_main.c"), "-o", str(exe), "-lm"], check=True)
+    x.astype("<i2").tofile(d / "x.pcm")
+    for max_chunk in (1, 700, 40000):
+        r = subprocess.run([str(exe), str(d / "x.pcm"), str(max_chunk), str(half), "1"], capture_output=True,
+                           text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        got = [line if line == "reset" else tuple(int(v) for v in line.split()) for line in r.stdout.splitlines()]
+        assert got == want, f"max chunk {max_chunk}"
