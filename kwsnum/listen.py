@@ -160,8 +160,8 @@ def override(model, params=None, threshold=None, window=None, refractory=None, l
     if p is not None and all(v is None for v in (threshold, window, refractory, label)):
         return p
     lab = int(label) if label is not None else p.label
-    win = int(window) if window is not None else p.window
-    ref = int(refractory) if refractory is not None else p.refractory
+    win = int(window) if window is not None else (p.window if p is not None else 5)           # configure's
+    ref = int(refractory) if refractory is not None else (p.refractory if p is not None else 20)  # defaults
     against = (p.against if p.against >= 0 else None) if p is not None else None
     if threshold is None:
         # keep the real threshold the stored sum stands for, on the new window
