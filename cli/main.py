@@ -490,6 +490,10 @@ def train(args):
 
 # codegen and features: imported when invoked (_Group.LAZY)
 
+from .stream import stream_command  # noqa: E402  (no torch)
+
+cli.add_command(stream_command, "stream")
+
 
 class Terminated(BaseException):
     """SIGTERM / SIGHUP arrived: unwind (every writer removes its temporary files on the way out), then exit."""

@@ -338,7 +338,8 @@ def float_source(model, name, io, steps, array_name, error):
     if io.lead is not None:
         c.append(f"static {in_t} {name}_float_in[{NAME}_INPUT_SIZE] {NAME}_ALIGNED;")
     if io.tail is not None:
-        c.append(f"static {out_t} {name}_float_out[{NAME}_OUTPUT_SIZE] {NAME}_ALIGNED;")
+        # not static: a streaming model's NAME_push_pcm reads the step's integer output here (its detector)
+        c.append(f"{out_t} {name}_float_out[{NAME}_OUTPUT_SIZE] {NAME}_ALIGNED;")
     c += ["", f"int {name}_invoke_float(const {fin_t} *input, {fout_t} *output)", "{",
           "    if (input == NULL || output == NULL)", "        return -1;"]
 

@@ -125,6 +125,89 @@ def source(model, name, io, steps, array_name):
     return "\n".join(c)
 
 
+def push_pcm(model, name, io, fe_prefix):
+    """(header lines, source lines) of ``<name>_push_pcm`` for a streaming model with a micro frontend (time on the
+    last axis) and stored detector parameters, or None. Goes into ``<name>_frontend.{h,c}`` (frontend_emit.py)."""
+    d = detector.params_of(model)
+    fe = model.frontend
+    if not kstream.is_streaming(model) or d is None or fe is None or fe.kind != "micro" or \
+            fe.layout != "coeff_major" or fe.channel_axis:
+        return None
+    NAME = name.upper()
+    i = kstream.info(model)
+    out_t = CTYPE[io.out_spec.format]
+    R = i["step"]
+    if io.has_float_api:
+        call = f"{name}_invoke_float({fe_prefix}_input, {fe_prefix}_output)"
+        fout_t = CTYPE[model.output.format]
+        q = f"{name}_float_out" if io.tail is not None else f"{fe_prefix}_output"
+        decl = [f"static {fout_t} {fe_prefix}_output[{NAME}_FLOAT_OUTPUT_SIZE];"]
+        if io.tail is not None:
+            decl.append(f"extern {out_t} {name}_float_out[{NAME}_OUTPUT_SIZE];   /* the step's integer output "
+                        f"({name}_float.c) */")
+    else:
+        call = f"{name}_invoke({fe_prefix}_input, {fe_prefix}_output)"
+        q = f"{fe_prefix}_output"
+        decl = [f"static {out_t} {fe_prefix}_output[{NAME}_OUTPUT_SIZE];"]
+    h = [f"/* Streaming from PCM (docs/numerics.md 12.6): {name}_push_pcm feeds int16 samples through the frontend,",
+         f" * steps the model whenever {NAME}_STEP_FRAMES new frames exist and runs {name}_detect on every step.",
+         " * Any chunking of a signal gives the same steps and detections. Step k (from the reset) ends at sample",
+         f" * {NAME}_STEP_END_SAMPLE(k) = ((k+1)*{NAME}_STEP_FRAMES - 1)*{NAME}_FRONTEND_STEP + {NAME}_FRONTEND_WINDOW",
+         f" * (seconds: / {NAME}_FRONTEND_SAMPLE_RATE). */",
+         f"#define {NAME}_STEP_END_SAMPLE(k) ((((uint64_t)(k) + 1u) * {NAME}_STEP_FRAMES - 1u) * "
+         f"{NAME}_FRONTEND_STEP + {NAME}_FRONTEND_WINDOW)",
+         "typedef struct {",
+         "    uint32_t step;        /* the detecting step, counted from the reset */",
+         "    uint64_t end_sample;  /* samples received (since the reset) when the step ran: its time */",
+         f"    int64_t sum;          /* the detector's moving sum (score = {NAME}_DETECT_SCALE * sum / "
+         f"{NAME}_DETECT_WINDOW) */",
+         "    uint8_t label;        /* the detected class index */",
+         f"}} {name}_detection;",
+         f"typedef void (*{name}_on_detect)(const {name}_detection *d, void *user);",
+         f"/** Resets the frontend, the model state and the detector (a new stream). */",
+         f"void {name}_stream_reset(void);",
+         f"/** Feeds n samples (pcm may be NULL when n is 0). For each detection calls on_detect(d, user) (if not",
+         " * NULL) before returning. Returns the number of detections, or -1 for a NULL pcm with n > 0 or a failed",
+         f" * step. Static state; not reentrant; call from one thread (e.g. the audio task). */",
+         f"int {name}_push_pcm(const int16_t *pcm, size_t n, {name}_on_detect on_detect, void *user);", ""]
+    c = [f"/* {name}_push_pcm: PCM -> frontend -> model step every {R} frames -> detector (see {name}_frontend.h) */",
+         f"static uint16_t {fe_prefix}_pending[{R} * {NAME}_FRONTEND_CHANNELS];   /* frames of the next step */",
+         f"static size_t {fe_prefix}_npending;",
+         f"static uint32_t {fe_prefix}_steps;",
+         f"static uint64_t {fe_prefix}_samples;",
+         f"static float {fe_prefix}_input[{NAME}_FRONTEND_CHANNELS * {R}];", *decl, "",
+         f"void {name}_stream_reset(void)", "{", f"    {name}_frontend_reset();", f"    {name}_reset();",
+         f"    {fe_prefix}_npending = 0;", f"    {fe_prefix}_steps = 0;", f"    {fe_prefix}_samples = 0;", "}", "",
+         f"int {name}_push_pcm(const int16_t *pcm, size_t n, {name}_on_detect on_detect, void *user)", "{",
+         "    size_t pos = 0;", "    int found = 0;",
+         "    if (pcm == NULL && n > 0)", "        return -1;",
+         "    while (pos < n) {",
+         "        size_t used = 0, t, ch;",
+         f"        {fe_prefix}_npending += {name}_frontend_push(pcm + pos, n - pos, {fe_prefix}_pending +",
+         f"            {fe_prefix}_npending * {NAME}_FRONTEND_CHANNELS, {R} - {fe_prefix}_npending, &used);",
+         "        pos += used;",
+         f"        {fe_prefix}_samples += used;",
+         f"        if ({fe_prefix}_npending < {R})",
+         "            break;                                  /* every sample used, the step not complete */",
+         "        /* the model input is (channels, frames): features * out_scale, as the frontend's float contract */",
+         f"        for (t = 0; t < {R}; t++)",
+         f"            for (ch = 0; ch < {NAME}_FRONTEND_CHANNELS; ch++)",
+         f"                {fe_prefix}_input[ch * {R} + t] = (float){fe_prefix}_pending[t * {NAME}_FRONTEND_CHANNELS + ch]"
+         f" * {NAME}_FRONTEND_OUT_SCALE;",
+         f"        {fe_prefix}_npending = 0;",
+         f"        if ({call} != 0)", "            return -1;",
+         "        {", "            int64_t sum = 0;",
+         f"            if ({name}_detect({q}, &sum)) {{",
+         f"                {name}_detection d;",
+         f"                d.step = {fe_prefix}_steps;", f"                d.end_sample = {fe_prefix}_samples;",
+         f"                d.sum = sum;", f"                d.label = {d.label};",
+         "                found++;", "                if (on_detect != NULL)", "                    on_detect(&d, user);",
+         "            }", "        }",
+         f"        {fe_prefix}_steps++;",
+         "    }", "    return found;", "}", ""]
+    return h, c
+
+
 def oracle_steps(model, x):
     """The oracle stepping over x (N steps, *input shape) from the initial state: (outputs (N, *output shape), the
     traces {tensor: (N, *shape)} of every step, stacked)."""

@@ -166,14 +166,26 @@ class Model:
                 self.frontend.validate()
             except ModelError as e:
                 raise ModelError(e.message, where="/frontend") from None
-            if tuple(self.frontend.output_shape) != tuple(self.input.shape) or self.input.format != "float32":
+            want = self._frontend_shape()
+            if tuple(self.frontend.output_shape) != want or self.input.format != "float32":
                 raise ModelError(f"the frontend produces {tuple(self.frontend.output_shape)} float32 features, but "
-                                 f"the model input is {tuple(self.input.shape)} {self.input.format}", where="/frontend")
+                                 f"the model input is {tuple(self.input.shape)} {self.input.format}"
+                                 + (f" (a streaming model: the frontend's clip must give the window, {want})"
+                                    if want != tuple(self.input.shape) else ""), where="/frontend")
         if self.labels is not None:
             out = self.tensors[self.outputs[0]]
             if len(self.labels) != out.size:
                 raise ModelError(f"{len(self.labels)} labels for an output of shape {tuple(out.shape)}",
                                  where="/labels")
+
+    def _frontend_shape(self):
+        """The shape the frontend must produce from one clip: the input shape, or for a streaming model (the
+        frontend describes the windowed model's clip: docs/numerics.md 12.6) the input with time = the window."""
+        from .streaming import info
+        i = info(self)
+        if i is None:
+            return tuple(self.input.shape)
+        return tuple(self.input.shape[:-1]) + (i["window"],)
 
     def _check_resources(self):
         """The per-sample bounds of docs/format.md: activation bytes and MACs."""

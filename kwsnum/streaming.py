@@ -195,7 +195,7 @@ def to_streaming(model, name=None):
     warmup = max(0, math.ceil(W / step) - 1)
     meta[META_KEY] = json.dumps(dict(step=step, window=W, warmup=warmup))
     return Model(tensors, nodes, list(model.inputs), list(model.outputs), labels=model.labels,
-                 rounding=model.rounding, name=name or model.name, meta=meta, frontend=None)
+                 rounding=model.rounding, name=name or model.name, meta=meta, frontend=model.frontend)
 
 
 # ------------------------------------------------------------------ running

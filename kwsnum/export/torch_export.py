@@ -635,7 +635,8 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     its output shape must be the module's input shape.
     streaming: return the streaming form (kwsnum.streaming.to_streaming: delay lines, a step of the model's
     stride of new frames; docs/numerics.md section 11) of the exported windowed model, or an ExportError naming
-    the layer that cannot stream.
+    the layer that cannot stream. A frontend is kept: it describes the windowed clip (its frames = the window),
+    and kwsnum.listen runs it incrementally (docs/numerics.md 12.6).
     """
     torch = _torch()
     policy = _Precision(precision)
@@ -720,8 +721,6 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
     model.meta.update(meta)
     if streaming:
         from ..streaming import to_streaming
-        if frontend is not None:
-            raise ExportError("streaming=True takes no frontend yet: stream the features (kwsnum.streaming)")
         model = to_streaming(model)
     return model
 
