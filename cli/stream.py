@@ -12,7 +12,9 @@ import sys
 import click
 import numpy as np
 
-from kwsnum.errors import InputError, KwsnumError
+from kwsnum.errors import KwsnumError
+
+from .wavinput import read_wav_samples, wav_options
 
 CHUNK = 16000 * 10            # samples per push (the result does not depend on it)
 LONG = 16000 * 60             # files longer than this get a progress bar (on a terminal)
@@ -37,14 +39,12 @@ def _stream_file(lis, path, samples, bar):
                                                              "(default: the model's stored detector).")
 @click.option("--window", type=int, default=None, help="Steps in the moving average (default: stored).")
 @click.option("--refractory", type=int, default=None, help="Minimum steps between two detections (default: stored).")
-@click.option("--resample", is_flag=True, help="Convert WAVs at another sample rate to the model's.")
-@click.option("--mix", is_flag=True, help="Average the channels of multi-channel WAVs to mono.")
+@wav_options
 def stream_command(model, wavs, as_json, threshold, window, refractory, resample, mix):
     """Detect the wake word in long WAV files with a streaming model (its frontend and detector are stored in
     MODEL). Time = the end of the detecting step, in seconds from the start of the file."""
     from kwsnum import load, listen
     from kwsnum.text import printable
-    from kwsnum.wav import read_wav
     m = load(model)
     try:
         lis = listen.Listener(m, threshold=threshold, window=window, refractory=refractory)
@@ -54,13 +54,10 @@ def stream_command(model, wavs, as_json, threshold, window, refractory, resample
     tty = sys.stderr.isatty()
     total = 0
     for path in wavs:
-        notes = []
         try:
-            samples, _ = read_wav(path, expected_rate=fe.sample_rate, resample=resample, mix=mix, notes=notes)
+            samples = read_wav_samples(path, fe, resample=resample, mix=mix)
         except KwsnumError as e:
             raise e.with_file(path) if getattr(e, "file", None) is None else e
-        for n in notes:
-            click.echo(f"kwsnum: note: {printable(n, None)}", err=True)
         samples = np.ascontiguousarray(samples, np.int16)
         if tty and len(samples) > LONG:
             with click.progressbar(length=len(samples), label=printable(path, None)[-40:], file=sys.stderr) as bar:
