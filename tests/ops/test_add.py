@@ -208,7 +208,19 @@ def test_add_rejects_bad_models():
     a = b.input("a", (3,), "int8", 0.1, 0)
     c = b.input("c", (4,), "int8", 0.1, 0)
     y = b.add("add", "add", [a, c], dict(add_params(0.1, 0.1, 0.1), act_min=-128, act_max=127), scale=0.1, zero_point=0)
-    with pytest.raises(ModelError, match="same shape"):
+    with pytest.raises(ModelError, match=r"\(add\): shapes \(3,\) and \(4,\) do not broadcast"):
+        b.build([y])
+    b = GraphBuilder()
+    a = b.input("a", (2, 3), "int8", 0.1, 0)
+    c = b.input("c", (3, 1), "int8", 0.1, 0)
+    y = b.add("add", "add", [a, c], dict(add_params(0.1, 0.1, 0.1), act_min=-128, act_max=127), scale=0.1, zero_point=0)
+    with pytest.raises(ModelError, match="do not broadcast"):
+        b.build([y])
+    b = GraphBuilder()
+    a = b.input("a", (2, 1, 3, 4), "int8", 0.1, 0)
+    c = b.input("c", (5, 1, 1), "int8", 0.1, 0)
+    y = b.add("add", "add", [a, c], dict(add_params(0.1, 0.1, 0.1), act_min=-128, act_max=127), scale=0.1, zero_point=0)
+    with pytest.raises(ModelError, match="rank 4"):
         b.build([y])
     b = GraphBuilder()
     a = b.input("a", (3,), "int8", 0.1, 0)
