@@ -2,18 +2,19 @@
 
     python bench/bundle_default.py TRAIN_OUT_DIR DATA_DIR
 
-TRAIN_OUT_DIR: a `kwsnum.train` output (its ds_cnn_int8.h5 is copied); DATA_DIR: the generated folder it was
+TRAIN_OUT_DIR: a `kwsnum.train` output (its ds_cnn_int8.h5 is loaded and saved with kwsnum.save, integrity digest
+included); DATA_DIR: the generated folder it was
 trained on. The clips: for class k of LABELS (silence first), the first clip (by path) of the test split spoken
 by synthesizer SYNTHS[k % n] (a rotation over the synthesizers present, so that the bundle mixes them), and for
 silence the test split's first silence item; chosen by this rule only, not by whether the model gets them
 right (`kwsnum run` prints how many it does).
 """
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+import kwsnum  # noqa: E402
 from kwsnum.data import LABELS, load_audio, load_split, speaker_of  # noqa: E402
 from kwsnum.data.synth import read_speakers  # noqa: E402
 from kwsnum.wav import write_wav  # noqa: E402
@@ -43,7 +44,8 @@ def main(argv=None):
             src = f"{os.path.relpath(it[0], data)} ({table[speaker_of(it[0])][0]})"
         write_wav(os.path.join(clips_dir, label + ".wav"), load_audio(it))
         print(f"{label}: {src}")
-    shutil.copyfile(os.path.join(train_out, "ds_cnn_int8.h5"), os.path.join(dest, "ds_cnn_int8.h5"))
+    # loaded (every check of kwsnum.load) and written again by kwsnum.save, which stores the integrity digest
+    kwsnum.save(kwsnum.load(os.path.join(train_out, "ds_cnn_int8.h5")), os.path.join(dest, "ds_cnn_int8.h5"))
     return 0
 
 

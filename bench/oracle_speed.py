@@ -8,7 +8,8 @@ For each zoo model (random trained-looking weights, ``kwsnum.zoo.example``; int8
   - PyTorch float eager (``torch.no_grad``) on the same module, 1 and 2 threads (``torch.set_num_threads``);
   - where ``ai-edge-litert`` is installed (``pip install -e .[bench]``): LiteRT on the same int8 network written as a
     .tflite (bench/tflite_int8.py; not for kws_raw: int8 LayerNorm has no TFLite builtin): its optimized builtin
-    kernels without delegates, XNNPACK (the default delegate) and the reference kernels, 1 thread (optimized also 2).
+    kernels without delegates, XNNPACK (the default delegate) and the reference kernels, 1 thread (optimized also 2);
+    and the oracle again on that very .tflite imported by kwsnum (``oracle tflite`` rows: the same model LiteRT runs).
 Every configuration is timed ``--repeat`` times, round-robin (so that a change in the machine's load hits all of
 them alike); medians of the wall time per clip are printed, with the min-max range, and the median process CPU
 time per clip (all threads; on a machine shared with other work, a 1-thread figure less distorted by time-sharing
@@ -101,10 +102,13 @@ def litert_configs(model, x, batch):
         data = to_tflite(model)
     except NotImplementedError as e:
         return {}, f"no .tflite of this network: {e}"
+    from kwsnum.importers import from_tflite
+    imported = from_tflite(data)     # the oracle on the SAME .tflite LiteRT runs (kwsnum's TFLite importer)
     xn = to_nhwc_batch(x)
     kinds = {"optimized": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES, "xnnpack": OpResolverType.AUTO,
              "reference": OpResolverType.BUILTIN_REF}
-    configs, agree = {}, None
+    configs, agree = {k.replace("oracle int8  ", "oracle tflite"): v
+                      for k, v in oracle_configs(imported, x, batch).items()}, None
 
     def interp(kind, threads, n):
         it = Interpreter(model_content=data, num_threads=threads, experimental_op_resolver_type=kinds[kind])
@@ -132,8 +136,12 @@ def litert_configs(model, x, batch):
         configs[f"{label}   b{batch} t{threads}"] = (many, batch)
         if agree is None:
             many()
-            agree = float(np.mean(itb.get_tensor(ob).argmax(-1) == model.run(x[:batch]).argmax(-1)))
-    return configs, f"top-1 agreement with the oracle: {agree * 100:.1f} %"
+            lite, mine = itb.get_tensor(ob), imported.run(x[:batch])
+            agree = (float(np.mean(lite.argmax(-1) == mine.argmax(-1))), float(np.mean(lite == mine)),
+                     float(np.mean(lite.argmax(-1) == model.run(x[:batch]).argmax(-1))))
+    return configs, (f"LiteRT optimized vs the oracle on the imported .tflite: top-1 {agree[0] * 100:.1f} %, outputs "
+                     f"equal {agree[1] * 100:.1f} % (kwsnum imports MEAN with TFLM's integers, not LiteRT's); top-1 vs "
+                     f"the exported .h5: {agree[2] * 100:.1f} %")
 
 
 def measure(configs, repeat):
@@ -162,7 +170,50 @@ def kwsnum_run_walls(n_warm=5):
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import numpy, h5py, click"], check=True, env=env)
     base = time.perf_counter() - t
-    return walls[0], walls[1:], base
+    return walls[0], walls[1:], base, env
+
+
+STARTUP = r"""
+import time
+T = [(time.perf_counter(), time.process_time(), "python start-up")]
+def m(s):
+    T.append((time.perf_counter(), time.process_time(), s))
+import numpy; m("import numpy")
+import click; m("import click")
+import kwsnum.cli.main; m("import kwsnum.cli.main")
+import h5py; m("import h5py")
+import numba; m("import numba")
+import numba.core.registry; m("numba's dispatcher machinery")
+from kwsnum import default, load
+model = load(default.model_path()); m("kwsnum.load (op modules, HDF5 read in a child)")
+from kwsnum.cli.main import _collect_inputs, _read_input
+files = _collect_inputs([p for p, _ in default.clips()])
+x = numpy.concatenate([_read_input(f, model) for f in files]); m("read the 12 clips")
+import numba.core.caching as caching
+loads, real = [], caching.Cache.load_overload
+def load_overload(self, sig, ctx):
+    c = time.process_time(); r = real(self, sig, ctx); loads.append((self._name, time.process_time() - c)); return r
+caching.Cache.load_overload = load_overload
+model.run(x[:1]); m("first clip (numba's CPU target set-up + cached kernels)")
+model.run(x); m("the 12 clips")
+T[0] = (T[0][0] - START[0], T[0][1] - START[1], T[0][2])
+print(f"  {'python start-up':58s} wall {START[0] * 1e3:7.1f} ms")
+for a, b in zip(T, T[1:]):
+    print(f"  {b[2]:58s} wall {(b[0] - a[0]) * 1e3:7.1f} ms  cpu {(b[1] - a[1]) * 1e3:7.1f} ms")
+for name, c in loads:
+    name = name.split()[1] if name.startswith("<function") else name
+    print(f"    cached kernel {name[:44]:44s} load cpu {c * 1e3:7.1f} ms")
+"""
+
+
+def startup_breakdown(env):
+    """Where a warm ``kwsnum run``'s time goes, stage by stage, in a fresh process (the cache already warm)."""
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True, env=env)
+    start = time.perf_counter() - t
+    code = f"START = ({start!r}, 0.0)\n" + STARTUP
+    print(subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True).stdout,
+          end="")
 
 
 def main():
@@ -183,7 +234,7 @@ def main():
     print(f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads at most), torch {torch.__version__}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; per clip, median of {args.repeat} "
           f"[min-max]")
-    for name in args.models.split(","):
+    for name in filter(None, args.models.split(",")):
         module, calib, g = zoo.example(name, n_calib=32)
         module.eval()
         model = from_torch(module, calib[:1], calib, precision=zoo.precision_of(name))
@@ -207,9 +258,12 @@ def main():
             for k, ts in busy.items():
                 print(f"  {k + ', 1 core busy':26s} {fmt_ms(ts)}")
     if not args.no_run:
-        cold, warm, base = kwsnum_run_walls()
+        cold, warm, base, env = kwsnum_run_walls()
         print(f"\n`kwsnum run` (bundled default, 12 clips): cold {cold:.2f} s; warm median {statistics.median(warm):.2f} s "
-              f"[{min(warm):.2f}-{max(warm):.2f}] of {len(warm)}; `python -c 'import numpy, h5py, click'` {base:.2f} s")
+              f"[{min(warm):.2f}-{max(warm):.2f}] of {len(warm)}; `python -c 'import numpy, h5py, click'` {base:.2f} s; "
+              f"load average {os.getloadavg()[0]:.1f}")
+        print("where a warm run's time goes (one fresh process, the same stages as `kwsnum run`):")
+        startup_breakdown(env)
 
 
 if __name__ == "__main__":

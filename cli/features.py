@@ -1,10 +1,12 @@
-"""``kwsnum features WAV... [--frontend micro|logmel|mfcc] [--model MODEL] [-o OUT.npy] [--json] [--quantized]``
+"""``kwsnum features WAV... [--frontend micro|logmel|mfcc] [--model MODEL] [-o OUT.npy] [--json] [--quantized]
+[--resample] [--mix]``
 (registered by cli/main.py as ``cli.add_command(features_command, "features")``).
 
 The features a model would see for each clip: for kind ``micro`` the uint16 frames of TFLM's microfrontend
 (before ``out_scale``), for ``logmel`` / ``mfcc`` the float32 model input; ``--quantized`` (with ``--model``):
 the int8 / int16 model input after the model's first node (``quantize``). Errors (bad WAVs, a frontend that
-does not fit) are one line, exit 2. Nothing here imports torch.
+does not fit, another sample rate without ``--resample``, stereo without ``--mix``: cli/wavinput.py, shared with
+``kwsnum run``) are one line, exit 2. Nothing here imports torch.
 """
 import json
 import os
@@ -13,6 +15,8 @@ import click
 import numpy as np
 
 from kwsnum.errors import InputError
+
+from .wavinput import read_wav_samples, wav_options
 
 PRESETS = ("micro", "logmel", "mfcc")
 
@@ -48,9 +52,10 @@ def _quantizer(model):
               help="Write the features of all clips to this .npy, stacked (N, ...).")
 @click.option("--json", "as_json", is_flag=True, help="Print the features as JSON (one record per clip).")
 @click.option("--quantized", is_flag=True, help="With --model: the model's quantized input instead.")
-def features_command(wavs, kind, model_path, out, as_json, quantized):
-    """Compute a frontend's features for WAV clips (16-bit PCM mono at the frontend's sample rate)."""
-    from kwsnum.wav import read_wav
+@wav_options
+def features_command(wavs, kind, model_path, out, as_json, quantized, resample, mix):
+    """Compute a frontend's features for WAV clips (16-bit PCM mono at the frontend's sample rate; --resample and
+    --mix convert others)."""
     model = None
     if model_path:
         from kwsnum import load
@@ -71,7 +76,7 @@ def features_command(wavs, kind, model_path, out, as_json, quantized):
     for w in wavs:
         if os.path.isdir(w):
             raise InputError("is a directory, expected a WAV file", file=w)
-        samples, _ = read_wav(w, expected_rate=fe.sample_rate)
+        samples = read_wav_samples(w, fe, resample=resample, mix=mix)
         if q is not None:
             f = q(model.check_input(fe.compute(samples)[None]))[0]
         elif fe.kind == "micro":

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import KwsnumError, InputError
 from ..text import one_line, printable
+from .wavinput import read_wav_samples, wav_options
 
 MAX_NPY_BYTES = 1 << 30        # one .npy input file
 MAX_INPUT_FILES = 1 << 16
@@ -75,16 +76,11 @@ def _read_input(path, model, resample=False, mix=False):
 
 
 def _read_wav(path, model, resample=False, mix=False):
-    from ..wav import read_wav
     fe = model.frontend
     if fe is None:
         raise InputError("the model stores no audio frontend, so it cannot take .wav files; give features as .npy",
                          file=path)
-    notes = []
-    samples, _ = read_wav(path, expected_rate=fe.sample_rate, resample=resample, mix=mix, notes=notes)
-    for n in notes:
-        click.echo(f"kwsnum: note: {printable(n, None)}", err=True)
-    return model.check_input(fe.compute(samples)[None])
+    return model.check_input(fe.compute(read_wav_samples(path, fe, resample=resample, mix=mix))[None])
 
 
 def read_npy_checked(path, model):
@@ -126,7 +122,24 @@ def read_npy_checked(path, model):
 _read_npy = read_npy_checked
 
 
-@click.group(context_settings=dict(help_option_names=["-h", "--help"]))
+class _Group(click.Group):
+    """The command group, with subcommands that live in other packages imported only when invoked (or listed by
+    --help): ``kwsnum run`` does not pay for importing the C code generator (kwsnum/codegen/__init__.py pulls in the
+    emitter and the planner)."""
+    LAZY = {"codegen": ("kwsnum.codegen.cli", "codegen_command"), "features": ("kwsnum.cli.features", "features_command")}
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
+
+    def get_command(self, ctx, name):
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+            module, attr = self.LAZY[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Group, context_settings=dict(help_option_names=["-h", "--help"]))
 @click.version_option(package_name="kwsnum", prog_name="kwsnum")
 def cli():
     """kwsnum: bit-exact integer execution of keyword-spotting networks (oracle, C, PyTorch)."""
@@ -140,9 +153,7 @@ def cli():
 @click.option("--force", is_flag=True, help="With --trace: replace DIR if it exists and is not empty.")
 @click.option("--top", default=1, show_default=True, type=click.IntRange(1, 1 << 16),
               help="How many classes to report per input.")
-@click.option("--resample", is_flag=True,
-              help="Convert .wav files at another sample rate to the model's (scipy.signal.resample_poly).")
-@click.option("--mix", is_flag=True, help="Average the channels of multi-channel .wav files to mono.")
+@wav_options
 def run(paths, as_json, trace_dir, force, top, resample, mix):
     """Run a model with the oracle: kwsnum run [MODEL.h5] [INPUT...]
 
@@ -477,13 +488,7 @@ def train(args):
     sys.exit(trainer.main(list(args)))
 
 
-from ..codegen.cli import codegen_command  # noqa: E402  (no torch; numpy/click only)
-
-cli.add_command(codegen_command, "codegen")
-
-from .features import features_command  # noqa: E402  (no torch)
-
-cli.add_command(features_command, "features")
+# codegen and features: imported when invoked (_Group.LAZY)
 
 
 class Terminated(BaseException):

@@ -45,11 +45,17 @@ def _synths(root):
     return [s for s in order if s in present] + sorted(present - set(order))
 
 
-def _train(root, out, args, quiet):
-    from .train import main as train_main
+def _train(root, out, args, quiet, subprocess_run=False):
+    """One kwsnum.train run (in this process, or with ``subprocess_run`` as a child ``python -m kwsnum.train``,
+    so that ``--jobs`` runs several at once); returns (its report.json, wall seconds)."""
     argv = [root, "--out", out] + args + (["--quiet"] if quiet else [])
     t0 = time.time()
-    rc = train_main(argv)
+    if subprocess_run:
+        import subprocess
+        rc = subprocess.run([sys.executable, "-m", "kwsnum.train"] + argv).returncode
+    else:
+        from .train import main as train_main
+        rc = train_main(argv)
     if rc not in (0, 3):
         raise RuntimeError(f"kwsnum.train {' '.join(argv)} exited {rc}")
     with open(os.path.join(out, "report.json")) as f:
@@ -100,6 +106,9 @@ def main(argv=None):
     p.add_argument("--model", action="append", default=[], metavar="NAME=MODEL.h5",
                    help="test an existing .h5 model on every synthesizer")
     p.add_argument("--synths", default=None, help="comma-separated held-out synthesizers (default: all present)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="run this many trainings at once, each as a child python -m kwsnum.train (default 1: in "
+                        "this process, one after the other)")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
     try:
@@ -113,27 +122,44 @@ def main(argv=None):
         name, path = spec.split("=", 1)
         results[name] = {s: _cell(evaluate_h5(path, a.data_dir, s)) for s in synths}
         meta[name] = dict(model=os.path.abspath(path))
+    # every training of the run, (recipe name, held-out or single synth, kind, out dir, kwsnum.train args)
+    tasks = []
     for spec in a.single_synth:
         name, synth, args = spec.split("=", 2)
-        out = os.path.join(a.out, name, synth)
-        rep, sec = _train(a.data_dir, out, ["--synths", synth] + shlex.split(args), a.quiet)
-        h5 = rep["files"]["h5_int8"]
-        results[name] = {s: _cell(evaluate_h5(h5, a.data_dir, s)) for s in synths if s != synth}
-        meta[name] = dict(train=[synth], args=args, seconds=sec, own_test_accuracy=rep["test"]["int8_h5"]["accuracy"],
-                          epochs=rep["training"]["epochs_run"], best_val=rep["training"]["best_val_acc"])
+        tasks.append((name, synth, "single", os.path.join(a.out, name, synth), ["--synths", synth] + shlex.split(args),
+                      args))
     for spec in a.recipe:
         name, args = spec.split("=", 1)
-        results[name], meta[name] = {}, dict(args=args, runs={})
         for s in synths:
-            out = os.path.join(a.out, name, s)
-            rep, sec = _train(a.data_dir, out, ["--holdout-synth", s] + shlex.split(args), a.quiet)
-            results[name][s] = _cell(rep["test"]["int8_h5"])
-            meta[name]["runs"][s] = dict(seconds=sec, epochs=rep["training"]["epochs_run"],
-                                         best_val=rep["training"]["best_val_acc"],
-                                         float_acc=rep["test"]["float_torch"]["accuracy"],
-                                         train_n=rep["data"]["counts"]["train"])
-            sys.stderr.write(f"kwsnum.holdout: {name}, held out {s}: int8 {results[name][s]['accuracy']:.4f} "
+            tasks.append((name, s, "holdout", os.path.join(a.out, name, s), ["--holdout-synth", s] + shlex.split(args),
+                          args))
+
+    def one(task):
+        name, s, kind, out, targs, _ = task
+        rep, sec = _train(a.data_dir, out, targs, a.quiet or a.jobs > 1, subprocess_run=a.jobs > 1)
+        if kind == "holdout":
+            sys.stderr.write(f"kwsnum.holdout: {name}, held out {s}: int8 {rep['test']['int8_h5']['accuracy']:.4f} "
                              f"({sec:.0f} s)\n")
+        return rep, sec
+
+    if a.jobs > 1:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(a.jobs) as ex:
+            done = list(ex.map(one, tasks))
+    else:
+        done = [one(t) for t in tasks]
+    for (name, s, kind, out, _, args), (rep, sec) in zip(tasks, done):
+        if kind == "single":
+            h5 = rep["files"]["h5_int8"]
+            results[name] = {e: _cell(evaluate_h5(h5, a.data_dir, e)) for e in synths if e != s}
+            meta[name] = dict(train=[s], args=args, seconds=sec, own_test_accuracy=rep["test"]["int8_h5"]["accuracy"],
+                              epochs=rep["training"]["epochs_run"], best_val=rep["training"]["best_val_acc"],
+                              train_n=rep["data"]["counts"]["train"])
+        else:
+            results.setdefault(name, {})[s] = _cell(rep["test"]["int8_h5"])
+            meta.setdefault(name, dict(args=args, runs={}))["runs"][s] = dict(
+                seconds=sec, epochs=rep["training"]["epochs_run"], best_val=rep["training"]["best_val_acc"],
+                float_acc=rep["test"]["float_torch"]["accuracy"], train_n=rep["data"]["counts"]["train"])
     md = format_table(results, synths)
     with open(os.path.join(a.out, "holdout.md"), "w") as f:
         f.write(md)

@@ -444,13 +444,13 @@ class WithLSTM(nn.Module):
         return self.rnn(x)[0]
 
 
-class WithSigmoid(nn.Module):
+class WithExp(nn.Module):     # (sigmoid, which this case used, exports since issue 14)
     def __init__(self):
         super().__init__()
         self.c = nn.Conv1d(1, 2, 3)
 
     def forward(self, x):
-        return torch.sigmoid(self.c(x))
+        return torch.exp(self.c(x))
 
 
 class BatchMixing(nn.Module):
@@ -474,7 +474,7 @@ class ScalarAdd(nn.Module):
 @pytest.mark.parametrize("module, shape, pattern", [
     (Seq(nn.Conv1d(1, 2, 3), nn.GELU()), (1, 8), r"GELU.*'body_1'"),
     (WithLSTM(), (5, 4), r"LSTM.*'rnn'"),
-    (WithSigmoid(), (1, 8), r"sigmoid.*'sigmoid'"),
+    (WithExp(), (1, 8), r"exp.*'exp'"),
     (Seq(nn.Conv1d(1, 2, 3, padding=1, padding_mode="reflect")), (1, 8), r"padding_mode='reflect'"),
     (Seq(nn.MaxPool1d(2, ceil_mode=True)), (1, 9), r"MaxPool1d.*ceil_mode"),
     (Seq(nn.AvgPool2d(2, divisor_override=3)), (1, 4, 4), r"divisor_override"),

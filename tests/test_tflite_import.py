@@ -651,6 +651,26 @@ def test_softmax_equals_tflm(seed, rank):
     compare_with_tflm(data, model, xq)
 
 
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from([2, 3, 4]))
+def test_softmax16_equals_tflm(seed, rank):
+    """int16 SOFTMAX (TFLM's exp and reciprocal tables, built in float32 at import): kwsnum's oracle and C equal
+    TFLM, rows up to 3000 long, inputs spread over the whole int16 range or close to the row maximum."""
+    rng = np.random.default_rng(seed)
+    shape = (1,) + tuple(int(v) for v in rng.integers(1, 12, rank - 1))
+    if rng.integers(0, 3) == 0:
+        shape = shape[:-1] + (int(rng.integers(100, 3000)),)
+    s_in = float(np.float32(rng.choice([rng.uniform(1e-5, 3e-4), rng.uniform(3e-4, 3e-3), 2.0 ** -12])))
+    beta = float(np.float32(rng.choice([1.0, 0.5, 2.0, rng.uniform(0.1, 5)])))
+    b = TFLiteBuilder()
+    x = b.tensor("x", shape, "int16", scale=s_in, zero_point=0)
+    y = b.tensor("y", shape, "int16", scale=1.0 / 32768, zero_point=0)
+    b.op("SOFTMAX", [x], [y], beta=beta)
+    data = b.finish([x], [y])
+    model = from_tflite(data)
+    xq = rng.integers(int(rng.choice([-32768, 0, 30000])), 32768, (2,) + model.input.shape).astype(np.int16)
+    compare_with_tflm(data, model, xq)
+
+
 @given(st.integers(0, 2 ** 32 - 1), st.sampled_from([2, 4]))
 @pytest.mark.parametrize("opname", ["LOGISTIC", "TANH"])
 def test_logistic_equals_tflm(opname, seed, rank):
@@ -667,6 +687,25 @@ def test_logistic_equals_tflm(opname, seed, rank):
     data = b.finish([x], [y])
     model = from_tflite(data)
     xq = rng.permutation(np.arange(-128, 128, dtype=np.int8)).reshape((1,) + model.input.shape)
+    compare_with_tflm(data, model, xq)
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from([2, 4]))
+@pytest.mark.parametrize("opname", ["LOGISTIC", "TANH"])
+def test_sigmoid16_equals_tflm(opname, seed, rank):
+    """int16 LOGISTIC and TANH (TFLM's sigmoid table): every int16 input value, at drawn scales and at the power-of-two
+    scales of TFLM's multiplier-0 path; kwsnum's oracle and C equal TFLM."""
+    rng = np.random.default_rng(seed)
+    shape = (1, 65536) if rank == 2 else (1, 16, 64, 64)
+    s_in = float(np.float32(rng.choice([rng.uniform(1e-5, 3e-4), rng.uniform(3e-4, 1.3),
+                                        2.0 ** int(rng.integers(-16, -9))])))
+    b = TFLiteBuilder()
+    x = b.tensor("x", shape, "int16", scale=s_in, zero_point=0)
+    y = b.tensor("y", shape, "int16", scale=2.0 ** -15, zero_point=0)
+    b.op(opname, [x], [y])
+    data = b.finish([x], [y])
+    model = from_tflite(data)
+    xq = rng.permutation(np.arange(-32768, 32768, dtype=np.int16)).reshape((1,) + model.input.shape)
     compare_with_tflm(data, model, xq)
 
 

@@ -54,6 +54,21 @@ def test_backend_speaks_the_word(name):
     assert not (other.size == out["yes"].size and np.allclose(other, out["yes"]))
 
 
+def test_every_festival_voice_speaks():
+    """Each installed festival voice (diphone voices with their pitch control, the HTS voice without) gives a word
+    at 16 kHz, and the voices differ."""
+    _needs("festival")
+    b = voices.get("festival")
+    got = {}
+    for v in sorted({sp.voice for sp in b.speakers()}):
+        x, params = b.synthesize("left", voices.Speaker("festival", v, "w100"), np.random.default_rng(1))
+        t = __import__("kwsnum.data.synth", fromlist=["_trim"])._trim(x)
+        assert 0.12 * 16000 < t.size < 1.6 * 16000 and np.sqrt(np.mean(t ** 2)) > 0.005, v
+        assert (params["pitch"] > 0) == v.endswith("_diphone")
+        got[v] = t
+    assert len({(t.size, round(float(np.sum(t ** 2)), 3)) for t in got.values()}) == len(got)
+
+
 def test_unknown_synth_is_an_error():
     with pytest.raises(ValueError, match="unknown synthesizer"):
         voices.get("sam")
@@ -140,6 +155,22 @@ def test_holdout_split_excludes_the_engine(mixed):
     assert {table[speaker_of(p)][0].synth for v in only.values() for p, _ in v if p is not None} == {"espeak"}
     with pytest.raises(ValueError, match="no speaker of synthesizer"):
         synth_selection(mixed, None, "sam")
+
+
+def test_train_augmented_copies_deterministic_and_length_preserving(mixed):
+    """kwsnum.train --augment-copies: K copies per clip, each the clip's length and dtype, the same from the same
+    seed (a clip's copy does not depend on the others), changed by the augmentation, other copies from another
+    seed."""
+    from kwsnum.data import load_arrays, load_split
+    from kwsnum.train import augmented_copies
+    clips, _ = load_arrays(load_split(mixed, "train")[:3])
+    a = augmented_copies(mixed, clips, 2, seed=4)
+    assert a.shape == (6,) + clips.shape[1:] and a.dtype == clips.dtype == np.int16
+    assert np.array_equal(a, augmented_copies(mixed, clips, 2, seed=4))
+    assert np.array_equal(a[[0, 3]], augmented_copies(mixed, clips[:1], 2, seed=4))
+    assert not any(np.array_equal(a[j * 3 + i], clips[i]) for j in range(2) for i in range(3))
+    assert not any(np.array_equal(a[i], a[3 + i]) for i in range(3))           # copy 0 and copy 1 differ
+    assert not np.array_equal(a, augmented_copies(mixed, clips, 2, seed=5))
 
 
 # ------------------------------------------------------------------------------------------- augmentation

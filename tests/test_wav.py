@@ -221,3 +221,33 @@ def test_cli_run_resample_and_mix(tmp_path):
     r0 = subprocess.run([sys.executable, "-m", "kwsnum", "run", default.clips()[0][0]], capture_output=True,
                         text=True, timeout=300)
     assert r.stdout.split("\t")[1].split()[0] == r0.stdout.split("\t")[1].split()[0]   # the same top class
+
+
+def test_cli_features_resample_and_mix(tmp_path):
+    """kwsnum features shares run's WAV input (cli/wavinput.py): the same refusals naming the option, and with
+    --mix --resample the features of the converted clip, its conversions noted on stderr."""
+    import subprocess
+    import sys
+    pytest.importorskip("scipy")
+    from kwsnum.micro import MicroFrontend
+    from kwsnum.wav import resample_int16
+    rng = np.random.default_rng(5)
+    clip = np.round(8000 * np.sin(2 * np.pi * 300 * np.arange(16000) / 16000) + rng.normal(0, 300, 16000))
+    y = resample_int16(clip.astype(np.int16), 16000, 44100)
+    p = tmp_path / "stereo44k.wav"
+    _write_frames(p, np.stack([y, y // 2], 1), 44100)
+    cmd = [sys.executable, "-m", "kwsnum", "features", str(p)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "pass --mix" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run(cmd + ["--mix"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "pass --resample" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.startswith("kwsnum: error: ") and len(r.stderr.strip().splitlines()) == 1
+    out = tmp_path / "f.npy"
+    r = subprocess.run(cmd + ["--mix", "--resample", "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "resampled 44100 Hz -> 16000 Hz" in r.stderr and "mixed 2 channels" in r.stderr
+    x, rate = read_wav(p, mix=True, resample=True, notes=[])
+    assert rate == 16000
+    want = MicroFrontend.microwakeword().features(x)
+    got = np.load(out)
+    assert got.shape == (1,) + want.shape and np.array_equal(got[0], want)

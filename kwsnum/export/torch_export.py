@@ -22,9 +22,13 @@ from ..quant import (act_clamp_float, act_clamp_int8, act_clamp_int16, act_clamp
 from ..ops.requantize import requantize_params
 
 # exporter layer kinds with an int16 kernel (docs/numerics.md 9.4); others (layernorm) are an ExportError in int16
-INT16_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm")
+INT16_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm",
+               "softmax", "logistic", "tanh", "slice", "concat")
 # ... with a Q-format kernel (docs/numerics.md 10.3; layernorm in q8 and q16, not q32)
-Q_KINDS = INT16_KINDS
+Q_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm",
+           "slice")
+# TFLM's activation ops (docs/numerics.md 11.4, 11.5, 11.9): int8 and int16 kernels only, fixed output quantization
+TFLM_ACT_KINDS = ("softmax", "logistic", "tanh")
 
 CALIB_CHUNK = 64
 
@@ -32,11 +36,16 @@ SUPPORTED = (
     "modules: Conv1d, Conv2d (padding_mode='zeros'), Linear, BatchNorm1d/2d (folded into the preceding "
     "conv/linear), ZeroPad1d/2d and ConstantPad1d/2d(value 0) directly before a conv (folded into its padding), "
     "ReLU, ReLU6, AvgPool1d/2d (ceil_mode=False, no divisor_override), MaxPool1d/2d (ceil_mode=False), "
-    "AdaptiveAvgPool1d/2d(1), Flatten, LayerNorm (last 1 or 2 dims), Dropout, Identity; "
+    "AdaptiveAvgPool1d/2d(1), Flatten, LayerNorm (last 1 or 2 dims), Dropout, Identity, Softmax(dim), Sigmoid, "
+    "Tanh (int8 / int16 layers); "
     "functions: operator.add / torch.add / x + y (two tensors), F.relu / torch.relu / .relu(), F.relu6, "
     "F.dropout, F.pad (constant 0, before a conv), torch.matmul / torch.bmm / @ (of two tensors; operands may be "
     ".transpose(-1, -2) / .permute(0, 2, 1)), a / b and torch.div (two tensors; b may be `tensor + number`), "
-    "torch.flatten / .flatten / .view / .reshape, .size() / .shape (for view arguments)"
+    "torch.flatten / .flatten / .view / .reshape, .size() / .shape (for view arguments), F.softmax / "
+    "torch.softmax / .softmax(dim) (not over the batch axis), torch.sigmoid / F.sigmoid / .sigmoid(), "
+    "torch.tanh / F.tanh / .tanh() (these three in int8 / int16 layers), basic slicing x[:, a:b, ...] (positive "
+    "steps, batch axis whole) and .narrow / torch.narrow, torch.cat / torch.concat of 1 to 4 tensors (not along "
+    "the batch axis; not in Q formats)"
 )
 
 
@@ -326,6 +335,14 @@ def _classify(torch, gm):
                     raise _fail(n, what, f"output_size={m.output_size!r} (only 1, global average pooling, "
                                          f"is supported)")
                 new("gap", n, [tin(n)])
+            elif type(m) is nn.Softmax:
+                if not isinstance(m.dim, int):
+                    raise _fail(n, _what(n), "Softmax needs an explicit integer dim")
+                new("softmax", n, [tin(n)], dim=int(m.dim))
+            elif type(m) is nn.Sigmoid:
+                new("logistic", n, [tin(n)])
+            elif type(m) is nn.Tanh:
+                new("tanh", n, [tin(n)])
             elif type(m) is nn.Flatten:
                 new("reshape", n, [tin(n)])
             elif type(m) is nn.LayerNorm:
@@ -397,6 +414,37 @@ def _classify(torch, gm):
                 if mode != "constant" or (val not in (None, 0, 0.0)) or not isinstance(pad, (tuple, list)):
                     raise _fail(n, what, "only constant zero padding with a fixed pad tuple is supported")
                 zero_pad(n, pad, what)
+            elif (k == "function" and t in (torch.sigmoid, F.sigmoid)) or (k == "method" and t == "sigmoid"):
+                new("logistic", n, [tin(n)])
+            elif (k == "function" and t in (torch.tanh, F.tanh)) or (k == "method" and t == "tanh"):
+                new("tanh", n, [tin(n)])
+            elif (k == "function" and t in (F.softmax, torch.softmax)) or (k == "method" and t == "softmax"):
+                dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim")
+                if not isinstance(dim, int) or isinstance(dim, bool):
+                    raise _fail(n, what, "softmax needs an explicit integer dim")
+                if n.kwargs.get("dtype") is not None or (k == "method" and len(n.args) > 2):
+                    raise _fail(n, what, "softmax with a dtype is not supported")
+                new("softmax", n, [tin(n)], dim=int(dim))
+            elif k == "function" and t is operator.getitem and isinstance(n.args[0], torch.fx.Node):
+                new("slice", n, [tin(n)], index=n.args[1])
+            elif k == "function" and t in (torch.cat, torch.concat):
+                seq = n.args[0] if n.args else n.kwargs.get("tensors")
+                dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)
+                if not isinstance(seq, (list, tuple)) or not 1 <= len(seq) <= 4 or \
+                        not isinstance(dim, int) or isinstance(dim, bool):
+                    raise _fail(n, what, "torch.cat of a list of 1 to 4 tensors along an integer dim is supported")
+                srcs = []
+                for a in seq:
+                    if not isinstance(a, torch.fx.Node) or a not in value or a in padded or a in transposed or \
+                            a in plus:
+                        raise _fail(n, what, "every concatenated value must be a tensor produced by a supported layer")
+                    srcs.append(value[a])
+                new("concat", n, srcs, dim=int(dim))
+            elif (k == "method" and t == "narrow") or (k == "function" and t is torch.narrow):
+                args = list(n.args[1:]) + [n.kwargs[a] for a in ("dim", "start", "length") if a in n.kwargs]
+                if len(args) != 3 or not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+                    raise _fail(n, what, "narrow needs integer dim, start and length")
+                new("slice", n, [tin(n)], narrow=tuple(args))
             elif k == "method" and t in ("contiguous",):
                 value[n] = tin(n)
             else:
@@ -412,6 +460,96 @@ def _classify(torch, gm):
 
 
 # ---------------------------------------------------------------------------------------------------
+def _slice_attrs(L, shape):
+    """kwsnum slice attributes (numerics 11.8) of a torch basic index or narrow on a tensor of per-sample
+    ``shape``: per axis begin, stride, size; the batch axis must be taken whole."""
+    nd = len(shape) + 1
+    dims = (2,) + tuple(int(d) for d in shape)          # the batch: any size, taken whole
+    what = f"layer {L.node.name} (slicing)"
+    if "narrow" in L.params:
+        dim, start, length = L.params["narrow"]
+        if not -nd <= dim < nd or length < 1:
+            raise _fail(L.node, what, f"narrow({dim}, {start}, {length}) is out of range")
+        dim %= nd
+        if dim == 0:
+            raise _fail(L.node, what, "narrow of the batch axis: kwsnum slices the axes of one sample")
+        start = start + dims[dim] if start < 0 else start
+        if start < 0 or start + length > dims[dim]:
+            raise _fail(L.node, what, f"narrow({dim}, {start}, {length}) runs past the dimension {dims[dim]}")
+        sl = [slice(None)] * nd
+        sl[dim] = slice(start, start + length)
+    else:
+        idx = L.params["index"]
+        idx = tuple(idx) if isinstance(idx, tuple) else (idx,)
+        if any(i is None for i in idx) or not all(isinstance(i, slice) or i is Ellipsis for i in idx):
+            raise _fail(L.node, what, f"index {idx!r}: only slices (and one ...) are supported, no integer, "
+                                      f"tensor or None index (they change the rank)")
+        if sum(i is Ellipsis for i in idx) > 1:
+            raise _fail(L.node, what, "more than one ... in the index")
+        if Ellipsis in idx:
+            e = idx.index(Ellipsis)
+            idx = idx[:e] + (slice(None),) * (nd - len(idx) + 1) + idx[e + 1:]
+        if len(idx) > nd:
+            raise _fail(L.node, what, f"{len(idx)} indices for a rank-{nd} tensor")
+        sl = list(idx) + [slice(None)] * (nd - len(idx))
+    begin, stride, size = [], [], []
+    for a, (s_, dim) in enumerate(zip(sl, dims)):
+        for v in (s_.start, s_.stop, s_.step):
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+                raise _fail(L.node, what, f"slice {s_!r}: the bounds must be integers fixed at trace time")
+        if a == 0:
+            if (s_.start, s_.stop, s_.step) != (None, None, None):
+                raise _fail(L.node, what, "slicing the batch axis: kwsnum slices the axes of one sample")
+            continue
+        if s_.step is not None and s_.step < 1:
+            raise _fail(L.node, what, f"slice {s_!r}: the step must be positive")
+        b0, e0, st = s_.indices(dim)
+        n = len(range(b0, e0, st))
+        if n < 1:
+            raise _fail(L.node, what, f"slice {s_!r} of a dimension of {dim} is empty")
+        begin.append(b0)
+        stride.append(st)
+        size.append(n)
+    return dict(begin=tuple(begin), stride=tuple(stride), size=tuple(size))
+
+
+def _tflm_activation(b, L, nm, x, si, fmt):
+    """softmax / logistic / tanh as TFLite's converter fixes them: the output quantization is the op's own (int8:
+    softmax and logistic 1/256, zero point -128, tanh 1/128, 0; int16: 1/32768 (softmax), 2**-15, zero point 0),
+    not the calibrated range; the integers are TFLM's Prepare results (numerics 11.4, 11.5, 11.9), beta = 1."""
+    from ..ops.softmax import softmax_params, softmax_params16
+    from ..ops.sigmoid import LOGISTIC, TANH, int8_params, int16_arrays, int16_params
+    if fmt not in ("int8", "int16"):
+        raise _fail(L.node, f"layer {nm} ({L.kind}) in {fmt}",
+                    f"{L.kind} has int8 and int16 kernels only (TFLM's); give this layer int8 or int16 in the "
+                    f"precision config")
+    arrays = None
+    if L.kind == "softmax":
+        nd = len(si.shape) + 1
+        d = L.params["dim"]
+        if not -nd <= d < nd:
+            raise _fail(L.node, f"layer {nm} (softmax)", f"dim {d} is out of range for a rank-{nd} tensor")
+        if d % nd == 0:
+            raise _fail(L.node, f"layer {nm} (softmax)", f"dim {d} is the batch axis: kwsnum's softmax runs along "
+                                                         f"an axis of one sample")
+        if fmt == "int16":
+            attrs, arrays = softmax_params16(1.0, si.scale)
+            so, zo = 1.0 / 32768, 0
+        else:
+            attrs = softmax_params(1.0, si.scale)
+            so, zo = 1.0 / 256, -128
+        attrs = dict(axis=d % nd - 1, **attrs)
+    else:
+        kind = LOGISTIC if L.kind == "logistic" else TANH
+        if fmt == "int16":
+            attrs, arrays = int16_params(si.scale, kind), int16_arrays()
+            so, zo = 2.0 ** -15, 0
+        else:
+            attrs = int8_params(si.scale)
+            so, zo = (1.0 / 256, -128) if kind == LOGISTIC else (1.0 / 128, 0)
+    return b.add(L.kind, nm, [x], attrs, arrays, scale=so, zero_point=zo)
+
+
 class _Stats:
     """Range of one tensor over the calibration set."""
 
@@ -422,6 +560,8 @@ class _Stats:
 
     def update(self, name, t):
         a = t.detach().cpu().float()
+        if a.numel() == 0:
+            raise ExportError(f"fx node {name!r} produces an empty tensor {tuple(a.shape)} (e.g. an empty slicing)")
         if not bool(a.isfinite().all()):
             raise ExportError(f"calibration produced non-finite values at fx node {name!r}")
         self.lo = min(self.lo, float(a.min()))
@@ -591,7 +731,8 @@ PRECISIONS = ("int8", "float32", "float16", "bfloat16", "int16", "q8", "q16", "q
 _OP_NAMES = {"conv1d": ("conv1d",), "conv2d": ("conv2d",), "linear": ("linear",), "gap": ("global_avgpool",),
              "avgpool": ("avgpool1d", "avgpool2d", "avgpool"), "maxpool": ("maxpool1d", "maxpool2d", "maxpool"),
              "relu": ("relu",), "add": ("add",), "layernorm": ("layernorm",), "reshape": ("reshape",),
-             "matmul": ("matmul",), "div": ("div",)}
+             "matmul": ("matmul",), "div": ("div",), "softmax": ("softmax",), "logistic": ("logistic", "sigmoid"),
+             "tanh": ("tanh",), "slice": ("slice",), "concat": ("concat",)}
 
 
 class _Precision:
@@ -625,7 +766,7 @@ class _Precision:
 
     def resolve(self, L):
         """The format layer L computes in (None for the input and reshape: they follow their data)."""
-        if L.kind in ("input", "reshape"):
+        if L.kind in ("input", "reshape", "slice"):
             return None
         fmt = self.default
         for n in _OP_NAMES[L.kind]:
@@ -898,6 +1039,39 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                 else:
                     arrs = dict(gamma=farr(p["gamma"]), beta=farr(p["beta"]))
                     y = b.add("layernorm", nm, [x], dict(attrs, **act_attrs(L)), arrs, **fout())
+            elif L.kind == "slice":
+                attrs = _slice_attrs(L, si.shape)
+                if qf:
+                    y = b.add("slice", nm, [x], attrs, frac_bits=si.frac_bits)
+                elif q8:
+                    y = b.add("slice", nm, [x], attrs, scale=si.scale, zero_point=si.zero_point)
+                else:
+                    y = b.add("slice", nm, [x], attrs, **fout())
+            elif L.kind in TFLM_ACT_KINDS:
+                y = _tflm_activation(b, L, nm, x, si, fmt)
+            elif L.kind == "concat":
+                nd = len(si.shape) + 1
+                d = L.params["dim"]
+                if not -nd <= d < nd or d % nd == 0:
+                    raise _fail(L.node, f"layer {nm} (concat)", f"dim {d}: kwsnum concatenates along an axis of one "
+                                                                f"sample (not the batch axis)")
+                attrs = dict(axis=d % nd - 1)
+                if qf:
+                    raise _fail(L.node, f"layer {nm} (concat) in {fmt}", "concat is exported in int8, int16 and "
+                                                                          "float formats; give this layer one of them")
+                if q8:      # one quantization for all: the output's calibrated range; inputs requantized to it
+                    so, zo = qp(L)
+                    same = []
+                    for i, t in enumerate(ins):
+                        ts = b.tensors[t]
+                        if (np.float32(ts.scale), int(ts.zero_point)) != (np.float32(so), int(zo)):
+                            m_, sh_ = requantize_params(ts.scale, so)
+                            t = b.add("requantize", f"{nm}_in{i}", [t], dict(multiplier=m_, shift=sh_), format=fmt,
+                                      scale=so, zero_point=zo)
+                        same.append(t)
+                    y = b.add("concat", nm, same, attrs, scale=so, zero_point=zo)
+                else:
+                    y = b.add("concat", nm, ins, attrs, **fout())
             elif L.kind in ("matmul", "div"):
                 if fmt not in ("float32",) + STORAGE_FLOATS:
                     raise _fail(L.node, L.kind, f"{L.kind} has no {fmt} kernel: give this layer a float precision "
@@ -914,7 +1088,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                 raise _fail(L.node, f"layer {nm}", f"kwsnum computes shape {tuple(b.shape(y))} but PyTorch "
                                                    f"gives {tuple(want_shape)}")
             L.tensor = y
-            producer[y] = L if L.kind != "reshape" else producer[x]
+            producer[y] = L if L.kind not in ("reshape", "slice") else producer[x]
         out = out_layer.tensor
         if b.tensors[out].format in INTEGER:
             out = b.add("dequantize", "dequantize", [out], format="float32")

@@ -371,34 +371,60 @@ def _dequantize(ctx, m, sg, k, op):
 
 
 def _softmax(ctx, m, sg, k, op):
-    from ..ops.softmax import softmax_params
+    """SOFTMAX along TFLite's last axis: int8 -> int8 (gemmlowp) or int16 -> int16 (TFLM's lookup tables)."""
+    from ..ops.softmax import softmax_params, softmax_params16
     ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
     xs, ys = ctx.tensors[x], ctx.tensors[y]
-    if xs.format != "int8" or ys.format != "int8":
-        ctx.fail(f"SOFTMAX {xs.format} -> {ys.format}: kwsnum implements TFLM's int8 -> int8 softmax only (int16 "
-                 f"uses TFLM's lookup tables, int8 -> int16 a zero point of -32768)")
     beta = float(op.builtinOptions.beta) if op.builtinOptions is not None else 1.0
+    arrays = None
     try:
-        p = softmax_params(beta, xs.scale)
+        if xs.format == "int8" and ys.format == "int8":
+            p = softmax_params(beta, xs.scale)
+        elif xs.format == "int16" and ys.format == "int16":
+            if int(xs.zero_point) != 0 or int(ys.zero_point) != 0:
+                ctx.fail(f"SOFTMAX int16 needs zero points 0 (TFLM's), got {xs.describe()} -> {ys.describe()}")
+            if np.float32(ys.scale) != np.float32(1.0 / 32768):
+                ctx.fail(f"SOFTMAX int16 output scale {ys.scale}: kwsnum takes exactly 1/32768 (TFLM accepts 0.1% "
+                         f"either side and computes as if it were 1/32768)")
+            p, arrays = softmax_params16(beta, xs.scale)
+        else:
+            ctx.fail(f"SOFTMAX {xs.format} -> {ys.format}: kwsnum implements TFLM's int8 -> int8 and int16 -> int16 "
+                     f"softmax (int8 -> int16 has a zero point of -32768)")
     except ValueError as e:
         ctx.fail(str(e))
     rank = len(_tfl_shape(sg, ins[0]))
     axis = PERM[rank].index(rank - 2)             # TFLite's last axis, in kwsnum's layout
-    _add_node(ctx, "softmax", f"op{k}_softmax", [x], [y], dict(axis=axis, **p))
+    _add_node(ctx, "softmax", f"op{k}_softmax", [x], [y], dict(axis=axis, **p), arrays)
+
+
+def _sigmoid_family(ctx, m, sg, k, op, name):
+    """LOGISTIC / TANH: int8 -> int8 (gemmlowp) or int16 -> int16 (TFLM's sigmoid table), TFLM's Prepare
+    integers (kwsnum.ops.sigmoid)."""
+    from ..ops.sigmoid import LOGISTIC, TANH, int8_params, int16_arrays, int16_params
+    ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
+    xs, ys = ctx.tensors[x], ctx.tensors[y]
+    kind = LOGISTIC if name == "logistic" else TANH
+    tfl = name.upper()
+    arrays = None
+    try:
+        if xs.format == "int8" and ys.format == "int8":
+            p = int8_params(xs.scale)
+        elif xs.format == "int16" and ys.format == "int16":
+            if int(xs.zero_point) != 0 or int(ys.zero_point) != 0:
+                ctx.fail(f"{tfl} int16 needs zero points 0 (TFLM's), got {xs.describe()} -> {ys.describe()}")
+            if np.float32(ys.scale) != np.float32(2.0 ** -15):
+                ctx.fail(f"{tfl} int16 output scale {ys.scale}: kwsnum takes exactly 2**-15 (TFLM accepts any scale "
+                         f"whose log2 rounds to -15 and computes as if it were 2**-15)")
+            p, arrays = int16_params(xs.scale, kind), int16_arrays()
+        else:
+            ctx.fail(f"{tfl} {xs.format} -> {ys.format}: kwsnum implements TFLM's int8 -> int8 and int16 -> int16")
+    except ValueError as e:
+        ctx.fail(str(e))
+    _add_node(ctx, name, f"op{k}_{name}", [x], [y], p, arrays)
 
 
 def _logistic(ctx, m, sg, k, op):
-    from ..ops.logistic import logistic_params
-    ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
-    xs, ys = ctx.tensors[x], ctx.tensors[y]
-    if xs.format != "int8" or ys.format != "int8":
-        ctx.fail(f"LOGISTIC {xs.format} -> {ys.format}: kwsnum implements TFLM's int8 logistic only (int16 uses "
-                 f"TFLM's lookup tables)")
-    try:
-        p = logistic_params(xs.scale)
-    except ValueError as e:
-        ctx.fail(str(e))
-    _add_node(ctx, "logistic", f"op{k}_logistic", [x], [y], p)
+    _sigmoid_family(ctx, m, sg, k, op, "logistic")
 
 
 def _mean(ctx, m, sg, k, op):
@@ -529,16 +555,7 @@ def _strided_slice(ctx, m, sg, k, op):
 
 
 def _tanh(ctx, m, sg, k, op):
-    from ..ops.tanh import tanh_params
-    ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
-    xs, ys = ctx.tensors[x], ctx.tensors[y]
-    if xs.format != "int8" or ys.format != "int8":
-        ctx.fail(f"TANH {xs.format} -> {ys.format}: kwsnum implements TFLM's int8 tanh only")
-    try:
-        p = tanh_params(xs.scale)
-    except ValueError as e:
-        ctx.fail(str(e))
-    _add_node(ctx, "tanh", f"op{k}_tanh", [x], [y], p)
+    _sigmoid_family(ctx, m, sg, k, op, "tanh")
 
 
 def _transpose(ctx, m, sg, k, op):
