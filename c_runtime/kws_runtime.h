@@ -24,6 +24,7 @@
 #include "kws_slice.h"
 #include "kws_tanh.h"
 #include "kws_transpose.h"
+#include "kws_broadcast.h"
 #include "kws_mul.h"
 #include "kws_delay.h"
 #endif

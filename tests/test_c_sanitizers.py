@@ -88,7 +88,17 @@ def small_models():
                                                padding=(1, 0, 1, 1), **clamp), **q)
         a1 = b.add("reshape", "rs", [m], dict(shape=(b.shape(m)[0], b.shape(m)[1] * b.shape(m)[2])), **q)
         p1 = b.add("avgpool1d", "ap1", [a1], dict(kernel=(3,), stride=(2,), padding=(1, 1)), **q)
-        model = b.build([p1])
+        # a broadcasting add: (3, 7, 6) + its max over H, (3, 1, 6) (kws_bcast_at, stride 0 along H)
+        col = b.add("maxpool2d", "mpcol", [r], dict(kernel=(7, 1), stride=(1, 1), padding=(0, 0, 0, 0), **clamp), **q)
+        if fmt == "float32":
+            add_attrs = dict(act_min_f=-1.5, act_max_f=3.0)
+        else:
+            from kwsnum.ops.add import add_params
+            add_attrs = dict(add_params(q["scale"], q["scale"], 2 * q["scale"], 20 if fmt == "int8" else 15),
+                             act_min=clamp["act_min"], act_max=clamp["act_max"])
+        bc = b.add("add", "bcast_add", [r, col], add_attrs, **({} if fmt == "float32" else dict(
+            scale=2 * q["scale"], zero_point=q["zero_point"])))
+        model = b.build([p1, bc])
         if fmt == "int16":
             s8 = b.add("requantize", "to_s8", [p1], dict(multiplier=1 << 30, shift=-6), format="int8", scale=0.064,
                        zero_point=3)
@@ -96,7 +106,7 @@ def small_models():
                         zero_point=-2)
             s16 = b.add("requantize", "s16_s16", [p1], dict(multiplier=1 << 30, shift=1), format="int16",
                         scale=0.001, zero_point=0)
-            model = b.build([p1, s8b, s16])
+            model = b.build([p1, s8b, s16, bc])
         if fmt == "int8":
             data = rng.integers(-128, 128, (3, 7, 6)).astype(np.int8)
         elif fmt == "int16":

@@ -128,13 +128,15 @@ def linear_case(draw, fmt=None):
 @st.composite
 def add_case(draw, fmt=None):
     fmt = fmt or draw(CONTAINERS)
-    shape = tuple(draw(st.lists(st.integers(1, 6), min_size=1, max_size=3)))
+    from tests.ops.test_add import shape_pairs, bshape
+    sa, sb = draw(shape_pairs())      # broadcastable pairs, same shapes half the time (as tests/ops/test_add.py)
     n = draw(st.integers(0, 40))
     n1, n2 = n + draw(st.integers(-31, 0)), n + draw(st.integers(-31, 0))
     n_out = max(n1, n2) + draw(st.integers(-4, 3))
-    a, b = q_array(draw, (2,) + shape, fmt), q_array(draw, (2,) + shape, fmt)
-    m = single("add", [(shape, fmt, n1), (shape, fmt, n2)], dict(**clamp_attrs(draw, fmt), **modes(draw)),
+    a, b = q_array(draw, (2,) + sa, fmt), q_array(draw, (2,) + sb, fmt)
+    m = single("add", [(sa, fmt, n1), (sb, fmt, n2)], dict(**clamp_attrs(draw, fmt), **modes(draw)),
                out_frac=n_out)
+    assert m.output.shape == bshape(sa, sb)
     return m, (a, b)
 
 

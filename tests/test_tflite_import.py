@@ -927,3 +927,40 @@ def test_mul_equals_tflm(seed, kind):
     data = b.finish([x1, x2], [y])
     model = from_tflite(data)
     compare_with_tflm(data, model, random_input(rng, model, 2))
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["int8", "int16"]),
+       st.sampled_from(["same", "channel", "spatial", "row", "both", "rank2", "rank3", "rank3_out"]))
+def test_broadcast_add_equals_tflm(seed, fmt, kind):
+    """ADD with TFLite's broadcasting (aligned from the last axis, size-1 axes broadcast, lower ranks padded with
+    leading 1s) mapped to kwsnum's channel-first layout: kwsnum's oracle and C equal TFLM on every tensor."""
+    rng = np.random.default_rng(seed)
+    H, W, C = (int(v) for v in rng.integers(1, 6, 3))
+    out = (1, W, C) if kind == "rank3_out" else (1, H, W, C)
+    sha, shb = out, {"same": out, "channel": (1, 1, 1, C), "spatial": (1, H, W, 1), "row": (1, 1, W, C),
+                     "both": (1, 1, W, 1), "rank2": (1, C), "rank3": (1, W, C), "rank3_out": (1, C)}[kind]
+    if kind == "both":
+        sha = (1, H, 1, C)
+    if rng.integers(0, 2):
+        sha, shb = shb, sha
+    zp = (lambda: 0) if fmt == "int16" else (lambda: int(rng.integers(-128, 128)))
+    sa, sb = (float(np.float32(v)) for v in rng.uniform(0.005, 0.2, 2))
+    b = TFLiteBuilder()
+    x1 = b.tensor("a", sha, fmt, scale=sa, zero_point=zp())
+    x2 = b.tensor("b", shb, fmt, scale=sb, zero_point=zp())
+    y = b.tensor("y", out, fmt, scale=float(np.float32(max(sa, sb) * rng.uniform(1, 3))), zero_point=zp())
+    b.op("ADD", [x1, x2], [y], act=rng.choice([None, "RELU", "RELU6"]))
+    data = b.finish([x1, x2], [y])
+    model = from_tflite(data)
+    assert [n.op for n in model.nodes].count("add") == 1
+    compare_with_tflm(data, model, random_input(rng, model, 2))
+
+
+def test_refuses_add_shapes_that_do_not_broadcast():
+    b = TFLiteBuilder()
+    x1 = b.tensor("a", (1, 2, 3, 4), "int8", scale=0.1, zero_point=0)
+    x2 = b.tensor("b", (1, 2, 3, 2), "int8", scale=0.1, zero_point=0)
+    y = b.tensor("y", (1, 2, 3, 4), "int8", scale=0.2, zero_point=0)
+    b.op("ADD", [x1, x2], [y])
+    with pytest.raises(ModelImportError, match=r"operator 0 \(ADD\).*do not broadcast"):
+        from_tflite(b.finish([x1, x2], [y]))

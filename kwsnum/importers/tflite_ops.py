@@ -298,12 +298,34 @@ def _pool(ctx, m, sg, k, op, kind):
 
 
 def _add(ctx, m, sg, k, op):
-    from ..ops.add import add_params, LEFT_SHIFT, LEFT_SHIFT_INT16
+    from ..ops.add import add_params, broadcast_shape, LEFT_SHIFT, LEFT_SHIFT_INT16
     ins, (a, b), ko, y = _io(ctx, sg, m, op, 2)
     sa, sb, ys = ctx.tensors[a], ctx.tensors[b], ctx.tensors[y]
     fmt = _integer_formats(ctx, (sa, sb, ys))
-    if _tfl_shape(sg, ins[0]) != _tfl_shape(sg, ins[1]) or tuple(sa.shape) != tuple(ys.shape):
-        ctx.fail(f"broadcasting ADD ({_tfl_shape(sg, ins[0])} + {_tfl_shape(sg, ins[1])}) is not supported yet")
+    ta, tb, ty = (tuple(int(d) for d in _tfl_shape(sg, i)) for i in (ins[0], ins[1], ko))
+    r = max(len(ta), len(tb))
+    pa, pb = (1,) * (r - len(ta)) + ta, (1,) * (r - len(tb)) + tb   # TFLite aligns from the last axis
+    if len(ty) != r or any(x != y_ and 1 not in (x, y_) for x, y_ in zip(pa, pb)) or \
+            tuple(max(x, y_) for x, y_ in zip(pa, pb)) != ty:
+        ctx.fail(f"ADD of {ta} and {tb} to {ty}: the shapes do not broadcast to the output")
+    # kwsnum axis i of a rank-r tensor is TFLite axis 1 + PERM[r][i] (the channel axis first): the lower-rank input,
+    # padded with leading 1s as TFLite pads it, is mapped with the output's permutation. Its kwsnum element order is
+    # unchanged by the padding (inserted size-1 axes only; the channel axis stays first), so a reshape is exact.
+    names = [a, b]
+    for j, (t, p) in enumerate(((ta, pa), (tb, pb))):
+        if len(t) != r:
+            shape = tuple(p[1 + i] for i in PERM[r])
+            kept = [d for d in ctx.tensors[names[j]].shape if d > 1]
+            if kept != [d for d in shape if d > 1]:   # cannot happen with PERM's channel-first layouts; never guess
+                ctx.fail(f"ADD: the layout of input {j} {t} padded to rank {r} is not a reshape in kwsnum's layout")
+            x = _new_tensor(ctx, f"{names[j]}_rank{r}", shape, ctx.tensors[names[j]])
+            _add_node(ctx, "reshape", f"op{k}_add_in{j}_rank{r}", [names[j]], [x], dict(shape=shape))
+            names[j] = x
+    a, b = names
+    sa, sb = ctx.tensors[a], ctx.tensors[b]
+    if broadcast_shape(sa.shape, sb.shape) != tuple(ys.shape):   # the same rank on both sides: axis by axis
+        ctx.fail(f"ADD of {ta} and {tb}: kwsnum's layout of the broadcast is {broadcast_shape(sa.shape, sb.shape)}, "
+                 f"the output's is {tuple(ys.shape)}")
     try:   # TFLM CalculateOpDataAdd: left shift 20 (int8) / 15 (int16), multipliers in double
         p = add_params(sa.scale, sb.scale, ys.scale, LEFT_SHIFT_INT16 if fmt == "int16" else LEFT_SHIFT)
     except ValueError as e:

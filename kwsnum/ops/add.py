@@ -1,9 +1,11 @@
-"""add: elementwise sum of two tensors of the same shape (no broadcasting), e.g. a residual connection.
+"""add: elementwise sum of two tensors with broadcasting (numpy / TFLite: per-sample shapes aligned from the last
+axis, missing leading axes and size-1 axes broadcast), e.g. a residual connection or a per-channel offset.
 
 int8 is TFLite/TFLM ADD exactly: both inputs are brought to a common fixed-point scale (shifted left by
 ``left_shift`` bits, then each requantized by its own multiplier), summed in int32, requantized to the
 output scale, offset by the output zero point and clamped. float32: y = x1 + x2 (one float32 addition),
-then the clamp. Spec: docs/numerics.md, "add". The exporter computes the int8 attributes with
+then the clamp. Broadcasting changes only which elements are read (TFLM's BroadcastAdd does the per-element
+arithmetic of its plain ADD); same shapes take the flat fast path. Spec: docs/numerics.md, "add". The exporter computes the int8 attributes with
 :func:`add_params`.
 """
 import numpy as np
@@ -12,11 +14,28 @@ from numba import njit
 from ..fixedpoint import requantize, clamp, qcast
 from ..quant import quantize_multiplier
 from ..torchref import requantize as t_requantize
+from .mul import broadcast_strides
 from .base import Attr, Op, in_tensor, out_tensor, qparams, require, QFORMATS, QBITS, q_attrs, qmodes, q_frac
 
 LEFT_SHIFT = 20  # TFLite's value for int8 ADD
 LEFT_SHIFT_INT16 = 15  # TFLite's value for int16 ADD (general path): |q| * 2**15 <= 2**30
 I32MAX = (1 << 31) - 1
+MAX_RANK = 3  # per-sample rank of a broadcasting add (the C geometry of c_runtime/kws_broadcast.h)
+
+
+def broadcast_shape(a, b):
+    """numpy's / TFLite's broadcast shape of per-sample shapes a and b (aligned from the last axis, missing leading
+    axes are 1; each pair equal or one of them 1), or None if they do not broadcast."""
+    r = max(len(a), len(b))
+    a, b = (1,) * (r - len(a)) + tuple(a), (1,) * (r - len(b)) + tuple(b)
+    if any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
+        return None
+    return tuple(max(x, y) for x, y in zip(a, b))
+
+
+def _padded(x, rank):
+    """x (batch first) reshaped to (N,) + per-sample shape padded with leading 1s to ``rank`` axes."""
+    return x.reshape((x.shape[0],) + (1,) * (rank - (x.ndim - 1)) + tuple(x.shape[1:]))
 
 
 def add_params(s1, s2, s_out, left_shift=LEFT_SHIFT):
@@ -35,15 +54,37 @@ def add_params(s1, s2, s_out, left_shift=LEFT_SHIFT):
                 out_multiplier=mo, out_shift=sho, left_shift=left_shift)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _int8_elem(q1, q2, off1, off2, left_shift, m1, s1, m2, s2, mo, so, out_zp, act_min, act_max, mode):
+    scale = np.int64(1) << left_shift
+    x1 = (np.int64(q1) + off1) * scale
+    x2 = (np.int64(q2) + off2) * scale
+    raw = requantize(x1, m1, s1, mode) + requantize(x2, m2, s2, mode)
+    return clamp(requantize(raw, mo, so, mode) + out_zp, act_min, act_max)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def add_int8(a, b, off1, off2, left_shift, m1, s1, m2, s2, mo, so, out_zp, act_min, act_max, mode, out):
-    scale = np.int64(1) << left_shift
     for i in range(a.shape[0]):
-        x1 = (np.int64(a[i]) + off1) * scale
-        x2 = (np.int64(b[i]) + off2) * scale
-        raw = requantize(x1, m1, s1, mode) + requantize(x2, m2, s2, mode)
-        v = requantize(raw, mo, so, mode) + out_zp
-        out[i] = clamp(v, act_min, act_max)
+        out[i] = _int8_elem(a[i], b[i], off1, off2, left_shift, m1, s1, m2, s2, mo, so, out_zp, act_min, act_max,
+                            mode)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def add_int8_bcast(a, b, off1, off2, left_shift, m1, s1, m2, s2, mo, so, out_zp, act_min, act_max, mode, out):
+    """a, b: (N, n0, n1, n2) views with stride 0 along their broadcast axes (np.broadcast_to); out contiguous."""
+    for n in range(out.shape[0]):
+        for i in range(out.shape[1]):
+            for j in range(out.shape[2]):
+                for k in range(out.shape[3]):
+                    out[n, i, j, k] = _int8_elem(a[n, i, j, k], b[n, i, j, k], off1, off2, left_shift, m1, s1, m2,
+                                                 s2, mo, so, out_zp, act_min, act_max, mode)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _q_elem(x1, x2, k1, k2, shift, rmode, bits, omode, act_min, act_max):
+    s = np.int64(x1) * (np.int64(1) << k1) + np.int64(x2) * (np.int64(1) << k2)
+    return clamp(qcast(s, shift, rmode, bits, omode), act_min, act_max)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
@@ -51,8 +92,17 @@ def add_q(a, b, k1, k2, shift, rmode, bits, omode, act_min, act_max, out):
     """Q add (docs/numerics.md 10.3): s = a * 2**k1 + b * 2**k2 (k1, k2 >= 0, one of them 0; int64 exact),
     y = clamp(qcast(s, shift, rmode, bits, omode), act_min, act_max)."""
     for i in range(a.shape[0]):
-        s = np.int64(a[i]) * (np.int64(1) << k1) + np.int64(b[i]) * (np.int64(1) << k2)
-        out[i] = clamp(qcast(s, shift, rmode, bits, omode), act_min, act_max)
+        out[i] = _q_elem(a[i], b[i], k1, k2, shift, rmode, bits, omode, act_min, act_max)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def add_q_bcast(a, b, k1, k2, shift, rmode, bits, omode, act_min, act_max, out):
+    for n in range(out.shape[0]):
+        for i in range(out.shape[1]):
+            for j in range(out.shape[2]):
+                for k in range(out.shape[3]):
+                    out[n, i, j, k] = _q_elem(a[n, i, j, k], b[n, i, j, k], k1, k2, shift, rmode, bits, omode,
+                                              act_min, act_max)
 
 
 def q_add_shifts(node, model):
@@ -66,6 +116,15 @@ def q_add_shifts(node, model):
 def add_f32(a, b, act_min, act_max, out):
     for i in range(a.shape[0]):
         out[i] = clamp(a[i] + b[i], act_min, act_max)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def add_f32_bcast(a, b, act_min, act_max, out):
+    for n in range(out.shape[0]):
+        for i in range(out.shape[1]):
+            for j in range(out.shape[2]):
+                for k in range(out.shape[3]):
+                    out[n, i, j, k] = clamp(a[n, i, j, k] + b[n, i, j, k], act_min, act_max)
 
 
 def _int8_attr(lo, hi, default=None):
@@ -95,8 +154,12 @@ class Add(Op):
     def check(self, node, model, in_specs, fmt):
         a, b = in_specs
         require(b.format == a.format, node, f"both inputs must have the same format, got {a.format} and {b.format}")
-        require(tuple(a.shape) == tuple(b.shape), node,
-                f"inputs must have the same shape (no broadcasting), got {tuple(a.shape)} and {tuple(b.shape)}")
+        if tuple(a.shape) != tuple(b.shape):
+            out = broadcast_shape(a.shape, b.shape)
+            require(out is not None, node, f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast (aligned "
+                    "from the last axis, each axis equal or 1 in one of them)")
+            require(len(out) <= MAX_RANK, node, f"a broadcasting add of per-sample rank {len(out)}: at most "
+                    f"{MAX_RANK} (same shapes: any rank)")
         if fmt == "int16":   # |q| <= 2**15: x' = q * 2**left_shift and the raw sum stay inside int32 (9.4)
             require(node.attrs["left_shift"] <= LEFT_SHIFT_INT16, node,
                     f"int16 add needs left_shift <= {LEFT_SHIFT_INT16}, got {node.attrs['left_shift']}")
@@ -106,12 +169,23 @@ class Add(Op):
             require(abs(shift) <= 62, node, f"the shift max(n1, n2) - n_out = {shift} is outside [-62, 62]")
 
     def inplace_inputs(self, node, model):
-        return (0, 1)        # elementwise: y[i] from a[i] and b[i]
+        # elementwise: y[o] from a[o] and b[o] for an input of the output's shape (a broadcast input's elements are
+        # read again later, so y may not overwrite it)
+        out = tuple(model.tensors[node.outputs[0]].shape)
+        return tuple(i for i in (0, 1) if tuple(model.tensors[node.inputs[i]].shape) == out)
 
     def output_shapes(self, node, in_shapes):
-        return [tuple(in_shapes[0])]
+        return [broadcast_shape(in_shapes[0], in_shapes[1]) or tuple(in_shapes[0])]
 
     def prepare(self, node, model, rounding):
+        p = self._prepare(node, model, rounding)
+        ins = [tuple(model.tensors[t].shape) for t in node.inputs]
+        p["out"] = tuple(out_tensor(model, node).shape)
+        p["bcast"] = None if ins[0] == ins[1] else (1,) * (MAX_RANK - len(out_tensor(model, node).shape)) + tuple(
+            out_tensor(model, node).shape)
+        return p
+
+    def _prepare(self, node, model, rounding):
         fmt = in_tensor(model, node).format
         if fmt == "float32":
             return dict(fmt=fmt, act=(np.float32(node.attrs["act_min_f"]), np.float32(node.attrs["act_max_f"])))
@@ -131,7 +205,18 @@ class Add(Op):
         return dict(fmt=fmt, args=args)
 
     def run(self, p, inputs):
-        a = np.ascontiguousarray(inputs[0])
+        if p["bcast"] is not None:   # (N,) + the padded output shape; the inputs as stride-0 views of it
+            full = (inputs[0].shape[0],) + p["bcast"]
+            a, b = (np.broadcast_to(_padded(x, MAX_RANK), full) for x in inputs)
+            out = np.empty(full, inputs[0].dtype)
+            if p["fmt"] in QFORMATS:
+                add_q_bcast(a, b, *p["args"], out)
+            elif p["fmt"] in ("int8", "int16"):
+                add_int8_bcast(a, b, *p["args"], out)
+            else:
+                add_f32_bcast(a, b, p["act"][0], p["act"][1], out)
+            return [out.reshape((full[0],) + p["out"])]
+        a = np.ascontiguousarray(inputs[0])   # same shapes: the flat fast path
         b = np.ascontiguousarray(inputs[1])
         out = np.empty_like(a)
         if p["fmt"] in QFORMATS:
@@ -145,6 +230,9 @@ class Add(Op):
     def torch_ref(self, node, model, inputs):
         import torch
         x1, x2 = inputs
+        r = max(x1.dim(), x2.dim())   # align the per-sample shapes from the last axis; torch broadcasts the rest
+        x1 = x1.reshape((x1.shape[0],) + (1,) * (r - x1.dim()) + tuple(x1.shape[1:]))
+        x2 = x2.reshape((x2.shape[0],) + (1,) * (r - x2.dim()) + tuple(x2.shape[1:]))
         if in_tensor(model, node).format == "float32":
             lo = torch.tensor(np.float32(node.attrs["act_min_f"]))
             hi = torch.tensor(np.float32(node.attrs["act_max_f"]))
@@ -168,30 +256,39 @@ class Add(Op):
         return [y.clamp(a["act_min"], a["act_max"])]
 
     def c_call(self, node, model):
-        """C: kws_add_s8 / kws_add_s16 / kws_add_f32 (c_runtime/kws_add.h), elementwise over the sample."""
+        """C: kws_add_s8 / _s16 / _q8 / _q16 / _q32 / _f32 (c_runtime/kws_add.h), one sample: the output geometry
+        (n0, n1, n2) and each input's strides per output axis (kws_broadcast.h); same shapes: (1, 1, size)."""
         from ..fixedpoint import ROUNDING_MODES
-        n = in_tensor(model, node).size
+        out = out_tensor(model, node)
+        shapes = [tuple(model.tensors[t].shape) for t in node.inputs]
+        if shapes[0] == shapes[1]:
+            geom = (1, 1, out.size, 0, 0, 1, 0, 0, 1)
+        else:
+            geom = tuple((1,) * (MAX_RANK - len(out.shape)) + tuple(out.shape))
+            for sh in shapes:
+                geom += tuple(broadcast_strides(sh, out.shape))
+        g = [("i32", int(v)) for v in geom]
         if in_tensor(model, node).format == "float32":
-            return "kws_add_f32", [("in", 0), ("in", 1), ("out", 0), ("i32", n),
+            return "kws_add_f32", [("in", 0), ("in", 1), ("out", 0)] + g + [
                                    ("f32", float(np.float32(node.attrs["act_min_f"]))),
                                    ("f32", float(np.float32(node.attrs["act_max_f"])))]
         a = node.attrs
         fmt = in_tensor(model, node).format
         if fmt in QFORMATS:
             rmode, omode = qmodes(node)
-            ints = (n, q_frac(model, node.inputs[0]), q_frac(model, node.inputs[1]), q_frac(model, node.outputs[0]),
+            ints = (q_frac(model, node.inputs[0]), q_frac(model, node.inputs[1]), q_frac(model, node.outputs[0]),
                     a["act_min"], a["act_max"], rmode, omode)
-            return f"kws_add_{fmt}", [("in", 0), ("in", 1), ("out", 0)] + [("i32", int(v)) for v in ints]
+            return f"kws_add_{fmt}", [("in", 0), ("in", 1), ("out", 0)] + g + [("i32", int(v)) for v in ints]
         _, z1 = qparams(in_tensor(model, node, 0))
         _, z2 = qparams(in_tensor(model, node, 1))
         _, zo = qparams(out_tensor(model, node))
         if in_tensor(model, node).format == "int16":
-            ints = (n, a["left_shift"], a["in1_multiplier"], a["in1_shift"], a["in2_multiplier"], a["in2_shift"],
+            ints = (a["left_shift"], a["in1_multiplier"], a["in1_shift"], a["in2_multiplier"], a["in2_shift"],
                     a["out_multiplier"], a["out_shift"], a["act_min"], a["act_max"], ROUNDING_MODES[model.rounding])
-            return "kws_add_s16", [("in", 0), ("in", 1), ("out", 0)] + [("i32", int(v)) for v in ints]
-        ints = (n, z1, z2, a["left_shift"], a["in1_multiplier"], a["in1_shift"], a["in2_multiplier"], a["in2_shift"],
+            return "kws_add_s16", [("in", 0), ("in", 1), ("out", 0)] + g + [("i32", int(v)) for v in ints]
+        ints = (z1, z2, a["left_shift"], a["in1_multiplier"], a["in1_shift"], a["in2_multiplier"], a["in2_shift"],
                 a["out_multiplier"], a["out_shift"], zo, a["act_min"], a["act_max"], ROUNDING_MODES[model.rounding])
-        return "kws_add_s8", [("in", 0), ("in", 1), ("out", 0)] + [("i32", int(v)) for v in ints]
+        return "kws_add_s8", [("in", 0), ("in", 1), ("out", 0)] + g + [("i32", int(v)) for v in ints]
 
     def summary(self, node):
         return f"left_shift={node.attrs['left_shift']}" if "left_shift" in node.attrs else ""

@@ -27,6 +27,16 @@ def broadcast_shape(a, b):
     return tuple(max(x, y) for x, y in zip(a, b))
 
 
+def broadcast_strides(shape, out_shape, rank=MAX_RANK):
+    """The element strides of a row-major input of ``shape`` per axis of ``out_shape``, both padded with leading 1s
+    to ``rank`` axes (aligned from the last axis), 0 where the input broadcasts (size 1): the input's element at
+    output index (i, j, k) is at i*s0 + j*s1 + k*s2 (C: kws_bcast_at, c_runtime/kws_broadcast.h)."""
+    sh = (1,) * (rank - len(shape)) + tuple(shape)
+    assert len(sh) == rank and len(out_shape) <= rank
+    return [int(np.prod(sh[i + 1:], dtype=np.int64)) if sh[i] > 1 else 0
+            for i in range(rank)]
+
+
 @njit(cache=True, nogil=True, error_model="numpy")  # serial: the interpreter runs batch slices on threads
 def mul_int8(p, m, s, mode, zo, lo, hi, out):
     for i in range(p.shape[0]):
@@ -89,9 +99,7 @@ class Mul(Op):
         dims = (1,) * k + tuple(out.shape)
         args = [("in", 0), ("in", 1), ("out", 0)] + [("i32", int(d)) for d in dims]
         for t in node.inputs:
-            sh = (1,) * k + tuple(model.tensors[t].shape)
-            st = [int(np.prod(sh[i + 1:], dtype=np.int64)) if sh[i] > 1 else 0 for i in range(MAX_RANK)]
-            args += [("i32", v) for v in st]
+            args += [("i32", v) for v in broadcast_strides(model.tensors[t].shape, out.shape)]
         z1, z2 = (int(model.tensors[t].zero_point) for t in node.inputs)
         a = node.attrs
         args += [("i32", int(v)) for v in (z1, z2, out.zero_point, a["multiplier"], a["shift"], RM[model.rounding],

@@ -30,6 +30,26 @@ def run_node(model, x1, x2):
     return oracle, ref.astype(oracle.dtype)
 
 
+@st.composite
+def shape_pairs(draw, max_side=6, max_rank=3):
+    """Per-sample shapes (a, b) that broadcast as numpy / TFLite do (aligned from the last axis): half the time
+    equal (the same-shape fast path), otherwise each a suffix of the output shape with some axes set to 1 (so
+    ranks may differ, and either side, or both, may broadcast)."""
+    out = tuple(draw(st.lists(st.integers(1, max_side), min_size=1, max_size=max_rank)))
+    if draw(st.booleans()):
+        return out, out
+
+    def one():
+        r = draw(st.integers(1, len(out)))
+        return tuple(d if draw(st.booleans()) else 1 for d in out[len(out) - r:])
+    return one(), one()
+
+
+def bshape(sa, sb):
+    """The numpy broadcast shape of two per-sample shapes (the test's own rule, via numpy)."""
+    return np.broadcast_shapes(tuple(sa), tuple(sb))
+
+
 def int8_add_attrs(draw, s1, s2, so, zo, clamp=True):
     # TFLite's 20, and the ends of the allowed range (with clamp=False, the power-of-two scale ratios of the
     # ties test: left_shift 0 also puts the input stage on ties)
@@ -41,7 +61,7 @@ def int8_add_attrs(draw, s1, s2, so, zo, clamp=True):
 @st.composite
 def add_models(draw, relation=None, fmt=None):
     fmt = fmt or ("int8" if relation else draw(FORMATS))
-    shape = tuple(draw(st.lists(st.integers(1, 6), min_size=1, max_size=3)))
+    sa, sb = draw(shape_pairs())
     N = draw(st.integers(1, 3))
     b = GraphBuilder(rounding=draw(ROUNDINGS))
     if fmt == "int8":
@@ -56,15 +76,15 @@ def add_models(draw, relation=None, fmt=None):
         if same == "pow2":  # power-of-two scale ratios: exact ties (where the rounding modes differ), few clamps
             s2 = s1 * 2.0 ** draw(st.integers(-3, 3))
             so = max(s1, s2) * 2.0 ** draw(st.integers(1, 2))
-        a = b.input("a", shape, "int8", s1, z1)
-        c = b.input("c", shape, "int8", s2, z2)
+        a = b.input("a", sa, "int8", s1, z1)
+        c = b.input("c", sb, "int8", s2, z2)
         y = b.add("add", "add", [a, c], int8_add_attrs(draw, s1, s2, so, zo, clamp=same != "pow2"),
                   scale=so, zero_point=zo)
         if same == "pow2":
             rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
-            data = tuple(rng.integers(-128, 128, size=(N,) + shape).astype(np.int8) for _ in range(2))
+            data = tuple(rng.integers(-128, 128, size=(N,) + sh).astype(np.int8) for sh in (sa, sb))
         else:
-            data = int8_array(draw, (N,) + shape), int8_array(draw, (N,) + shape)
+            data = int8_array(draw, (N,) + sa), int8_array(draw, (N,) + sb)
     elif fmt == "int16":   # TFLM's general int16 ADD: left_shift 15, zero points 0 (docs/numerics.md 9.4)
         s1, s2, so = int16_scale(draw), int16_scale(draw), int16_scale(draw)
         rel = draw(st.sampled_from(["none", "inputs", "pow2"]))
@@ -73,19 +93,19 @@ def add_models(draw, relation=None, fmt=None):
         if rel == "pow2":   # exact ties, where the rounding modes differ
             s2 = s1 * 2.0 ** draw(st.integers(-3, 3))
             so = max(s1, s2) * 2.0 ** draw(st.integers(0, 2))
-        a = b.input("a", shape, "int16", s1, 0)
-        c = b.input("c", shape, "int16", s2, 0)
+        a = b.input("a", sa, "int16", s1, 0)
+        c = b.input("c", sb, "int16", s2, 0)
         lo, hi = int16_clamp(draw)
         attrs = dict(add_params(s1, s2, so, left_shift=draw(st.sampled_from([15, 15, 0, 7]))), act_min=lo,
                      act_max=hi)
         y = b.add("add", "add", [a, c], attrs, scale=so, zero_point=0)
-        data = int16_array(draw, (N,) + shape), int16_array(draw, (N,) + shape)
+        data = int16_array(draw, (N,) + sa), int16_array(draw, (N,) + sb)
     else:
-        a = b.input("a", shape, "float32")
-        c = b.input("c", shape, "float32")
+        a = b.input("a", sa, "float32")
+        c = b.input("c", sb, "float32")
         act = draw(st.sampled_from([(-np.inf, np.inf), (0.0, np.inf), (0.0, 6.0)]))
         y = b.add("add", "add", [a, c], dict(act_min_f=act[0], act_max_f=act[1]))
-        data = float_array(draw, (N,) + shape, scale=3.0), float_array(draw, (N,) + shape, scale=3.0)
+        data = float_array(draw, (N,) + sa, scale=3.0), float_array(draw, (N,) + sb, scale=3.0)
     return b.build([y]), data
 
 
@@ -109,16 +129,31 @@ def test_add_int16_oracle_equals_torch(case):
     a = model.nodes[0].attrs
     if a["left_shift"] == 15:
         oracle, _ = run_node(model, x1, x2)
+        x1, x2 = _numpy_broadcast(x1, x2)
         s1, s2, so = model.tensors["a"].scale, model.tensors["c"].scale, model.output.scale
         real = np.clip((s1 * x1.astype(np.float64) + s2 * x2.astype(np.float64)) / so, a["act_min"], a["act_max"])
         assert np.max(np.abs(oracle - real), initial=0) <= 1.0
 
 
+def _numpy_broadcast(x1, x2):
+    """Both batched inputs broadcast by numpy to the output (per-sample shapes aligned from the last axis)."""
+    r = max(x1.ndim, x2.ndim)
+    x1, x2 = (x.reshape((x.shape[0],) + (1,) * (r - x.ndim) + x.shape[1:]) for x in (x1, x2))
+    return np.broadcast_arrays(x1, x2)
+
+
 def _check_add(case):
     model, (x1, x2) = case
     oracle, ref = run_node(model, x1, x2)
-    assert oracle.shape == x1.shape and oracle.dtype == x1.dtype
+    out = bshape(model.tensors["a"].shape, model.tensors["c"].shape)
+    assert model.output.shape == out
+    assert oracle.shape == (x1.shape[0],) + out and oracle.dtype == x1.dtype
     assert np.array_equal(oracle, ref), (oracle, ref)  # float32: one IEEE addition, exact too
+    x1, x2 = _numpy_broadcast(x1, x2)
+    if oracle.dtype.kind == "f":  # independent of both: numpy's own broadcast sum and clamp
+        a = model.nodes[0].attrs
+        want = np.clip(x1 + x2, np.float32(a["act_min_f"]), np.float32(a["act_max_f"]))
+        assert np.array_equal(oracle, want)
     if oracle.dtype == np.int8:
         # and close to the real-valued sum (within 1 step plus the double rounding of the inputs)
         s1, z1 = model.tensors["a"].scale, model.tensors["a"].zero_point
@@ -208,7 +243,19 @@ def test_add_rejects_bad_models():
     a = b.input("a", (3,), "int8", 0.1, 0)
     c = b.input("c", (4,), "int8", 0.1, 0)
     y = b.add("add", "add", [a, c], dict(add_params(0.1, 0.1, 0.1), act_min=-128, act_max=127), scale=0.1, zero_point=0)
-    with pytest.raises(ModelError, match="same shape"):
+    with pytest.raises(ModelError, match=r"\(add\): shapes \(3,\) and \(4,\) do not broadcast"):
+        b.build([y])
+    b = GraphBuilder()
+    a = b.input("a", (2, 3), "int8", 0.1, 0)
+    c = b.input("c", (3, 1), "int8", 0.1, 0)
+    y = b.add("add", "add", [a, c], dict(add_params(0.1, 0.1, 0.1), act_min=-128, act_max=127), scale=0.1, zero_point=0)
+    with pytest.raises(ModelError, match="do not broadcast"):
+        b.build([y])
+    b = GraphBuilder()
+    a = b.input("a", (2, 1, 3, 4), "int8", 0.1, 0)
+    c = b.input("c", (5, 1, 1), "int8", 0.1, 0)
+    y = b.add("add", "add", [a, c], dict(add_params(0.1, 0.1, 0.1), act_min=-128, act_max=127), scale=0.1, zero_point=0)
+    with pytest.raises(ModelError, match="rank 4"):
         b.build([y])
     b = GraphBuilder()
     a = b.input("a", (3,), "int8", 0.1, 0)
