@@ -234,7 +234,8 @@ def _write_all(model, d, name, io, plan, steps, pcm):
 
     # ---- audio frontend hook (codegen/frontend_emit.py: its C files, and a harness that also takes PCM)
     from .frontend_emit import emit as emit_frontend
-    fe_srcs, harness = emit_frontend(model, d, name, files, _harness(model, name, io, pcm is not None), io)
+    fe_srcs, harness = emit_frontend(model, d, name, files, _harness(model, name, io, pcm is not None,
+                                                                   streaming.kstream.is_streaming(model)), io)
     libm = libm or any(LIBM_CALL.search(open(os.path.join(d, f)).read()) for f in fe_srcs)
     # ---- harness, build files
     _write(d, "main.c", harness, files)
@@ -327,13 +328,15 @@ def _entry(model, api_name):
     raise CodegenError(f"unknown entry point {api_name!r} (int, float or pcm)")
 
 
-def run_harness(model, project_dir, x, trace=False, api_name=None):
+def run_harness(model, project_dir, x, trace=False, api_name=None, reset=False):
     """Run the built harness on inputs x (N, *input shape) or one sample. Returns (x as checked, outputs of
     shape (N, *output shape)); with ``trace`` (the trace build, see :func:`build`), (x, values) where values
     maps the input and every traced node's output tensor name to its (N, *shape) array, like
     ``model.run(x, trace=True)``. ``api_name``: "float" (``<name>_invoke_float``, the model's own contract; the
     default when the model has it), "int" (``<name>_invoke``: x in the integer API's input format, outputs in its
-    output format) or "pcm" (``<name>_invoke_pcm``: x int16 PCM of the model's input shape)."""
+    output format) or "pcm" (``<name>_invoke_pcm``: x int16 PCM of the model's input shape). A streaming
+    model's samples are consecutive steps from the initial state, or with ``reset`` each one step after a reset
+    (what ``Model.run`` computes)."""
     project_dir = os.path.abspath(project_dir)
     name = _project_name(project_dir)
     exe = os.path.join(project_dir, f"{name}_main_trace" if trace else f"{name}_main")
@@ -355,8 +358,8 @@ def run_harness(model, project_dir, x, trace=False, api_name=None):
     with tempfile.TemporaryDirectory(prefix="kwsnum_verify_") as t:
         xin, yout, tout = (os.path.join(t, f) for f in ("x.npy", "y.bin", "trace.bin"))
         np.save(xin, x)
-        r = subprocess.run([exe, f"--{api_name}", xin, yout] + ([tout] if trace else []), capture_output=True,
-                           text=True)
+        flags = [f"--{api_name}"] + (["--reset"] if reset else [])
+        r = subprocess.run([exe, *flags, xin, yout] + ([tout] if trace else []), capture_output=True, text=True)
         if r.returncode != 0:
             raise CodegenError(f"the harness failed (exit {r.returncode}): {r.stderr.strip()}", file=exe)
         y = np.fromfile(yout, dtype=spec.dtype.newbyteorder("<"))

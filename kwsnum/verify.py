@@ -131,7 +131,9 @@ class Gate:
             from .torchref import run_reference
             return run_reference(m, x, trace=True, feed=oracle)
         from .codegen.emit import run_harness
-        _, out = run_harness(m, self.c_dir, x, trace=self.trace)
+        from .streaming import is_streaming
+        # a streaming model: each sample is one step after a reset, as model.run computes it (numerics.md 12.1)
+        _, out = run_harness(m, self.c_dir, x, trace=self.trace, reset=is_streaming(m))
         return out if self.trace else {m.outputs[0]: out}
 
     def add(self, x):

@@ -345,3 +345,22 @@ def test_delay_node_checks_its_init():
     s = m.stream()
     out = s.push(np.arange(12, dtype=np.int16).reshape(2, 6))       # two steps of 3 frames
     assert out.tolist() == [[[0, 1, 0, 1, 2], [2, 3, 6, 7, 8]], [[1, 2, 3, 4, 5], [7, 8, 9, 10, 11]]]
+
+
+def test_cli_verify_of_a_streaming_model_resets_c_each_sample(tmp_path, capsys):
+    """kwsnum verify's samples are independent (Model.run: one step after a reset): the C harness resets the state
+    before each sample (--reset), so C agrees with the oracle on every sample, not only the first."""
+    from kwsnum.cli.main import main
+    net = _tcn()
+    _, g = _export(net, "int8", "double", {}, 3)
+    sm = from_torch(net, None, torch.randn((16,) + net.in_shape, generator=g), precision="int8", streaming=True)
+    kwsnum.save(sm, tmp_path / "s.h5")
+    x = (3 * torch.randn((6,) + sm.input.shape, generator=g)).numpy().astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    assert not same_values(sm.stream().push(np.concatenate(list(x), axis=-1))[1:], sm.run(x)[1:]).all(), \
+        "the samples must give different outputs as steps and as independent samples, or the test shows nothing"
+    with pytest.raises(SystemExit) as e:
+        main(["verify", str(tmp_path / "s.h5"), str(tmp_path / "x.npy"), "--no-torch"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0, out
+    assert "6/6 bit-exact" in out, out
