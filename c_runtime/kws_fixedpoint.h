@@ -548,4 +548,21 @@ KWS_INLINE int32_t kws_tanh_q(int32_t a, int int_bits)
     return a > 0 ? t : -t;
 }
 
+/** The two's complement int16 of v (C++'s static_cast<int16_t>), without an out-of-range conversion. */
+KWS_INLINE int32_t kws_wrap16(int32_t v)
+{
+    return (int32_t)((uint32_t)v & 0xFFFFu) - (((uint32_t)v & 0x8000u) ? 65536 : 0);
+}
+
+/** TFLM LUTLookup(int16_t, const int16_t *): lut has 513 entries; index 256 + floor(value / 128), the 7 low bits
+ * interpolate; the slope and the sum wrap to int16 as TFLM's casts do. */
+KWS_INLINE int32_t kws_lut_lookup16(int32_t value, const int16_t *lut)
+{
+    const int32_t index = 256 + (int32_t)kws_floor_shift(value, 7);
+    const int32_t offset = value & 0x7F;
+    const int32_t base = lut[index];
+    const int32_t slope = kws_wrap16((int32_t)lut[index + 1] - base);
+    return kws_wrap16(base + (int32_t)kws_floor_shift((int64_t)slope * offset + 64, 7));
+}
+
 #endif /* KWS_FIXEDPOINT_H */

@@ -42,22 +42,6 @@ void kws_softmax_s8(const int8_t *input, int8_t *output, int32_t outer, int32_t 
     }
 }
 
-/* the two's complement int16 of v (TFLM's static_cast<int16_t>), without an out-of-range conversion */
-static int32_t wrap16(int32_t v)
-{
-    return (int32_t)((uint32_t)v & 0xFFFFu) - (((uint32_t)v & 0x8000u) ? 65536 : 0);
-}
-
-/* TFLM LUTLookup(int16_t, const int16_t *): 256 + floor(value / 128) indexes, the 7 low bits interpolate */
-static int32_t lut_lookup16(int32_t value, const int16_t *lut)
-{
-    const int32_t index = 256 + (int32_t)kws_floor_shift(value, 7);
-    const int32_t offset = value & 0x7F;
-    const int32_t base = lut[index];
-    const int32_t slope = wrap16((int32_t)lut[index + 1] - base);
-    return wrap16(base + (int32_t)kws_floor_shift((int64_t)slope * offset + 64, 7));
-}
-
 void kws_softmax_s16(const int16_t *input, int16_t *output, int32_t outer, int32_t depth, int32_t inner,
                      int32_t input_multiplier, int32_t input_left_shift, const int16_t *exp_lut,
                      const int16_t *recip_lut)
@@ -75,7 +59,7 @@ void kws_softmax_s16(const int16_t *input, int16_t *output, int32_t outer, int32
                 /* |d| <= 65535, shift <= 15: no overflow in the requantization's left shift */
                 const int64_t d = (int64_t)kws_requantize((int32_t)x[c * inner] - mx, input_multiplier,
                                                           input_left_shift, KWS_ROUND_DOUBLE) + 32767;
-                const int32_t e = lut_lookup16((int32_t)kws_clamp(d, -32768, 32767), exp_lut);  /* in [0, 32767] */
+                const int32_t e = kws_lut_lookup16((int32_t)kws_clamp(d, -32768, 32767), exp_lut);  /* in [0, 32767] */
                 y[c * inner] = (int16_t)e;
                 total += e;                                       /* < 65537 * 32768 = 2**31 + 2**15: depth <= 65536 */
             }
@@ -84,7 +68,7 @@ void kws_softmax_s16(const int16_t *input, int16_t *output, int32_t outer, int32
             shifted = (int32_t)((((int64_t)total << (hpo - 1)) + (1 << 13)) >> 14);
             shifted -= (1 << 15) + (1 << 16);
             shifted = shifted < -32768 ? -32768 : (shifted > 32767 ? 32767 : shifted);
-            recip = lut_lookup16(shifted, recip_lut);
+            recip = kws_lut_lookup16(shifted, recip_lut);
             rs = 31 - hpo;
             for (c = 0; c < depth; c++) {
                 const int64_t r = kws_floor_shift((int64_t)y[c * inner] * recip + ((int64_t)1 << (rs - 1)), (int)rs);

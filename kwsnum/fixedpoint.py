@@ -476,3 +476,16 @@ def tanh_q(a, int_bits):
         return np.int64(0)
     t = one_minus_x_over_one_plus_x(exp_on_negative_values(-a if a > 0 else a, int_bits + 1))
     return t if a > 0 else -t
+
+
+@njit(cache=True)
+def lut_lookup16(value, lut):
+    """TFLM LUTLookup: value an int16 (as int64), lut 513 int16 -> int16 (as int64). The index is
+    256 + floor(value / 128), the 7 low bits interpolate; the slope and the sum wrap to int16 as TFLM's casts do."""
+    index = np.int64(256) + (value >> np.int64(7))
+    offset = value & np.int64(0x7F)
+    base = np.int64(lut[index])
+    slope = ((np.int64(lut[index + 1]) - base + np.int64(32768)) & np.int64(0xFFFF)) - np.int64(32768)
+    delta = (slope * offset + np.int64(64)) >> np.int64(7)
+    return ((base + delta + np.int64(32768)) & np.int64(0xFFFF)) - np.int64(32768)
+

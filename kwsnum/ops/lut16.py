@@ -9,13 +9,12 @@ Import / export only (kwsnum run never rebuilds a table: the tables are stored i
 - :data:`SIGMOID_TABLE` is TFLM's constant ``sigmoid_table_uint16`` (sigmoid(i/24) in 0.16, 256 entries: not a
   formula's rounding, TFLM ships the numbers), which int16 LOGISTIC and TANH interpolate.
 
-:func:`lut_lookup16` (numba) is TFLM's ``LUTLookup(int16_t, const int16_t*)``, the oracle's one copy.
+:func:`kwsnum.fixedpoint.lut_lookup16` (numba) is TFLM's ``LUTLookup(int16_t, const int16_t*)``, the oracle's one copy.
 """
 import ctypes
 import ctypes.util
 
 import numpy as np
-from numba import njit
 
 LUT16_SIZE = 513
 
@@ -110,14 +109,3 @@ def softmax_luts():
                                    f(f(2.0) / rng), 0)
     return exp_lut, recip_lut
 
-
-@njit(cache=True)
-def lut_lookup16(value, lut):
-    """TFLM LUTLookup: value an int16 (as int64), lut 513 int16 -> int16 (as int64). The index is
-    256 + floor(value / 128), the 7 low bits interpolate; the slope and the sum wrap to int16 as TFLM's casts do."""
-    index = np.int64(256) + (value >> np.int64(7))
-    offset = value & np.int64(0x7F)
-    base = np.int64(lut[index])
-    slope = ((np.int64(lut[index + 1]) - base + np.int64(32768)) & np.int64(0xFFFF)) - np.int64(32768)
-    delta = (slope * offset + np.int64(64)) >> np.int64(7)
-    return ((base + delta + np.int64(32768)) & np.int64(0xFFFF)) - np.int64(32768)

@@ -24,7 +24,8 @@ from ..fixedpoint import srdhm, rdbpot, exp_on_negative_values, reciprocal_q12
 from ..fixedpoint import requantize, ROUND_DOUBLE
 from ..quant import quantize_multiplier
 from .base import Arr, Attr, Op, in_tensor, out_tensor, require
-from .lut16 import LUT16_SIZE, lut_lookup16, softmax_luts
+from ..fixedpoint import lut_lookup16
+from .lut16 import LUT16_SIZE, softmax_luts
 
 OUT_SCALE, OUT_ZP = 1.0 / 256.0, -128
 SCALED_DIFF_BITS = 5          # TFLM's kScaledDiffIntegerBits
