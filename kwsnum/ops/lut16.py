@@ -16,6 +16,8 @@ import ctypes.util
 
 import numpy as np
 
+from ..quant import round_half_away
+
 LUT16_SIZE = 513
 
 SIGMOID_TABLE = np.array([
@@ -52,15 +54,9 @@ logf = _libm_f32("logf", np.log)
 
 
 def round_f32(v):
-    """TfLiteRound on a float: round half away from zero, the result a float32."""
-    v = np.float32(v)
-    a = np.abs(v)
-    if not a < 2 ** 23:                    # already an integer (or inf / nan)
-        return v
-    r = np.floor(a)
-    if a - r >= np.float32(0.5):           # exact: a - floor(a) is representable
-        r = r + np.float32(1)
-    return np.float32(-r if v < 0 else r)
+    """TfLiteRound on a float32: round half away from zero (:func:`kwsnum.quant.round_half_away`, exact for every
+    float32), the result a float32."""
+    return np.float32(round_half_away(np.float32(v)))
 
 
 def checked_log2(x):
