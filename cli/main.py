@@ -349,7 +349,13 @@ def _dataset(paths, model, split, limit):
 @click.option("--tflm", "tflm_path", type=click.Path(dir_okay=False), default=None,
               help="The .tflite file MODEL was imported from: run TFLM on the same inputs as a fourth opinion and "
                    "compare every tensor it keeps (needs kwsnum[tflite]).")
-def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch, tflm_path):
+@click.option("--stream", is_flag=True, help="A streaming model: each .wav (or .npy of input frames) is one "
+                                             "continuous stream; compare every tensor of every step (C: "
+                                             "NAME_push_pcm, or NAME_step) and the detections; name the first "
+                                             "differing step and layer.")
+@click.option("--chunk", type=click.IntRange(min=1), default=512, show_default=True,
+              help="With --stream: samples per NAME_push_pcm call in C (the result must not depend on it).")
+def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch, tflm_path, stream, chunk):
     """Three-way gate: the PyTorch reference, the oracle and the generated C on every input of DATA (and TFLM,
     with --tflm, for a model imported from that .tflite file).
 
@@ -357,18 +363,24 @@ def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch, tflm
     .wav files and folders of them. Prints each pair's agreement (integers exact, oracle vs C bit-exact,
     PyTorch float vs oracle float32 within the tolerance of docs/numerics.md), the distribution of predicted
     classes and, for labelled data, the accuracy. Exit code 1 on any disagreement.
+
+    --stream (a streaming model): each .wav of DATA (or .npy of input frames) is one stream from the reset; every
+    step is compared and the first differing step (its time), layer and element are named (docs/verify.md).
     """
     from ..verify import Gate
     m = _load(model)
+    if stream:          # every step of long streams: cli/verify_stream.py, kwsnum/verify_stream.py
+        if tflm_path is not None:
+            raise InputError("--tflm does not apply with --stream (TFLM runs one window at a time)")
+        if not no_torch:
+            _need_torch()
+        from .verify_stream import verify_stream
+        return verify_stream(m, model, _collect_inputs(list(data)), no_torch, no_c, keep_c, chunk)
     items = _dataset(list(data), m, split, limit)
     if not items:
         raise InputError("DATA holds no inputs")
     if not no_torch:
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            raise InputError("the PyTorch reference needs torch (pip install 'kwsnum[torch]'), or pass --no-torch") \
-                from None
+        _need_torch()
     tflm = None
     if tflm_path is not None:
         try:
@@ -408,6 +420,14 @@ def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch, tflm
     _print_gate(m, res, names, expected)
     if not res.ok or not all(r.ok for r in fe_res):
         sys.exit(1)
+
+
+def _need_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise InputError("the PyTorch reference needs torch (pip install 'kwsnum[torch]'), or pass --no-torch") \
+            from None
 
 
 def _print_gate(m, res, names, expected):

@@ -127,10 +127,12 @@ class StreamResult:
 
 
 class StreamGate:
-    """Builds the C project once (trace build, in a temporary folder or ``c_dir``), then :meth:`run` verifies one
-    stream at a time. ``chunk``: samples per ``NAME_push_pcm`` call (the result does not depend on it)."""
+    """Builds the C project once (trace build, in a temporary folder or ``c_dir``; ``cflags``: extra compiler
+    flags, e.g. sanitizers), then :meth:`run` verifies one stream at a time. ``project``: the folder of a project
+    of this model already generated and trace-built (then nothing is built). ``chunk``: samples per
+    ``NAME_push_pcm`` call (the result does not depend on it)."""
 
-    def __init__(self, model, use_torch=True, use_c=True, c_dir=None, cc=None, cflags=(), chunk=512):
+    def __init__(self, model, use_torch=True, use_c=True, c_dir=None, cc=None, cflags=(), chunk=512, project=None):
         check(model)
         self.model = model
         self.info = kstream.info(model)
@@ -145,9 +147,11 @@ class StreamGate:
         if "c" in self.impls:
             from .codegen import build, generate
             from .codegen.streaming import has_push_pcm
-            project = generate(model, c_dir or f"{self._tmp}/c", name="kws_verify", overwrite=True)
-            self.c_dir = project.path
-            build(project.path, werror=False, cc=cc, trace=True, extra_cflags=cflags)
+            if project is None:
+                p = generate(model, c_dir or f"{self._tmp}/c", name="kws_verify", overwrite=True)
+                build(p.path, werror=False, cc=cc, trace=True, extra_cflags=cflags)
+                project = p.path
+            self.c_dir = str(project)
             self.c_mode = "push_pcm" if has_push_pcm(model) else "step"
         if "torch" in self.impls:
             from . import torchref
