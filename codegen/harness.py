@@ -296,7 +296,7 @@ def stream_harness(harness, name, out_t):
     pushes the signal in chunks of N samples (default 512; the result does not depend on it), prints one line per
     detection on stdout, ``step<TAB>time<TAB>label<TAB>score<TAB>sum<TAB>end_sample`` (time in seconds = end_sample /
     sample rate, score = DETECT_SCALE * sum / DETECT_WINDOW), writes every step's integer output (the detector's
-    input, OUTPUT_BYTES per step) to STEPS.bin and, in the trace build, per step its input frames (float32) and
+    input, OUTPUT_BYTES per step) to STEPS.bin (``-``: not written) and, in the trace build, per step its input frames (float32) and
     every layer's output to TRACE. A summary line (samples, steps, detections) goes to stderr."""
     NAME = name.upper()
     base = harness.replace("int main(int argc, char **argv)", "static int features_main(int argc, char **argv)", 1)
@@ -306,7 +306,7 @@ def stream_harness(harness, name, out_t):
  *   {name}_main --push-pcm [--chunk N] STREAM.wav|STREAM.pcm STEPS.bin     (trace build: ... TRACE)
  * pushes the whole signal through {name}_push_pcm in chunks of N samples (default 512), from the reset state;
  * stdout: one line per detection, step TAB time (s) TAB label TAB score TAB sum TAB end_sample; STEPS.bin: every
- * step's integer output ({NAME}_OUTPUT_BYTES bytes each, raw little-endian); the trace build also writes, per step,
+ * step's integer output ({NAME}_OUTPUT_BYTES bytes each, raw little-endian; "-": none); the trace build also writes, per step,
  * its input frames (float32) and every layer's output to TRACE. Anything else: the harness above. */
 {clip_reader(NAME)}
 typedef struct {{ FILE *f; unsigned long steps; int failed; }} step_log;
@@ -317,7 +317,7 @@ static void on_step(uint32_t step, const {out_t} *output, int64_t sum, void *use
     (void)step;
     (void)sum;
     log->steps++;
-    if (fwrite(output, 1, {NAME}_OUTPUT_BYTES, log->f) != {NAME}_OUTPUT_BYTES)
+    if (log->f != NULL && fwrite(output, 1, {NAME}_OUTPUT_BYTES, log->f) != {NAME}_OUTPUT_BYTES)
         log->failed = 1;
 }}
 
@@ -354,15 +354,16 @@ int main(int argc, char **argv)
     n = read_clip(argv[a], &pcm);
     if (n < 0)
         return 1;
-    log.f = fopen(argv[a + 1], "wb");
-    if (log.f == NULL) {{
+    log.f = strcmp(argv[a + 1], "-") == 0 ? NULL : fopen(argv[a + 1], "wb");     /* "-": no steps file */
+    if (log.f == NULL && strcmp(argv[a + 1], "-") != 0) {{
         free(pcm);
         return fail("cannot open the steps file");
     }}
 #ifdef {NAME}_TRACE
     trace_file = fopen(argv[a + 2], "wb");
     if (trace_file == NULL) {{
-        fclose(log.f);
+        if (log.f != NULL)
+            fclose(log.f);
         free(pcm);
         return fail("cannot open the trace file");
     }}
@@ -373,7 +374,8 @@ int main(int argc, char **argv)
         long k = n - pos < chunk ? n - pos : chunk;
         int r = {name}_push_pcm(pcm + pos, (size_t)k, on_detect, NULL);
         if (r < 0) {{
-            fclose(log.f);
+            if (log.f != NULL)
+                fclose(log.f);
             free(pcm);
             return fail("a step failed");
         }}
@@ -383,11 +385,12 @@ int main(int argc, char **argv)
     free(pcm);
 #ifdef {NAME}_TRACE
     if (fclose(trace_file) != 0 || trace_failed) {{
-        fclose(log.f);
+        if (log.f != NULL)
+            fclose(log.f);
         return fail("cannot write the trace file");
     }}
 #endif
-    if (fclose(log.f) != 0 || log.failed)
+    if ((log.f != NULL && fclose(log.f) != 0) || log.failed)
         return fail("cannot write the steps file");
     fprintf(stderr, "{name}_main: %ld samples, %lu steps, %ld detections\\n", n, log.steps, found);
     return fflush(stdout) == 0 ? 0 : 1;
