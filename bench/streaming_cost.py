@@ -185,6 +185,9 @@ def main():
               f"{R * hop} samples = {1000 * R * hop / sr:.0f} ms of audio per step); frontend state "
               f"{defs.get('FRONTEND_STATE_BYTES', 0):,} B, scratch {defs.get('FRONTEND_SCRATCH_BYTES', 0):,} B, "
               f"tables {defs.get('FRONTEND_TABLE_BYTES', 0):,} B")
+        print(f"                  of which the frontend and detector: {res['push_pcm'] - res['step']:,.0f} "
+              f"({(res['push_pcm'] - res['step']) / R:,.0f} per frame; a windowed deployment computes each new "
+              f"frame's features too)")
     if "window" in res:
         iw = res["window"]
         print(f"  full window:    {iw:,.0f} instructions per inference (NAME_invoke of the windowed model); arena "

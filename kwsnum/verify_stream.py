@@ -106,7 +106,7 @@ class StreamResult:
                 out.append(f"    first differing {self._when(p.first_step)}")
                 if p.first is not None:
                     out.append(f"    first differing {printable(p.first.describe((p.a, p.b)), 400)}"
-                               .replace(" at sample 0,", ","))
+                               .replace(" at sample 0, element", " at element"))
         if self.detections is not None:
             names = self.labels
             ref = self.detections["oracle"]
