@@ -296,8 +296,8 @@ def stream_harness(harness, name, out_t):
     pushes the signal in chunks of N samples (default 512; the result does not depend on it), prints one line per
     detection on stdout, ``step<TAB>time<TAB>label<TAB>score<TAB>sum<TAB>end_sample`` (time in seconds = end_sample /
     sample rate, score = DETECT_SCALE * sum / DETECT_WINDOW), writes every step's integer output (the detector's
-    input, OUTPUT_BYTES per step) to STEPS.bin (``-``: not written) and, in the trace build, per step its input frames (float32) and
-    every layer's output to TRACE. A summary line (samples, steps, detections) goes to stderr."""
+    input, OUTPUT_BYTES per step) to STEPS.bin (``-``: not written) and, in the trace build, per step its input
+    frames (float32) and every layer's output to TRACE. A summary line (samples, steps, detections) goes to stderr."""
     NAME = name.upper()
     base = harness.replace("int main(int argc, char **argv)", "static int features_main(int argc, char **argv)", 1)
     base = base.replace(f'#include "{name}.h"', f'#include "{name}.h"\n#include "{name}_frontend.h"', 1)
@@ -306,8 +306,8 @@ def stream_harness(harness, name, out_t):
  *   {name}_main --push-pcm [--chunk N] STREAM.wav|STREAM.pcm STEPS.bin     (trace build: ... TRACE)
  * pushes the whole signal through {name}_push_pcm in chunks of N samples (default 512), from the reset state;
  * stdout: one line per detection, step TAB time (s) TAB label TAB score TAB sum TAB end_sample; STEPS.bin: every
- * step's integer output ({NAME}_OUTPUT_BYTES bytes each, raw little-endian; "-": none); the trace build also writes, per step,
- * its input frames (float32) and every layer's output to TRACE. Anything else: the harness above. */
+ * step's integer output ({NAME}_OUTPUT_BYTES bytes each, raw little-endian; "-": none); the trace build also
+ * writes, per step, its input frames (float32) and every layer's output to TRACE. Anything else: the harness above. */
 {clip_reader(NAME)}
 typedef struct {{ FILE *f; unsigned long steps; int failed; }} step_log;
 

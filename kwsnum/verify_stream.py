@@ -157,7 +157,7 @@ class StreamGate:
             from . import torchref
             torchref._torch()
         per = sum(s.nbytes for s in model.tensors.values())
-        self.block = int(max(1, min(4096, BLOCK_BYTES // max(1, per))))
+        self.block = int(max(1, min(500, BLOCK_BYTES // max(1, per))))     # also the progress granularity
 
     def close(self):
         if self._tmp:
