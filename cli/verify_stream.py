@@ -12,42 +12,47 @@ import numpy as np
 from kwsnum.errors import InputError, KwsnumError
 from kwsnum.text import printable
 
+from .wavinput import read_wav_samples
+
 LONG_STEPS = 2000             # streams with more steps get a progress bar (on a terminal)
 
 
-def _signal(path, m):
+def _signal(path, m, resample, mix):
     """int16 PCM of a .wav (at the frontend's rate), or the array of a .npy (PCM (samples,) or frames)."""
     if path.lower().endswith(".wav"):
         if m.frontend is None:
             raise InputError("the model has no frontend: a stream of a model without one is a .npy of its input "
                              "frames (channels, T)", file=path)
-        from kwsnum.wav import read_wav
-        return read_wav(path, expected_rate=m.frontend.sample_rate)[0]
+        return read_wav_samples(path, m.frontend, resample=resample, mix=mix)
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise InputError(f"cannot read the .npy file: {e}", file=path) from None
 
 
-def verify_stream(m, model_path, files, no_torch, no_c, keep_c, chunk):
+def verify_stream(m, model_path, files, no_torch, no_c, keep_c, chunk, resample=False, mix=False):
     from kwsnum import streaming
     from kwsnum.verify_stream import StreamGate, check
     try:
         check(m)
     except KwsnumError as e:
         raise e.with_file(model_path) from None
+    tty = sys.stderr.isatty()
+    results = []
+
+    def load(path):
+        try:
+            return _signal(path, m, resample, mix)
+        except KwsnumError as e:
+            raise e.with_file(path) if getattr(e, "file", None) is None else e
+    first = load(files[0])          # a bad first file fails before the C build
     i = streaming.info(m)
     click.echo(f"kwsnum verify --stream: {printable(model_path, None)}: {len(m.nodes)} layers, step {i['step']} "
                f"frames, window {i['window']} frames, warm-up {i['warmup']} steps, state "
                f"{streaming.state_bytes(m)} B; {len(files)} stream(s)", err=True)
-    tty = sys.stderr.isatty()
-    results = []
     with StreamGate(m, use_torch=not no_torch, use_c=not no_c, c_dir=keep_c, chunk=chunk) as gate:
-        for path in files:
-            try:
-                x = _signal(path, m)
-            except KwsnumError as e:
-                raise e.with_file(path) if getattr(e, "file", None) is None else e
+        for n, path in enumerate(files):
+            x = first if n == 0 else load(path)
             bar = [None]
 
             def progress(done, total, bar=bar, path=path):

@@ -186,7 +186,9 @@ def test_cli(sm, signal, tmp_path):
     assert "detections (C)" in r.stdout and "== oracle" in r.stdout
     from tests.models_small import tiny_int8_model
     kwsnum.save(tiny_int8_model(), tmp_path / "w.h5")           # no state
-    for args, msg in [((tmp_path / "w.h5", tmp_path / "a.wav", "--stream"), "--stream needs a streaming model")]:
+    write_wav(tmp_path / "r8k.wav", signal[:8000], 8000)
+    for args, msg in [((tmp_path / "w.h5", tmp_path / "a.wav", "--stream"), "--stream needs a streaming model"),
+                      ((tmp_path / "s.h5", tmp_path / "r8k.wav", "--stream"), "--resample")]:
         r = kw("verify", *args)
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("kwsnum: error: ") and msg in lines[0], \
