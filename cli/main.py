@@ -225,10 +225,10 @@ def real_values(spec, q):
     """The real values an output tensor's stored values stand for (float64), for ranking and scores: 16-bit
     floats widened from their bit patterns, affine integers dequantized, Q formats scaled by 2**-frac_bits."""
     from ..float16 import widen
-    from ..model import QFORMATS, QUANTIZED, STORAGE_FLOATS
+    from ..model import AFFINE, QFORMATS, STORAGE_FLOATS
     if spec.format in STORAGE_FLOATS:
         return widen(q, spec.format).astype(np.float64)
-    if spec.format in QUANTIZED:
+    if spec.format in AFFINE:
         return float(spec.scale) * (q.astype(np.float64) - int(spec.zero_point))
     if spec.format in QFORMATS:
         return np.ldexp(q.astype(np.float64), -int(spec.frac_bits))

@@ -9,7 +9,7 @@ float contract; the default when the model has it), ``--pcm`` ``<name>_invoke_pc
 from .sanitize import CTYPE
 
 DESCR = {"float32": "<f4", "int8": "|i1", "int16": "<i2", "float16": "<u2", "bfloat16": "<u2", "q8": "|i1",
-         "q16": "<i2", "q32": "<i4"}
+         "q16": "<i2", "q32": "<i4", "uint8": "|u1"}
 
 
 def host_harness(model, name, io, has_pcm, streaming=False):

@@ -17,6 +17,7 @@ from kwsnum.importers.tflm import TFLM, tensor_map, to_tflite_layout
 
 
 QMAX = {"int8": 127, "int16": 32767}
+QLIM = {"int8": (-128, 128), "int16": (-32768, 32768), "uint8": (0, 256)}
 
 
 def random_input(rng, model, n):
@@ -26,8 +27,7 @@ def random_input(rng, model, n):
         if spec.format == "float32":
             xs.append(rng.normal(0, 2.0, (n,) + spec.shape).astype(np.float32))
         else:
-            q = QMAX[spec.format]
-            xs.append(rng.integers(-q - 1, q + 1, (n,) + spec.shape).astype(spec.dtype))
+            xs.append(rng.integers(*QLIM[spec.format], (n,) + spec.shape).astype(spec.dtype))
     return xs[0] if len(xs) == 1 else tuple(xs)
 
 
@@ -406,9 +406,20 @@ def test_refuses_float_model():
         from_tflite(data)
 
 
-def test_refuses_uint8_and_broadcast():
-    with pytest.raises(ModelImportError, match="UINT8"):
-        from_tflite(one_op("QUANTIZE", (1, 4), (1, 4), (0.1, 0), (0.1, 0), y_fmt="uint8"))
+def test_refuses_uint8_pairs_tflm_refuses_and_constant_add():
+    """uint8 is an edge format (docs/numerics.md 11.2): QUANTIZE with int8 on the other side, DEQUANTIZE only."""
+    for xf, yf in [("float32", "uint8"), ("int16", "uint8"), ("uint8", "int16"), ("uint8", "uint8")]:
+        xq = None if xf == "float32" else (0.1, 0)
+        with pytest.raises(ModelImportError, match=rf"operator 0 \(QUANTIZE\): QUANTIZE {xf} -> uint8|"
+                                                   rf"operator 0 \(QUANTIZE\): QUANTIZE uint8 -> {yf}"):
+            from_tflite(one_op("QUANTIZE", (1, 4), (1, 4), xq, (0.1, 0), x_fmt=xf, y_fmt=yf))
+    with pytest.raises(ModelImportError, match=r"operator 0 \(MAX_POOL_2D\): a uint8 operator"):
+        from_tflite(one_op("MAX_POOL_2D", (1, 4, 4, 1), (1, 2, 2, 1), (0.1, 3), (0.1, 3), fmt="uint8",
+                           filter=(2, 2), stride=(2, 2)))
+    with pytest.raises(ModelImportError, match=r"operator 0 \(RESHAPE\).*uint8"):
+        from_tflite(one_op("RESHAPE", (1, 2, 2, 1), (1, 4), (0.1, 3), (0.1, 3), fmt="uint8", new_shape=(1, 4)))
+    with pytest.raises(ModelImportError, match=r"zero point 300"):
+        from_tflite(one_op("DEQUANTIZE", (1, 4), (1, 4), (0.1, 300), None, x_fmt="uint8", y_fmt="float32"))
     b = TFLiteBuilder()
     x = b.tensor("x", (1, 2, 2, 3), "int8", scale=0.1, zero_point=0)
     c = b.const("c", np.ones((1, 1, 1, 3)), "int8", scale=0.1, zero_point=0)
@@ -964,3 +975,67 @@ def test_refuses_add_shapes_that_do_not_broadcast():
     b.op("ADD", [x1, x2], [y])
     with pytest.raises(ModelImportError, match=r"operator 0 \(ADD\).*do not broadcast"):
         from_tflite(b.finish([x1, x2], [y]))
+
+
+# ---------------------------------------------------------------------------------------------- uint8 edges
+def _uint8_edges_model(rng, tail, xor_in):
+    """uint8 input -> QUANTIZE int8 -> FULLY_CONNECTED -> SOFTMAX -> QUANTIZE uint8 [-> DEQUANTIZE float32]:
+    a uint8 input and a uint8 probability output as TFLite models write them."""
+    b = TFLiteBuilder()
+    F, O = int(rng.integers(1, 30)), int(rng.integers(2, 12))
+    f32 = lambda v: float(np.float32(v))   # noqa: E731
+    s_u, z_u = f32(rng.uniform(0.002, 0.2)), int(rng.integers(0, 256))
+    x = b.tensor("x", (1, F), "uint8", scale=s_u, zero_point=z_u)
+    if xor_in:      # TFLM's q ^ 0x80 shortcut: same scale, zero points 128 apart
+        s_i, z_i = s_u, z_u - 128
+    else:
+        s_i, z_i = f32(s_u * rng.uniform(0.3, 3)), int(rng.integers(-128, 128))
+    q = b.tensor("q", (1, F), "int8", scale=s_i, zero_point=z_i)
+    b.op("QUANTIZE", [x], [q])
+    s_w = f32(rng.uniform(0.005, 0.05))
+    w = b.const("w", rng.integers(-127, 128, (O, F)), "int8", scale=s_w)
+    bias = b.const("b", rng.integers(-300, 300, O), "int32", scale=np.float32(s_i) * np.float32(s_w))
+    lg = b.tensor("logits", (1, O), "int8", scale=f32(s_i * s_w * 60 * np.sqrt(F) / 40), zero_point=0)
+    b.op("FULLY_CONNECTED", [q, w, bias], [lg])
+    pr = b.tensor("probs", (1, O), "int8", scale=1.0 / 256, zero_point=-128)
+    b.op("SOFTMAX", [lg], [pr], beta=1.0)
+    if rng.integers(0, 2):
+        s_o, z_o = 1.0 / 256, 0                                  # the converter's uint8 softmax output: xor
+    else:
+        s_o, z_o = f32(rng.uniform(0.5, 2) / 256), int(rng.integers(0, 256))
+    u = b.tensor("probs_u8", (1, O), "uint8", scale=s_o, zero_point=z_o)
+    b.op("QUANTIZE", [pr], [u])
+    out = u
+    if tail == "dequantize":
+        out = b.tensor("scores", (1, O), "float32")
+        b.op("DEQUANTIZE", [u], [out])
+    return b.finish([x], [out])
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["uint8", "dequantize"]), st.booleans())
+def test_uint8_edges_equal_tflm(seed, tail, xor_in):
+    """uint8 model input and output (docs/numerics.md 2, 9.4, 11.2): oracle and C == TFLM on every tensor."""
+    rng = np.random.default_rng(seed)
+    data = _uint8_edges_model(rng, tail, xor_in)
+    model = from_tflite(data)
+    assert model.input.format == "uint8" and model.input.dtype == np.uint8
+    assert [n.op for n in model.nodes][:1] == ["requantize"]
+    assert model.output.format == ("uint8" if tail == "uint8" else "float32")
+    compare_with_tflm(data, model, random_input(rng, model, 4))
+
+
+def test_verify_and_codegen_with_uint8_io(tmp_path):
+    """A model whose input and output are uint8, saved and loaded (HDF5 uint8 tensors), through kwsnum verify's
+    gate with TFLM: the generated C project (uint8_t in, uint8_t out, every tensor traced) and the oracle == TFLM."""
+    import kwsnum
+    from kwsnum.verify import Gate
+    data = _uint8_edges_model(np.random.default_rng(5), "uint8", False)
+    kwsnum.save(from_tflite(data), tmp_path / "u8.h5")
+    m = kwsnum.load(tmp_path / "u8.h5")
+    assert (m.input.format, m.output.format) == ("uint8", "uint8")
+    x = np.random.default_rng(0).integers(0, 256, (12,) + m.input.shape).astype(np.uint8)
+    with Gate(m, use_torch=False, use_c=True, trace=True, tflm=data) as gate:
+        assert "uint8_t" in open(f"{gate.c_dir}/kws_verify.h").read()
+        res = gate.add(x).result()
+    assert res.ok and res.n == 12 and {(p.a, p.b) for p in res.pairs} >= {("oracle", "tflm"), ("c", "tflm")}, \
+        [(p.a, p.b, p.ok) for p in res.pairs]

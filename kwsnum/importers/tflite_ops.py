@@ -129,6 +129,8 @@ def _integer_formats(ctx, specs, allowed=("int8", "int16")):
     if "float32" in fmts:
         ctx.fail("a float32 operator: kwsnum imports integer models (int8, int16x8); float32 is accepted only at "
                  "the edges (QUANTIZE from, DEQUANTIZE to)")
+    if "uint8" in fmts:
+        ctx.fail("a uint8 operator: uint8 is accepted only at the edges (QUANTIZE to or from int8, DEQUANTIZE)")
     if len(fmts) != 1 or not fmts <= set(allowed):
         ctx.fail(f"tensor formats {sorted(fmts)}: expected one of {', '.join(allowed)} throughout")
     return fmts.pop()
@@ -352,8 +354,12 @@ def _reshape(ctx, m, sg, k, op, opname):
 def _quantize(ctx, m, sg, k, op):
     ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
     xs, ys = ctx.tensors[x], ctx.tensors[y]
-    if ys.format not in ("int8", "int16"):
-        ctx.fail(f"QUANTIZE to {ys.format} is not supported (int8, int16)")
+    pair = (xs.format, ys.format)
+    if "uint8" in pair and pair not in (("int8", "uint8"), ("uint8", "int8")):   # docs/numerics.md 11.3
+        ctx.fail(f"QUANTIZE {xs.format} -> {ys.format} is not supported: uint8 is requantized only to or from "
+                 f"int8 (TFLM refuses the other uint8 pairs)")
+    if ys.format not in ("int8", "int16", "uint8"):
+        ctx.fail(f"QUANTIZE to {ys.format} is not supported (int8, int16; uint8 from int8)")
     if xs.format == "float32":
         _add_node(ctx, "quantize", f"op{k}_quantize", [x], [y], {})
         return
@@ -365,8 +371,8 @@ def _quantize(ctx, m, sg, k, op):
 def _dequantize(ctx, m, sg, k, op):
     ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
     xs, ys = ctx.tensors[x], ctx.tensors[y]
-    if xs.format not in ("int8", "int16") or ys.format != "float32":
-        ctx.fail(f"DEQUANTIZE {xs.format} -> {ys.format} is not supported (int8 or int16 to float32)")
+    if xs.format not in ("int8", "int16", "uint8") or ys.format != "float32":
+        ctx.fail(f"DEQUANTIZE {xs.format} -> {ys.format} is not supported (int8, int16 or uint8 to float32)")
     _add_node(ctx, "dequantize", f"op{k}_dequantize", [x], [y], {})
 
 
