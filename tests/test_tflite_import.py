@@ -406,7 +406,7 @@ def test_refuses_float_model():
         from_tflite(data)
 
 
-def test_refuses_uint8_pairs_tflm_refuses_and_constant_add():
+def test_refuses_uint8_pairs_tflm_refuses_and_bad_constants():
     """uint8 is an edge format (docs/numerics.md 11.2): QUANTIZE with int8 on the other side, DEQUANTIZE only."""
     for xf, yf in [("float32", "uint8"), ("int16", "uint8"), ("uint8", "int16"), ("uint8", "uint8")]:
         xq = None if xf == "float32" else (0.1, 0)
@@ -423,9 +423,19 @@ def test_refuses_uint8_pairs_tflm_refuses_and_constant_add():
     b = TFLiteBuilder()
     x = b.tensor("x", (1, 2, 2, 3), "int8", scale=0.1, zero_point=0)
     c = b.const("c", np.ones((1, 1, 1, 3)), "int8", scale=0.1, zero_point=0)
-    y = b.tensor("y", (1, 2, 2, 3), "int8", scale=0.1, zero_point=0)
-    b.op("ADD", [x, c], [y])
-    with pytest.raises(ModelImportError, match=r"operator 0 \(ADD\).*constant"):
+    c2 = b.const("c2", np.ones((1, 1, 1, 3)), "int8", scale=0.1, zero_point=0)
+    t = b.tensor("t", (1, 1, 1, 3), "int8", scale=0.1, zero_point=0)
+    y = b.tensor("y", (1, 2, 2, 3), "int8", scale=0.2, zero_point=0)
+    b.op("ADD", [c, c2], [t])
+    b.op("ADD", [x, t], [y])
+    with pytest.raises(ModelImportError, match=r"operator 0 \(ADD\): ADD of two constants"):
+        from_tflite(b.finish([x], [y]))
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 2, 2, 3), "int8", scale=0.1, zero_point=0)
+    c = b.const("c", np.ones((1, 1, 1, 3)), "int8", scale=[0.1, 0.2, 0.3], zero_point=0, quantized_dimension=3)
+    y = b.tensor("y", (1, 2, 2, 3), "int8", scale=0.2, zero_point=0)
+    b.op("MUL", [x, c], [y])
+    with pytest.raises(ModelImportError, match=r"operator 0 \(MUL\): constant input tensor 1 .* needs one scale"):
         from_tflite(b.finish([x], [y]))
 
 
@@ -1039,3 +1049,70 @@ def test_verify_and_codegen_with_uint8_io(tmp_path):
         res = gate.add(x).result()
     assert res.ok and res.n == 12 and {(p.a, p.b) for p in res.pairs} >= {("oracle", "tflm"), ("c", "tflm")}, \
         [(p.a, p.b, p.ok) for p in res.pairs]
+
+
+# ---------------------------------------------------------------------------------------------- MUL int16, constants
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["int8", "int16"]), st.sampled_from(["ADD", "MUL"]),
+       st.sampled_from(["none", "same", "channel", "vector", "spatial", "scalar"]), st.booleans())
+def test_mul16_and_constant_operands_equal_tflm(seed, fmt, opname, const, first):
+    """int16 MUL (TFLM's int16x8 MUL) and ADD / MUL with a constant operand (TFLite's stored bias / scale tensors,
+    of any rank TFLite broadcasts, in either position): kwsnum's oracle and C == TFLM on every tensor."""
+    rng = np.random.default_rng(seed)
+    H, W, C = (int(v) for v in rng.integers(1, 6, 3))
+    zp = (lambda: 0) if fmt == "int16" else (lambda: int(rng.integers(-128, 128)))
+    f32 = lambda v: float(np.float32(v))   # noqa: E731
+    q = 127 if fmt == "int8" else 32767
+    sa, sb = f32(rng.uniform(0.005, 0.2) / (1 if fmt == "int8" else 256)), f32(rng.uniform(0.005, 0.2) /
+                                                                               (1 if fmt == "int8" else 256))
+    if opname == "MUL":
+        so = f32(sa * sb * q * q / (q * 0.8) * rng.uniform(0.5, 2))
+    else:
+        so = f32(max(sa, sb) * rng.uniform(1, 3))
+    b = TFLiteBuilder()
+    x = b.tensor("a", (1, H, W, C), fmt, scale=sa, zero_point=zp())
+    shb = {"none": (1, H, W, C), "same": (1, H, W, C), "channel": (1, 1, 1, C), "vector": (C,),
+           "spatial": (1, H, W, 1), "scalar": ()}[const]
+    ins = [x]
+    if const == "none":
+        other = b.tensor("b", shb, fmt, scale=sb, zero_point=zp())
+        ins.append(other)
+    else:
+        other = b.const("b", rng.integers(-q - 1, q + 1, shb), fmt, scale=sb, zero_point=zp())
+    ins = ins[::-1] if first else ins
+    if const != "none":
+        ins = [other, x] if first else [x, other]
+    y = b.tensor("y", (1, H, W, C), fmt, scale=so, zero_point=zp())
+    b.op(opname, ins, [y], act=rng.choice([None, "RELU", "RELU6"]))
+    data = b.finish([t for t in ins if t in (x,) or const == "none"], [y])
+    model = from_tflite(data)
+    node = [n for n in model.nodes if n.op == opname.lower()][0]
+    assert ("b" in node.arrays) == (const != "none") and len(node.inputs) == (1 if const != "none" else 2)
+    compare_with_tflm(data, model, random_input(rng, model, 2))
+
+
+def mul16_const_model():
+    """int16 (1, 3, 4, 5) -> MUL by a constant per-channel scale (C,) -> ADD of a constant bias (1, 1, 1, C), the
+    constant first (tests/test_c_sanitizers.py runs it under ASan / UBSan)."""
+    rng = np.random.default_rng(4)
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 3, 4, 5), "int16", scale=1e-3, zero_point=0)
+    g = b.const("gamma", rng.integers(-32768, 32768, (5,)), "int16", scale=1e-4, zero_point=0)
+    h = b.tensor("h", (1, 3, 4, 5), "int16", scale=float(np.float32(1e-3 * 1e-4 * 32768)), zero_point=0)
+    b.op("MUL", [x, g], [h])
+    c = b.const("beta", rng.integers(-32768, 32768, (1, 1, 1, 5)), "int16", scale=2e-3, zero_point=0)
+    y = b.tensor("y", (1, 3, 4, 5), "int16", scale=4e-3, zero_point=0)
+    b.op("ADD", [c, h], [y], act="RELU")
+    return b.finish([x], [y])
+
+
+def test_mul16_const_model_equals_tflm():
+    """The constant operands through kwsnum codegen (the arrays b in the generated C, every tensor traced) == TFLM."""
+    from kwsnum.verify import Gate
+    data = mul16_const_model()
+    model = from_tflite(data)
+    assert [(n.op, len(n.inputs), "b" in n.arrays) for n in model.nodes] == [("mul", 1, True), ("add", 1, True)]
+    x = random_input(np.random.default_rng(0), model, 3)
+    compare_with_tflm(data, model, x)
+    with Gate(model, use_torch=False, use_c=True, trace=True, tflm=data) as gate:
+        res = gate.add(x).result()
+    assert res.ok and ("c", "tflm") in {(p.a, p.b) for p in res.pairs}
