@@ -447,8 +447,9 @@ def _print_gate(m, res, names, expected):
 def import_command(source, output, labels_file):
     """Import a TFLite model: kwsnum import MODEL.tflite -o MODEL.h5 [--labels FILE]
 
-    int8 and int16x8 flatbuffers with TFLM's integer semantics (docs/numerics.md section 11). An operator kwsnum
-    cannot compute bit for bit is refused with its index, type and the reason. Needs kwsnum[tflite].
+    int8 and int16x8 flatbuffers (float32 or uint8 at the edges) with TFLM's integer semantics (docs/numerics.md
+    section 11). An operator kwsnum cannot compute bit for bit is refused with its index, type and the reason.
+    Needs kwsnum[tflite].
     """
     from ..errors import ModelImportError
     from ..importers import from_tflite
