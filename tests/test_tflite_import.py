@@ -1022,6 +1022,7 @@ def _uint8_edges_model(rng, tail, xor_in):
     return b.finish([x], [out])
 
 
+@settings(max_examples=30)
 @given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["uint8", "dequantize"]), st.booleans())
 def test_uint8_edges_equal_tflm(seed, tail, xor_in):
     """uint8 model input and output (docs/numerics.md 2, 9.4, 11.2): oracle and C == TFLM on every tensor."""
@@ -1052,6 +1053,7 @@ def test_verify_and_codegen_with_uint8_io(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- MUL int16, constants
+@settings(max_examples=50)
 @given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["int8", "int16"]), st.sampled_from(["ADD", "MUL"]),
        st.sampled_from(["none", "same", "channel", "vector", "spatial", "scalar"]), st.booleans())
 def test_mul16_and_constant_operands_equal_tflm(seed, fmt, opname, const, first):

@@ -8,7 +8,7 @@ property test runs add inside a one-input graph through check_model.
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from kwsnum.builder import GraphBuilder
 from kwsnum.errors import ModelError
@@ -273,6 +273,7 @@ def test_add_rejects_bad_models():
         b.build([y])
 
 
+@settings(max_examples=40)
 @given(st.sampled_from(["int8", "int16"]), st.data())
 def test_add_constant_operand_three_way(fmt, data):
     """A constant second operand (datasets b, b_zero_point; docs/numerics.md 4 "add"): oracle == torch == C, and
