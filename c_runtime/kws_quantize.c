@@ -68,6 +68,21 @@ void kws_dequantize_s8_bf16(const int8_t *input, uint16_t *output, int32_t size,
     dequantize_int_float(input, output, size, scale, zp, KWS_ST_S8, KWS_ST_BF16);
 }
 
+void kws_dequantize_u8_f32(const uint8_t *input, float *output, int32_t size, float scale, int32_t zp)
+{
+    dequantize_int_float(input, output, size, scale, zp, KWS_ST_U8, KWS_ST_F32);
+}
+
+void kws_dequantize_u8_f16(const uint8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp)
+{
+    dequantize_int_float(input, output, size, scale, zp, KWS_ST_U8, KWS_ST_F16);
+}
+
+void kws_dequantize_u8_bf16(const uint8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp)
+{
+    dequantize_int_float(input, output, size, scale, zp, KWS_ST_U8, KWS_ST_BF16);
+}
+
 void kws_quantize_f32_s16(const float *input, int16_t *output, int32_t size, float scale)
 {
     quantize_float_int(input, output, size, scale, 0, KWS_ST_F32, KWS_ST_S16);

@@ -21,6 +21,12 @@ void kws_dequantize_s8_f32(const int8_t *input, float *output, int32_t size, flo
 void kws_dequantize_s8_f16(const int8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp);
 void kws_dequantize_s8_bf16(const int8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp);
 
+/** dequantize of uint8 (edge storage, docs/numerics.md sections 2 and 4; zp in [0, 255]): the int8 formula,
+ * y = (float)(q - zp) * scale, to float32 or rounded once to fp16 / bf16. */
+void kws_dequantize_u8_f32(const uint8_t *input, float *output, int32_t size, float scale, int32_t zp);
+void kws_dequantize_u8_f16(const uint8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp);
+void kws_dequantize_u8_bf16(const uint8_t *input, uint16_t *output, int32_t size, float scale, int32_t zp);
+
 /** int16 (TFLite 16x8, docs/numerics.md 9.4; zero point 0): quantize q = clamp(roundf(x / scale), -32768, 32767)
  * (NaN -> 0), from float32 or fp16 / bf16 storage (widened exactly); dequantize
  * y = (float)q * scale (one float32 multiplication), to float32 or rounded once to fp16 / bf16. */

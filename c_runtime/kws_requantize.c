@@ -4,7 +4,7 @@
 #include "kws_storage.h"
 
 /* requantize, once, for every integer storage type it_in of the input and it_out of the output (kws_storage.h):
- * x = q - in_zp (|x| <= 32768 for int8 / int16; a Q input has in_zp = 0, so x is any int32 q, which the 32-bit
+ * x = q - in_zp (|x| <= 32768 for int8 / int16 / uint8; a Q input has in_zp = 0, so x is any int32 q, which the 32-bit
  * requantize of 3.2 accepts), out_zp added in int64 (requantize may saturate to int32), clamped to the output
  * type's range. */
 KWS_ST_INLINE void requantize_int(const void *input, void *output, int32_t size, int32_t in_zp, int32_t multiplier,
@@ -42,6 +42,18 @@ void kws_requantize_s16_s16(const int16_t *input, int16_t *output, int32_t size,
                             int32_t multiplier, int32_t shift, int32_t out_zp, int32_t rounding)
 {
     requantize_int(KWS_REQUANTIZE_ARGS, KWS_ST_S16, KWS_ST_S16);
+}
+
+void kws_requantize_s8_u8(const int8_t *input, uint8_t *output, int32_t size, int32_t in_zp,
+                          int32_t multiplier, int32_t shift, int32_t out_zp, int32_t rounding)
+{
+    requantize_int(KWS_REQUANTIZE_ARGS, KWS_ST_S8, KWS_ST_U8);
+}
+
+void kws_requantize_u8_s8(const uint8_t *input, int8_t *output, int32_t size, int32_t in_zp,
+                          int32_t multiplier, int32_t shift, int32_t out_zp, int32_t rounding)
+{
+    requantize_int(KWS_REQUANTIZE_ARGS, KWS_ST_U8, KWS_ST_S8);
 }
 
 /* affine (int8, int16) <-> Q (docs/numerics.md 10.3, "requantize"): the same kernel, with the Q side's zero point

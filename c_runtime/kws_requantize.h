@@ -15,6 +15,13 @@ void kws_requantize_s8_s8(const int8_t *input, int8_t *output, int32_t size, int
 void kws_requantize_s16_s16(const int16_t *input, int16_t *output, int32_t size, int32_t in_zp,
                             int32_t multiplier, int32_t shift, int32_t out_zp, int32_t rounding);
 
+/** uint8 at a model's edges (docs/numerics.md section 2 and 9.4): int8 -> uint8 and uint8 -> int8, the formula
+ * above with the uint8 zero point in [0, 255] and, for a uint8 output, [qmin, qmax] = [0, 255]. */
+void kws_requantize_s8_u8(const int8_t *input, uint8_t *output, int32_t size, int32_t in_zp,
+                          int32_t multiplier, int32_t shift, int32_t out_zp, int32_t rounding);
+void kws_requantize_u8_s8(const uint8_t *input, int8_t *output, int32_t size, int32_t in_zp,
+                          int32_t multiplier, int32_t shift, int32_t out_zp, int32_t rounding);
+
 /** affine (int8 "s8", int16 "s16") <-> Q (q8 / q16 / q32: int8_t / int16_t / int32_t) (docs/numerics.md 10.3,
  * "requantize"): the formula above with the Q side's zero point 0 (the caller passes in_zp = 0 or out_zp = 0) and
  * scale 2**-n (in multiplier, shift), [qmin, qmax] the full range of the output container. */

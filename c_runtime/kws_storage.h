@@ -26,6 +26,8 @@
  *   KWS_ST_S8     int8_t   q in [-128, 127]            (int8; also the q8 container, docs/numerics.md 10.1)
  *   KWS_ST_S16    int16_t  q in [-32768, 32767]        (int16; also the q16 container)
  *   KWS_ST_S32    int32_t  q in [-2**31, 2**31 - 1]    (the q32 container)
+ *   KWS_ST_U8     uint8_t  q in [0, 255]               (uint8: edge storage only, read / written by requantize and
+ *                                                       dequantize; docs/numerics.md section 2)
  * Elements are read with kws_ldi (widened exactly to int32) and written with kws_sti (the value must already be
  * in the type's range: every kernel clamps first, so the conversion is exact); kws_st_qmin / kws_st_qmax give the
  * range; kws_cadv / kws_adv advance these pointers too. Where the int16 path differs in substance (conv / linear:
@@ -48,8 +50,9 @@
 #define KWS_ST_S8 3
 #define KWS_ST_S16 4
 #define KWS_ST_S32 5
-/** Is storage type st an integer one (KWS_ST_S8 / KWS_ST_S16 / KWS_ST_S32)? */
-#define KWS_ST_IS_INT(st) ((st) == KWS_ST_S8 || (st) == KWS_ST_S16 || (st) == KWS_ST_S32)
+#define KWS_ST_U8 6
+/** Is storage type st an integer one (KWS_ST_S8 / KWS_ST_S16 / KWS_ST_S32 / KWS_ST_U8)? */
+#define KWS_ST_IS_INT(st) ((st) == KWS_ST_S8 || (st) == KWS_ST_S16 || (st) == KWS_ST_S32 || (st) == KWS_ST_U8)
 
 #if defined(__GNUC__) || defined(__clang__)
 #define KWS_ST_INLINE static inline __attribute__((always_inline))
@@ -73,10 +76,11 @@ KWS_ST_INLINE void kws_stf(void *p, int type, int32_t i, float v)
     else ((float *)p)[i] = v;
 }
 
-/** p[i] of integer storage type `type` (KWS_ST_S8 / KWS_ST_S16 / KWS_ST_S32), as an int32 (exact). */
+/** p[i] of integer storage type `type` (KWS_ST_S8 / KWS_ST_S16 / KWS_ST_S32 / KWS_ST_U8), as an int32 (exact). */
 KWS_ST_INLINE int32_t kws_ldi(const void *p, int type, int64_t i)
 {
     if (type == KWS_ST_S32) return ((const int32_t *)p)[i];
+    if (type == KWS_ST_U8) return ((const uint8_t *)p)[i];
     if (type == KWS_ST_S16) return ((const int16_t *)p)[i];
     return ((const int8_t *)p)[i];
 }
@@ -85,21 +89,24 @@ KWS_ST_INLINE int32_t kws_ldi(const void *p, int type, int64_t i)
 KWS_ST_INLINE void kws_sti(void *p, int type, int64_t i, int64_t v)
 {
     if (type == KWS_ST_S32) ((int32_t *)p)[i] = (int32_t)v;
+    else if (type == KWS_ST_U8) ((uint8_t *)p)[i] = (uint8_t)v;
     else if (type == KWS_ST_S16) ((int16_t *)p)[i] = (int16_t)v;
     else ((int8_t *)p)[i] = (int8_t)v;
 }
 
-/** Smallest value of integer storage type `type` (-128, -32768 or -2**31). */
+/** Smallest value of integer storage type `type` (-128, -32768, -2**31 or 0 for uint8). */
 KWS_ST_INLINE int32_t kws_st_qmin(int type)
 {
     if (type == KWS_ST_S32) return -2147483647 - 1;
+    if (type == KWS_ST_U8) return 0;
     return type == KWS_ST_S16 ? -32768 : -128;
 }
 
-/** Largest value of integer storage type `type` (127, 32767 or 2**31 - 1). */
+/** Largest value of integer storage type `type` (127, 32767, 2**31 - 1 or 255 for uint8). */
 KWS_ST_INLINE int32_t kws_st_qmax(int type)
 {
     if (type == KWS_ST_S32) return 2147483647;
+    if (type == KWS_ST_U8) return 255;
     return type == KWS_ST_S16 ? 32767 : 127;
 }
 
@@ -115,6 +122,7 @@ KWS_ST_INLINE int64_t kws_st_bytes(int type)
 {
     if (type == KWS_ST_F32) return (int64_t)sizeof(float);
     if (type == KWS_ST_S8) return (int64_t)sizeof(int8_t);
+    if (type == KWS_ST_U8) return (int64_t)sizeof(uint8_t);
     if (type == KWS_ST_S16) return (int64_t)sizeof(int16_t);
     if (type == KWS_ST_S32) return (int64_t)sizeof(int32_t);
     return (int64_t)sizeof(uint16_t);

@@ -225,10 +225,10 @@ def real_values(spec, q):
     """The real values an output tensor's stored values stand for (float64), for ranking and scores: 16-bit
     floats widened from their bit patterns, affine integers dequantized, Q formats scaled by 2**-frac_bits."""
     from ..float16 import widen
-    from ..model import QFORMATS, QUANTIZED, STORAGE_FLOATS
+    from ..model import AFFINE, QFORMATS, STORAGE_FLOATS
     if spec.format in STORAGE_FLOATS:
         return widen(q, spec.format).astype(np.float64)
-    if spec.format in QUANTIZED:
+    if spec.format in AFFINE:
         return float(spec.scale) * (q.astype(np.float64) - int(spec.zero_point))
     if spec.format in QFORMATS:
         return np.ldexp(q.astype(np.float64), -int(spec.frac_bits))
@@ -469,8 +469,9 @@ def _print_gate(m, res, names, expected):
 def import_command(source, output, labels_file):
     """Import a TFLite model: kwsnum import MODEL.tflite -o MODEL.h5 [--labels FILE]
 
-    int8 and int16x8 flatbuffers with TFLM's integer semantics (docs/numerics.md section 11). An operator kwsnum
-    cannot compute bit for bit is refused with its index, type and the reason. Needs kwsnum[tflite].
+    int8 and int16x8 flatbuffers (float32 or uint8 at the edges) with TFLM's integer semantics (docs/numerics.md
+    section 11). An operator kwsnum cannot compute bit for bit is refused with its index, type and the reason.
+    Needs kwsnum[tflite].
     """
     from ..errors import ModelImportError
     from ..importers import from_tflite

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kwsnum.model import QFORMATS, QUANTIZED
+from kwsnum.model import AFFINE, QFORMATS
 
 from .sanitize import CTYPE, c_comment, c_string, lit
 
@@ -108,7 +108,7 @@ def _io_defines(NAME, io, spec):
           f"#define {NAME}_{io}_BYTES {spec.nbytes}",
           f'#define {NAME}_{io}_FORMAT "{spec.format}"',
           f"#define {NAME}_{io}_IS_INT8 {1 if spec.format == 'int8' else 0}"]
-    if spec.format in QUANTIZED:
+    if spec.format in AFFINE:
         h += [f"#define {NAME}_{io}_SCALE {lit(spec.scale, 'float32')} /* {spec.scale!r} */",
               f"#define {NAME}_{io}_ZERO_POINT {int(spec.zero_point)}"]
     if spec.format in QFORMATS:

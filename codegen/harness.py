@@ -12,7 +12,7 @@ A streaming model with ``<name>_push_pcm`` (:func:`stream_harness`) also streams
 from .sanitize import CTYPE
 
 DESCR = {"float32": "<f4", "int8": "|i1", "int16": "<i2", "float16": "<u2", "bfloat16": "<u2", "q8": "|i1",
-         "q16": "<i2", "q32": "<i4"}
+         "q16": "<i2", "q32": "<i4", "uint8": "|u1"}
 
 
 def host_harness(model, name, io, has_pcm, streaming=False):

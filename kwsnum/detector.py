@@ -47,7 +47,7 @@ def output_spec(model):
     t = last.inputs[0] if last.op == "dequantize" else model.outputs[0]
     spec = model.tensors[t]
     if spec.format not in INTEGER:
-        raise InputError(f"the detector works on an integer output; {t!r} is {spec.format}")
+        raise InputError(f"the detector works on an int8, int16 or Q-format output; {t!r} is {spec.format}")
     return spec
 
 

@@ -12,7 +12,7 @@ from .errors import KwsnumError, ModelError, InputError
 from .h5child import run_isolated, time_limit
 from .h5safe import H5File, warm
 from .integrity import ALGORITHM, DIGEST_PATH, item_digest
-from .model import MAX_CONSTANT_BYTES, QFORMATS, QUANTIZED, Model, Node, TensorSpec
+from .model import AFFINE, MAX_CONSTANT_BYTES, QFORMATS, Model, Node, TensorSpec
 from .text import printable, short_repr
 
 FORMAT_VERSION = 1
@@ -74,7 +74,7 @@ def save(model, path):
                 g.attrs["name"] = t.name
                 g.attrs["shape"] = np.asarray(t.shape, dtype=np.int64)
                 g.attrs["format"] = t.format
-                if t.format in QUANTIZED:
+                if t.format in AFFINE:
                     g.attrs["scale"] = np.float32(t.scale)
                     g.attrs["zero_point"] = np.int32(t.zero_point)
                 if t.format in QFORMATS:
@@ -385,12 +385,12 @@ def _build(raw):
         shape = _get_attr(a, "shape", where, "ints")
         fmt = _get_attr(a, "format", where, "str")
         scale = zp = frac = None
-        if fmt in QUANTIZED:
+        if fmt in AFFINE:
             scale = _get_attr(a, "scale", where, "float")
             zp = _get_attr(a, "zero_point", where, "int")
         if fmt in QFORMATS:
             frac = _get_attr(a, "frac_bits", where, "int")
-        extra = [k for k in ("scale", "zero_point") if k in a and fmt not in QUANTIZED]
+        extra = [k for k in ("scale", "zero_point") if k in a and fmt not in AFFINE]
         extra += [k for k in ("frac_bits",) if k in a and fmt not in QFORMATS]
         if extra:
             raise ModelError(f"attribute {extra[0]!r} does not belong to a {printable(fmt, 20)} tensor", where=where)

@@ -9,17 +9,19 @@ import numpy as np
 
 from .errors import ModelError, InputError
 
-FORMATS = ("int8", "float32", "float16", "bfloat16", "int16", "q8", "q16", "q32")
+FORMATS = ("int8", "float32", "float16", "bfloat16", "int16", "q8", "q16", "q32", "uint8")
 QUANTIZED = ("int8", "int16")              # integer formats with a scale (int16: symmetric, zero point 0; section 9)
+EDGE = ("uint8",)                          # affine storage at a model's edges only: no op computes in it (section 2)
+AFFINE = QUANTIZED + EDGE                  # every format with a scale and a zero point
 QFORMATS = ("q8", "q16", "q32")            # Q-format fixed point: real = q * 2**-frac_bits (docs/numerics.md 10)
 QBITS = {"q8": 8, "q16": 16, "q32": 32}
 INTEGER = QUANTIZED + QFORMATS             # every integer format
 QRANGE = {"int8": (-128, 127), "int16": (-32768, 32767), "q8": (-128, 127), "q16": (-32768, 32767),
-          "q32": (-(1 << 31), (1 << 31) - 1)}
+          "q32": (-(1 << 31), (1 << 31) - 1), "uint8": (0, 255)}
 STORAGE_FLOATS = ("float16", "bfloat16")   # 16-bit storage, float32 arithmetic (docs/numerics.md section 7)
 STORAGE_DTYPE = {"int8": np.dtype(np.int8), "float32": np.dtype(np.float32),
                  "float16": np.dtype(np.uint16), "bfloat16": np.dtype(np.uint16), "int16": np.dtype(np.int16),
-                 "q8": np.dtype(np.int8), "q16": np.dtype(np.int16), "q32": np.dtype(np.int32)}   # 16-bit floats as bit patterns
+                 "q8": np.dtype(np.int8), "q16": np.dtype(np.int16), "q32": np.dtype(np.int32), "uint8": np.dtype(np.uint8)}   # 16-bit floats as bit patterns
 # Resource bounds (docs/format.md, "Limits"): what one model may demand, checked at load before anything runs.
 MAX_DIM = 1 << 24                    # no single dimension beyond this
 MAX_ELEMENTS = 1 << 24               # no tensor beyond this many elements (per sample)
@@ -34,8 +36,8 @@ class TensorSpec:
     name: str
     shape: tuple
     format: str                      # "int8" (affine) | "float32" | "float16" | "bfloat16" | "int16" (see FORMATS)
-    scale: float = None              # int8 / int16 only (float32 value)
-    zero_point: int = None           # int8 / int16 only (int16: 0)
+    scale: float = None              # int8 / int16 / uint8 only (float32 value)
+    zero_point: int = None           # int8 / int16 / uint8 only (int16: 0)
     frac_bits: int = None            # q8 / q16 / q32 only: real = q * 2**-frac_bits (docs/numerics.md 10.1)
 
     @property
@@ -52,7 +54,7 @@ class TensorSpec:
         return self.size * self.dtype.itemsize
 
     def describe(self):
-        if self.format in QUANTIZED:
+        if self.format in AFFINE:
             return f"{self.format}(s={self.scale:.6g},zp={self.zero_point})"
         if self.format in QFORMATS:
             return f"{self.format}(Q{QBITS[self.format] - self.frac_bits}.{self.frac_bits})"
@@ -119,7 +121,7 @@ class Model:
             if any(d > MAX_DIM for d in t.shape) or t.size > MAX_ELEMENTS:
                 raise ModelError(f"dimensions too large: {tuple(t.shape)} (at most {MAX_DIM} per dimension and "
                                  f"{MAX_ELEMENTS} elements)", where=where)
-            if t.format in QUANTIZED:
+            if t.format in AFFINE:
                 if t.scale is not None:
                     t.scale = float(np.float32(t.scale))  # scales are float32 values (as in TFLite)
                 if t.scale is None or not np.isfinite(t.scale) or t.scale <= 0:
@@ -128,6 +130,9 @@ class Model:
                     if t.zero_point is None or int(t.zero_point) != 0:
                         raise ModelError(f"int16 zero point must be 0 (symmetric, TFLite 16x8), got {t.zero_point}",
                                          where=where)
+                elif t.format == "uint8":
+                    if t.zero_point is None or not 0 <= int(t.zero_point) <= 255:
+                        raise ModelError(f"uint8 zero point must be in [0, 255], got {t.zero_point}", where=where)
                 elif t.zero_point is None or not -128 <= int(t.zero_point) <= 127:
                     raise ModelError(f"int8 zero point must be in [-128, 127], got {t.zero_point}", where=where)
             if t.format in QFORMATS:

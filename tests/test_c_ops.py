@@ -119,7 +119,7 @@ def test_c_add_in_graph(case):
     three_way(*case)
 
 
-@pytest.mark.parametrize("fmt", ["int8", "int16"])
+@pytest.mark.parametrize("fmt", ["int8", "int16", "uint8"])
 @given(data=st.data())
 def test_c_quantize_dequantize(fmt, data):
     model, x = data.draw(quantize_models(fmt))

@@ -14,7 +14,8 @@ from kwsnum.builder import GraphBuilder
 from kwsnum.codegen.emit import lit as _lit  # the generator's exact C literals
 from tests import c_build
 
-CTYPE = {"int8": "int8_t", "float32": "float", "int32": "int32_t", "int64": "int64_t", "int16": "int16_t"}
+CTYPE = {"int8": "int8_t", "float32": "float", "int32": "int32_t", "int64": "int64_t", "int16": "int16_t",
+         "uint8": "uint8_t"}
 
 
 def _array(name, a, const):
@@ -135,9 +136,16 @@ def imported_models():
     import importlib.util
     if importlib.util.find_spec("tflite_micro") is None or importlib.util.find_spec("flatbuffers") is None:
         return []
-    from tests.test_tflite_import import every_new_op_model
+    from kwsnum.importers import from_tflite
+    from tests.test_tflite_import import every_new_op_model, _uint8_edges_model, mul16_const_model
     _, model, x = every_new_op_model()
-    return [(model, x[0])]
+    out = [(model, x[0])]
+    for data, xdt in [(_uint8_edges_model(np.random.default_rng(2), "dequantize", False), np.uint8),
+                      (mul16_const_model(), np.int16)]:   # uint8 edges; int16 MUL and constant operands
+        m = from_tflite(data)
+        info = np.iinfo(xdt)
+        out.append((m, np.random.default_rng(3).integers(info.min, info.max + 1, m.input.shape).astype(xdt)))
+    return out
 
 
 def test_c_kernels_under_asan_and_ubsan(tmp_path):
@@ -162,6 +170,8 @@ def test_c_kernels_under_asan_and_ubsan(tmp_path):
     if imported_models():
         expected |= {f"kws_{k}" for k in ("softmax_s8", "logistic_s8", "tanh_s8", "concat2", "pad", "slice",
                                           "transpose")}
+        expected |= {"kws_requantize_u8_s8", "kws_requantize_s8_u8", "kws_dequantize_u8_f32", "kws_mul_s16",
+                     "kws_add_s16"}
     assert expected <= called, expected - called
     stdout = c_build.run_sanitized(tmp_path, generate(models), "kws_sanitize")
     dumped = {}

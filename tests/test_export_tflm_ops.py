@@ -216,3 +216,87 @@ def test_codegen_of_the_tflm_ops_is_bit_exact(precision, tmp_path):
     build(project.path, werror=True)
     result = verify(model, project.path, test.numpy())
     assert result.ok and result.n == 8, str(result)
+
+
+class Copies(nn.Module):
+    """A standalone F.pad, torch.chunk, a broadcasting add (a + pool(b), (C, L) + (C, 1)), .split into sizes,
+    a standalone ConstantPad1d(0) before a flatten, torch.cat -> linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(3, 6, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.pad2 = nn.ConstantPad1d((0, 2), 0.0)
+        self.fc = nn.Linear(13 + 2 * 15, 4)
+
+    def forward(self, x):
+        h = F.pad(self.conv(x), (2, 1))
+        a, b = torch.chunk(h, 2, dim=1)
+        y = a + self.pool(b)
+        p, q = y.split([1, 2], dim=1)
+        return self.fc(torch.cat([p.flatten(1), self.pad2(q).flatten(1)], 1))
+
+
+class Pad2d(nn.Module):
+    """ZeroPad2d (asymmetric) before a max pool (not a conv: a pad layer), torch.split(x, 2, dim=2), a sum of the
+    pieces, and a (C, H, W) + (C, 1, W) broadcasting add."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.pad = nn.ZeroPad2d((1, 0, 2, 1))
+        self.mp = nn.MaxPool2d(2)
+        self.fc = nn.Linear(4 * 2 * 3, 3)
+
+    def forward(self, x):
+        h = self.mp(self.pad(torch.relu(self.conv(x))))          # (4, 5, 3)
+        a, b, c = torch.split(h, 2, dim=2)[0], torch.split(h, 2, dim=2)[1], h[:, :, 4:5, :]
+        return self.fc(torch.flatten(a + b + c, 1))
+
+
+@pytest.mark.parametrize("precision", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("build, shape", [(Copies, (3, 10)), (Pad2d, (1, 7, 5))])
+def test_export_pad_chunk_split_and_broadcast_add(precision, build, shape):
+    """6.1: a pad not folded into a conv is a pad layer (real 0: the zero point), chunk / split pieces are slices,
+    x + y of broadcasting shapes is one broadcasting add; the oracle == the torch reference on every tensor and the
+    model tracks the float module."""
+    torch.manual_seed(6)
+    m = build().eval()
+    calib, test = _data(shape, 64, 3), _data(shape, 16, 4)
+    model = from_torch(m, calib[:1], calib, precision=precision)
+    ops = [n.op for n in model.nodes]
+    assert "pad" in ops and ops.count("slice") >= 3 and "add" in ops, ops
+    adds = [n for n in model.nodes if n.op == "add"]
+    assert any(model.tensors[n.inputs[0]].shape != model.tensors[n.inputs[1]].shape for n in adds)
+    for n in model.nodes:
+        if n.op == "pad":       # a copy: the input's quantization; the fill is real 0
+            a, b = model.tensors[n.inputs[0]], model.tensors[n.outputs[0]]
+            assert (a.format, a.scale, a.zero_point) == (b.format, b.scale, b.zero_point)
+            if a.format != "float32":
+                assert n.attrs["value"] == a.zero_point
+    x = test.numpy()
+    check_model(model, x)
+    with torch.no_grad():
+        want = m(test).numpy()
+    got = model.run(x)
+    if precision == "float32":
+        assert np.abs(got - want).max() <= 1e-5
+    else:
+        assert np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.98
+
+
+@pytest.mark.parametrize("f, pattern", [
+    (lambda x: torch.chunk(x, 2, dim=0)[0], r"getitem.*does not keep the batch dimension first"),
+    (lambda x: torch.split(x, [6, 0], dim=2)[1], r"getitem' produces an empty tensor"),
+    (lambda x: F.pad(torch.relu(x), (1, 1), value=0.5), r"value=0.5: an integer pad fills with real 0"),
+    (lambda x: x[:, :1, :] + x.flatten(1)[:, :6], r"kwsnum broadcasts tensors of equal rank"),   # torch: (N, N, 6)
+    (lambda x: F.pad(x, (1, 1), mode="reflect"), r"only constant padding"),
+])
+def test_export_refuses_pads_splits_and_adds_it_cannot_represent(f, pattern):
+    """(A pad of the float model input itself stays float32, where any fill is exact: the value test pads a ReLU.)"""
+    class M(nn.Module):
+        def forward(self, x):
+            return f(x)
+    x = _data((2, 6), 8, 5)
+    with pytest.raises(ExportError, match=pattern):
+        from_torch(M(), x[:1], x)

@@ -17,6 +17,7 @@ from kwsnum.importers.tflm import TFLM, tensor_map, to_tflite_layout
 
 
 QMAX = {"int8": 127, "int16": 32767}
+QLIM = {"int8": (-128, 128), "int16": (-32768, 32768), "uint8": (0, 256)}
 
 
 def random_input(rng, model, n):
@@ -26,8 +27,7 @@ def random_input(rng, model, n):
         if spec.format == "float32":
             xs.append(rng.normal(0, 2.0, (n,) + spec.shape).astype(np.float32))
         else:
-            q = QMAX[spec.format]
-            xs.append(rng.integers(-q - 1, q + 1, (n,) + spec.shape).astype(spec.dtype))
+            xs.append(rng.integers(*QLIM[spec.format], (n,) + spec.shape).astype(spec.dtype))
     return xs[0] if len(xs) == 1 else tuple(xs)
 
 
@@ -406,15 +406,36 @@ def test_refuses_float_model():
         from_tflite(data)
 
 
-def test_refuses_uint8_and_broadcast():
-    with pytest.raises(ModelImportError, match="UINT8"):
-        from_tflite(one_op("QUANTIZE", (1, 4), (1, 4), (0.1, 0), (0.1, 0), y_fmt="uint8"))
+def test_refuses_uint8_pairs_tflm_refuses_and_bad_constants():
+    """uint8 is an edge format (docs/numerics.md 11.2): QUANTIZE with int8 on the other side, DEQUANTIZE only."""
+    for xf, yf in [("float32", "uint8"), ("int16", "uint8"), ("uint8", "int16"), ("uint8", "uint8")]:
+        xq = None if xf == "float32" else (0.1, 0)
+        with pytest.raises(ModelImportError, match=rf"operator 0 \(QUANTIZE\): QUANTIZE {xf} -> uint8|"
+                                                   rf"operator 0 \(QUANTIZE\): QUANTIZE uint8 -> {yf}"):
+            from_tflite(one_op("QUANTIZE", (1, 4), (1, 4), xq, (0.1, 0), x_fmt=xf, y_fmt=yf))
+    with pytest.raises(ModelImportError, match=r"operator 0 \(MAX_POOL_2D\): a uint8 operator"):
+        from_tflite(one_op("MAX_POOL_2D", (1, 4, 4, 1), (1, 2, 2, 1), (0.1, 3), (0.1, 3), fmt="uint8",
+                           filter=(2, 2), stride=(2, 2)))
+    with pytest.raises(ModelImportError, match=r"operator 0 \(RESHAPE\).*uint8"):
+        from_tflite(one_op("RESHAPE", (1, 2, 2, 1), (1, 4), (0.1, 3), (0.1, 3), fmt="uint8", new_shape=(1, 4)))
+    with pytest.raises(ModelImportError, match=r"zero point 300"):
+        from_tflite(one_op("DEQUANTIZE", (1, 4), (1, 4), (0.1, 300), None, x_fmt="uint8", y_fmt="float32"))
     b = TFLiteBuilder()
     x = b.tensor("x", (1, 2, 2, 3), "int8", scale=0.1, zero_point=0)
     c = b.const("c", np.ones((1, 1, 1, 3)), "int8", scale=0.1, zero_point=0)
-    y = b.tensor("y", (1, 2, 2, 3), "int8", scale=0.1, zero_point=0)
-    b.op("ADD", [x, c], [y])
-    with pytest.raises(ModelImportError, match=r"operator 0 \(ADD\).*constant"):
+    c2 = b.const("c2", np.ones((1, 1, 1, 3)), "int8", scale=0.1, zero_point=0)
+    t = b.tensor("t", (1, 1, 1, 3), "int8", scale=0.1, zero_point=0)
+    y = b.tensor("y", (1, 2, 2, 3), "int8", scale=0.2, zero_point=0)
+    b.op("ADD", [c, c2], [t])
+    b.op("ADD", [x, t], [y])
+    with pytest.raises(ModelImportError, match=r"operator 0 \(ADD\): ADD of two constants"):
+        from_tflite(b.finish([x], [y]))
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 2, 2, 3), "int8", scale=0.1, zero_point=0)
+    c = b.const("c", np.ones((1, 1, 1, 3)), "int8", scale=[0.1, 0.2, 0.3], zero_point=0, quantized_dimension=3)
+    y = b.tensor("y", (1, 2, 2, 3), "int8", scale=0.2, zero_point=0)
+    b.op("MUL", [x, c], [y])
+    with pytest.raises(ModelImportError, match=r"operator 0 \(MUL\): constant input tensor 1 .* needs one scale"):
         from_tflite(b.finish([x], [y]))
 
 
@@ -964,3 +985,136 @@ def test_refuses_add_shapes_that_do_not_broadcast():
     b.op("ADD", [x1, x2], [y])
     with pytest.raises(ModelImportError, match=r"operator 0 \(ADD\).*do not broadcast"):
         from_tflite(b.finish([x1, x2], [y]))
+
+
+# ---------------------------------------------------------------------------------------------- uint8 edges
+def _uint8_edges_model(rng, tail, xor_in):
+    """uint8 input -> QUANTIZE int8 -> FULLY_CONNECTED -> SOFTMAX -> QUANTIZE uint8 [-> DEQUANTIZE float32]:
+    a uint8 input and a uint8 probability output as TFLite models write them."""
+    b = TFLiteBuilder()
+    F, O = int(rng.integers(1, 30)), int(rng.integers(2, 12))
+    f32 = lambda v: float(np.float32(v))   # noqa: E731
+    s_u, z_u = f32(rng.uniform(0.002, 0.2)), int(rng.integers(0, 256))
+    x = b.tensor("x", (1, F), "uint8", scale=s_u, zero_point=z_u)
+    if xor_in:      # TFLM's q ^ 0x80 shortcut: same scale, zero points 128 apart
+        s_i, z_i = s_u, z_u - 128
+    else:
+        s_i, z_i = f32(s_u * rng.uniform(0.3, 3)), int(rng.integers(-128, 128))
+    q = b.tensor("q", (1, F), "int8", scale=s_i, zero_point=z_i)
+    b.op("QUANTIZE", [x], [q])
+    s_w = f32(rng.uniform(0.005, 0.05))
+    w = b.const("w", rng.integers(-127, 128, (O, F)), "int8", scale=s_w)
+    bias = b.const("b", rng.integers(-300, 300, O), "int32", scale=np.float32(s_i) * np.float32(s_w))
+    lg = b.tensor("logits", (1, O), "int8", scale=f32(s_i * s_w * 60 * np.sqrt(F) / 40), zero_point=0)
+    b.op("FULLY_CONNECTED", [q, w, bias], [lg])
+    pr = b.tensor("probs", (1, O), "int8", scale=1.0 / 256, zero_point=-128)
+    b.op("SOFTMAX", [lg], [pr], beta=1.0)
+    if rng.integers(0, 2):
+        s_o, z_o = 1.0 / 256, 0                                  # the converter's uint8 softmax output: xor
+    else:
+        s_o, z_o = f32(rng.uniform(0.5, 2) / 256), int(rng.integers(0, 256))
+    u = b.tensor("probs_u8", (1, O), "uint8", scale=s_o, zero_point=z_o)
+    b.op("QUANTIZE", [pr], [u])
+    out = u
+    if tail == "dequantize":
+        out = b.tensor("scores", (1, O), "float32")
+        b.op("DEQUANTIZE", [u], [out])
+    return b.finish([x], [out])
+
+
+@settings(max_examples=30)
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["uint8", "dequantize"]), st.booleans())
+def test_uint8_edges_equal_tflm(seed, tail, xor_in):
+    """uint8 model input and output (docs/numerics.md 2, 9.4, 11.2): oracle and C == TFLM on every tensor."""
+    rng = np.random.default_rng(seed)
+    data = _uint8_edges_model(rng, tail, xor_in)
+    model = from_tflite(data)
+    assert model.input.format == "uint8" and model.input.dtype == np.uint8
+    assert [n.op for n in model.nodes][:1] == ["requantize"]
+    assert model.output.format == ("uint8" if tail == "uint8" else "float32")
+    compare_with_tflm(data, model, random_input(rng, model, 4))
+
+
+def test_verify_and_codegen_with_uint8_io(tmp_path):
+    """A model whose input and output are uint8, saved and loaded (HDF5 uint8 tensors), through kwsnum verify's
+    gate with TFLM: the generated C project (uint8_t in, uint8_t out, every tensor traced) and the oracle == TFLM."""
+    import kwsnum
+    from kwsnum.verify import Gate
+    data = _uint8_edges_model(np.random.default_rng(5), "uint8", False)
+    kwsnum.save(from_tflite(data), tmp_path / "u8.h5")
+    m = kwsnum.load(tmp_path / "u8.h5")
+    assert (m.input.format, m.output.format) == ("uint8", "uint8")
+    x = np.random.default_rng(0).integers(0, 256, (12,) + m.input.shape).astype(np.uint8)
+    with Gate(m, use_torch=False, use_c=True, trace=True, tflm=data) as gate:
+        assert "uint8_t" in open(f"{gate.c_dir}/kws_verify.h").read()
+        res = gate.add(x).result()
+    assert res.ok and res.n == 12 and {(p.a, p.b) for p in res.pairs} >= {("oracle", "tflm"), ("c", "tflm")}, \
+        [(p.a, p.b, p.ok) for p in res.pairs]
+
+
+# ---------------------------------------------------------------------------------------------- MUL int16, constants
+@settings(max_examples=50)
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["int8", "int16"]), st.sampled_from(["ADD", "MUL"]),
+       st.sampled_from(["none", "same", "channel", "vector", "spatial", "scalar"]), st.booleans())
+def test_mul16_and_constant_operands_equal_tflm(seed, fmt, opname, const, first):
+    """int16 MUL (TFLM's int16x8 MUL) and ADD / MUL with a constant operand (TFLite's stored bias / scale tensors,
+    of any rank TFLite broadcasts, in either position): kwsnum's oracle and C == TFLM on every tensor."""
+    rng = np.random.default_rng(seed)
+    H, W, C = (int(v) for v in rng.integers(1, 6, 3))
+    zp = (lambda: 0) if fmt == "int16" else (lambda: int(rng.integers(-128, 128)))
+    f32 = lambda v: float(np.float32(v))   # noqa: E731
+    q = 127 if fmt == "int8" else 32767
+    sa, sb = f32(rng.uniform(0.005, 0.2) / (1 if fmt == "int8" else 256)), f32(rng.uniform(0.005, 0.2) /
+                                                                               (1 if fmt == "int8" else 256))
+    if opname == "MUL":
+        so = f32(sa * sb * q * q / (q * 0.8) * rng.uniform(0.5, 2))
+    else:
+        so = f32(max(sa, sb) * rng.uniform(1, 3))
+    b = TFLiteBuilder()
+    x = b.tensor("a", (1, H, W, C), fmt, scale=sa, zero_point=zp())
+    shb = {"none": (1, H, W, C), "same": (1, H, W, C), "channel": (1, 1, 1, C), "vector": (C,),
+           "spatial": (1, H, W, 1), "scalar": ()}[const]
+    ins = [x]
+    if const == "none":
+        other = b.tensor("b", shb, fmt, scale=sb, zero_point=zp())
+        ins.append(other)
+    else:
+        other = b.const("b", rng.integers(-q - 1, q + 1, shb), fmt, scale=sb, zero_point=zp())
+    ins = ins[::-1] if first else ins
+    if const != "none":
+        ins = [other, x] if first else [x, other]
+    y = b.tensor("y", (1, H, W, C), fmt, scale=so, zero_point=zp())
+    b.op(opname, ins, [y], act=rng.choice([None, "RELU", "RELU6"]))
+    data = b.finish([t for t in ins if t in (x,) or const == "none"], [y])
+    model = from_tflite(data)
+    node = [n for n in model.nodes if n.op == opname.lower()][0]
+    assert ("b" in node.arrays) == (const != "none") and len(node.inputs) == (1 if const != "none" else 2)
+    compare_with_tflm(data, model, random_input(rng, model, 2))
+
+
+def mul16_const_model():
+    """int16 (1, 3, 4, 5) -> MUL by a constant per-channel scale (C,) -> ADD of a constant bias (1, 1, 1, C), the
+    constant first (tests/test_c_sanitizers.py runs it under ASan / UBSan)."""
+    rng = np.random.default_rng(4)
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 3, 4, 5), "int16", scale=1e-3, zero_point=0)
+    g = b.const("gamma", rng.integers(-32768, 32768, (5,)), "int16", scale=1e-4, zero_point=0)
+    h = b.tensor("h", (1, 3, 4, 5), "int16", scale=float(np.float32(1e-3 * 1e-4 * 32768)), zero_point=0)
+    b.op("MUL", [x, g], [h])
+    c = b.const("beta", rng.integers(-32768, 32768, (1, 1, 1, 5)), "int16", scale=2e-3, zero_point=0)
+    y = b.tensor("y", (1, 3, 4, 5), "int16", scale=4e-3, zero_point=0)
+    b.op("ADD", [c, h], [y], act="RELU")
+    return b.finish([x], [y])
+
+
+def test_mul16_const_model_equals_tflm():
+    """The constant operands through kwsnum codegen (the arrays b in the generated C, every tensor traced) == TFLM."""
+    from kwsnum.verify import Gate
+    data = mul16_const_model()
+    model = from_tflite(data)
+    assert [(n.op, len(n.inputs), "b" in n.arrays) for n in model.nodes] == [("mul", 1, True), ("add", 1, True)]
+    x = random_input(np.random.default_rng(0), model, 3)
+    compare_with_tflm(data, model, x)
+    with Gate(model, use_torch=False, use_c=True, trace=True, tflm=data) as gate:
+        res = gate.add(x).result()
+    assert res.ok and ("c", "tflm") in {(p.a, p.b) for p in res.pairs}

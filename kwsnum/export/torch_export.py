@@ -23,7 +23,7 @@ from ..ops.requantize import requantize_params
 
 # exporter layer kinds with an int16 kernel (docs/numerics.md 9.4); others (layernorm) are an ExportError in int16
 INT16_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm",
-               "softmax", "logistic", "tanh", "slice", "concat")
+               "softmax", "logistic", "tanh", "slice", "concat", "pad")
 # ... with a Q-format kernel (docs/numerics.md 10.3; layernorm in q8 and q16, not q32)
 Q_KINDS = ("conv1d", "conv2d", "linear", "avgpool", "maxpool", "gap", "relu", "reshape", "add", "layernorm",
            "slice")
@@ -34,12 +34,14 @@ CALIB_CHUNK = 64
 
 SUPPORTED = (
     "modules: Conv1d, Conv2d (padding_mode='zeros'), Linear, BatchNorm1d/2d (folded into the preceding "
-    "conv/linear), ZeroPad1d/2d and ConstantPad1d/2d(value 0) directly before a conv (folded into its padding), "
+    "conv/linear), ZeroPad1d/2d and ConstantPad1d/2d (value 0 directly before a conv: folded into its padding; "
+    "otherwise a pad layer, value 0 in integer formats), "
     "ReLU, ReLU6, AvgPool1d/2d (ceil_mode=False, no divisor_override), MaxPool1d/2d (ceil_mode=False), "
     "AdaptiveAvgPool1d/2d(1), Flatten, LayerNorm (last 1 or 2 dims), Dropout, Identity, Softmax(dim), Sigmoid, "
     "Tanh (int8 / int16 layers); "
-    "functions: operator.add / torch.add / x + y (two tensors), F.relu / torch.relu / .relu(), F.relu6, "
-    "F.dropout, F.pad (constant 0, before a conv), torch.matmul / torch.bmm / @ (of two tensors; operands may be "
+    "functions: operator.add / torch.add / x + y (two tensors of equal rank, broadcasting), F.relu / torch.relu / .relu(), F.relu6, "
+    "F.dropout, F.pad (constant mode, as the pad modules), torch.chunk / torch.split / .chunk / .split (each "
+    "piece a slice), torch.matmul / torch.bmm / @ (of two tensors; operands may be "
     ".transpose(-1, -2) / .permute(0, 2, 1)), a / b and torch.div (two tensors; b may be `tensor + number`), "
     "torch.flatten / .flatten / .view / .reshape, .size() / .shape (for view arguments), F.softmax / "
     "torch.softmax / .softmax(dim) (not over the batch axis), torch.sigmoid / F.sigmoid / .sigmoid(), "
@@ -164,6 +166,7 @@ def _classify(torch, gm):
     padded = {}      # fx node of a zero pad -> its torch pad tuple (folded into the conv that consumes it)
     transposed = set()   # fx nodes of a last-two-dims transpose (folded into the matmul that consumes it)
     plus = {}        # fx node of `tensor + number` -> the number (folded into the div whose divisor it is)
+    pieces = {}      # fx node of chunk / split -> (its input's layer, (how, arg, dim)): each getitem is a slice
 
     def tin(n, i=0, allow_pad=False, allow_transpose=False, allow_plus=False):
         """The layer producing tensor argument i of node n."""
@@ -185,15 +188,24 @@ def _classify(torch, gm):
         if users(n) != 1:
             raise _fail(n, what, f"{why} must have exactly one user")
 
-    def zero_pad(n, pad, what):
+    def before_conv(n, rank):
+        """Is n's one user a Conv1d / Conv2d of ``rank`` spatial dims reading it directly (where a zero pad folds)?"""
+        us = [u for u in n.users if kinds[u] != META]
+        if len(us) != 1 or kinds[us[0]] != "module" or not us[0].args or us[0].args[0] is not n:
+            return False
+        m = mods[us[0].target]
+        return type(m) is (nn.Conv1d if rank == 1 else nn.Conv2d)
+
+    def zero_pad(n, pad, what, fill=0.0):
         pad = tuple(int(p) for p in pad)
-        if len(pad) not in (2, 4) or min(pad) < 0:
-            raise _fail(n, what, f"pad {pad}: only non-negative (left, right) or (left, right, top, bottom) "
-                                 f"zero pads are supported")
-        if users(n) != 1:
-            raise _fail(n, what, "a zero pad must have exactly one user, the conv it is folded into")
-        value[n] = tin(n)
-        padded[n] = pad
+        if len(pad) not in (2, 4, 6) or min(pad) < 0:
+            raise _fail(n, what, f"pad {pad}: only non-negative (left, right[, top, bottom[, front, back]]) "
+                                 f"constant pads are supported")
+        if fill == 0.0 and len(pad) in (2, 4) and users(n) == 1 and before_conv(n, len(pad) // 2):
+            value[n] = tin(n)       # folded into the conv's padding (6.1)
+            padded[n] = pad
+            return
+        new("pad", n, [tin(n)], pad=pad, fill=float(fill))   # a standalone pad layer (numerics 11.7, 6.1)
 
     def _what(n):
         if n.op == "call_module":
@@ -271,9 +283,8 @@ def _classify(torch, gm):
                     dilation=dil,
                     padding=tuple(p for pair in pads for p in pair), groups=int(m.groups))
             elif type(m) in (nn.ZeroPad1d, nn.ZeroPad2d, nn.ConstantPad1d, nn.ConstantPad2d):
-                if float(m.value) != 0.0:
-                    raise _fail(n, what, f"value={m.value} (only zero padding is supported)")
-                zero_pad(n, m.padding, what)
+                zero_pad(n, _tup(m.padding, 2 if type(m) in (nn.ZeroPad1d, nn.ConstantPad1d) else 4), what,
+                         float(m.value))
             elif type(m) is nn.Linear:
                 w = _np64(m.weight)
                 b = _np64(m.bias) if m.bias is not None else np.zeros(w.shape[0])
@@ -370,7 +381,7 @@ def _classify(torch, gm):
                 if alpha != 1 or len(n.args) != 2 or set(n.kwargs) - {"alpha"} or \
                         not all(isinstance(a, torch.fx.Node) and a in value for a in n.args):
                     raise _fail(n, what, "only the sum of two tensors (alpha=1) is supported")
-                new("add", n, [tin(n, 0), tin(n, 1)])
+                new("add", n, [tin(n, 0), tin(n, 1)])     # broadcasting: checked with the shapes (_build)
             elif (k == "function" and t in (F.relu, torch.relu)) or (k == "method" and t in ("relu", "relu_")):
                 fuse_relu(n, "relu", tin(n))
             elif k == "function" and t is F.relu6:
@@ -411,9 +422,10 @@ def _classify(torch, gm):
                 pad = n.args[1] if len(n.args) > 1 else n.kwargs.get("pad")
                 mode = n.args[2] if len(n.args) > 2 else n.kwargs.get("mode", "constant")
                 val = n.args[3] if len(n.args) > 3 else n.kwargs.get("value", None)
-                if mode != "constant" or (val not in (None, 0, 0.0)) or not isinstance(pad, (tuple, list)):
-                    raise _fail(n, what, "only constant zero padding with a fixed pad tuple is supported")
-                zero_pad(n, pad, what)
+                if mode != "constant" or not isinstance(pad, (tuple, list)) or \
+                        not (val is None or (isinstance(val, (int, float)) and not isinstance(val, bool))):
+                    raise _fail(n, what, "only constant padding with a fixed pad tuple and value is supported")
+                zero_pad(n, pad, what, float(val or 0.0))
             elif (k == "function" and t in (torch.sigmoid, F.sigmoid)) or (k == "method" and t == "sigmoid"):
                 new("logistic", n, [tin(n)])
             elif (k == "function" and t in (torch.tanh, F.tanh)) or (k == "method" and t == "tanh"):
@@ -425,8 +437,27 @@ def _classify(torch, gm):
                 if n.kwargs.get("dtype") is not None or (k == "method" and len(n.args) > 2):
                     raise _fail(n, what, "softmax with a dtype is not supported")
                 new("softmax", n, [tin(n)], dim=int(dim))
+            elif k == "function" and t is operator.getitem and n.args[0] in pieces:
+                src, how = pieces[n.args[0]]
+                i = n.args[1]
+                if not isinstance(i, int) or isinstance(i, bool):
+                    raise _fail(n, what, "a piece of chunk / split is taken by an integer index")
+                new("slice", n, [src], split=how + (i,))
             elif k == "function" and t is operator.getitem and isinstance(n.args[0], torch.fx.Node):
                 new("slice", n, [tin(n)], index=n.args[1])
+            elif (k == "function" and t in (torch.chunk, torch.split)) or (k == "method" and t in ("chunk", "split")):
+                name = t if isinstance(t, str) else t.__name__
+                arg = n.args[1] if len(n.args) > 1 else n.kwargs.get("chunks" if name == "chunk" else
+                                                                        "split_size_or_sections",
+                                                                        n.kwargs.get("split_size"))
+                dim = n.args[2] if len(n.args) > 2 else n.kwargs.get("dim", 0)
+                ok_arg = (isinstance(arg, int) and not isinstance(arg, bool) and arg >= 1) or \
+                    (name == "split" and isinstance(arg, (list, tuple)) and
+                     all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in arg))
+                if not ok_arg or not isinstance(dim, int) or isinstance(dim, bool):
+                    raise _fail(n, what, f"{name} needs a fixed positive {'count' if name == 'chunk' else 'size or list of sizes'} "
+                                         f"and an integer dim")
+                pieces[n] = (tin(n), (name, tuple(arg) if isinstance(arg, (list, tuple)) else int(arg), int(dim)))
             elif k == "function" and t in (torch.cat, torch.concat):
                 seq = n.args[0] if n.args else n.kwargs.get("tensors")
                 dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)
@@ -466,6 +497,22 @@ def _slice_attrs(L, shape):
     nd = len(shape) + 1
     dims = (2,) + tuple(int(d) for d in shape)          # the batch: any size, taken whole
     what = f"layer {L.node.name} (slicing)"
+    if "split" in L.params:      # torch.chunk / torch.split: piece i is a narrow (6.1)
+        how, arg, dim, i = L.params["split"]
+        if not -nd <= dim < nd or dim % nd == 0:
+            raise _fail(L.node, what, f"{how} along dim {dim}: kwsnum slices the axes of one sample")
+        d = dims[dim % nd]
+        if how == "chunk":
+            size = -(-d // arg)
+            lengths = [min(size, d - s0) for s0 in range(0, d, size)]
+        elif isinstance(arg, tuple):
+            lengths = list(arg)
+        else:
+            lengths = [min(arg, d - s0) for s0 in range(0, d, arg)]
+        if sum(lengths) != d or not -len(lengths) <= i < len(lengths) or lengths[i] < 1:
+            raise _fail(L.node, what, f"piece {i} of {how}({arg}) of a dimension of {d} is empty or out of range")
+        i %= len(lengths)
+        L.params["narrow"] = (dim, sum(lengths[:i]), lengths[i])
     if "narrow" in L.params:
         dim, start, length = L.params["narrow"]
         if not -nd <= dim < nd or length < 1:
@@ -511,6 +558,31 @@ def _slice_attrs(L, shape):
         stride.append(st)
         size.append(n)
     return dict(begin=tuple(begin), stride=tuple(stride), size=tuple(size))
+
+
+def _pad_layer(b, L, nm, x, si, fmt):
+    """A standalone constant pad (F.pad / ConstantPad / ZeroPad not folded into a conv) as kwsnum pad (numerics 11.7):
+    torch's (left, right[, top, bottom[, front, back]]) pads the last dims, last dim first; the output keeps the
+    input's quantization and the fill is the real value exactly: 0 is the zero point (int8) or 0 (int16); a
+    nonzero fill only in float32 (an integer fill would be rounded)."""
+    what = f"layer {nm} (pad)"
+    pad, fill = L.params["pad"], L.params["fill"]
+    rank = len(si.shape)
+    if len(pad) // 2 > rank:
+        raise _fail(L.node, what, f"pad {pad} pads {len(pad) // 2} dims of a sample of rank {rank} (the batch axis "
+                                  f"is not padded)")
+    per_axis = [(0, 0)] * (rank - len(pad) // 2) + [(pad[2 * j], pad[2 * j + 1]) for j in range(len(pad) // 2)][::-1]
+    attrs = dict(pads=tuple(v for pr in per_axis for v in pr))
+    if fmt in QUANTIZED:
+        if fill != 0.0:
+            raise _fail(L.node, what, f"value={fill}: an integer pad fills with real 0 (the zero point) only")
+        attrs["value"] = int(si.zero_point)
+        return b.add("pad", nm, [x], attrs, scale=si.scale, zero_point=si.zero_point)
+    if fmt != "float32":
+        raise _fail(L.node, f"{what} in {fmt}", "pad is exported in int8, int16 and float32; give this layer one "
+                                                "of them")
+    attrs["value_f"] = float(np.float32(fill))
+    return b.add("pad", nm, [x], attrs)
 
 
 def _tflm_activation(b, L, nm, x, si, fmt):
@@ -700,7 +772,7 @@ def from_torch(module, example_input, calibration_data, precision="int8", roundi
             policy.resolve(L)
         ranges = {}
         if policy.needs_calibration:
-            wanted = [L.out for L in layers if L.kind not in ("reshape",)]
+            wanted = [L.out for L in layers if L.kind not in ("reshape", "pad")]
             ranges = _calibrate(torch, gm, wanted, calib, pct)
         model = _build(layers, out_layer, shape_of, ranges, policy, rounding, labels,
                        name or type(module).__name__, frontend)
@@ -731,7 +803,7 @@ _OP_NAMES = {"conv1d": ("conv1d",), "conv2d": ("conv2d",), "linear": ("linear",)
              "avgpool": ("avgpool1d", "avgpool2d", "avgpool"), "maxpool": ("maxpool1d", "maxpool2d", "maxpool"),
              "relu": ("relu",), "add": ("add",), "layernorm": ("layernorm",), "reshape": ("reshape",),
              "matmul": ("matmul",), "div": ("div",), "softmax": ("softmax",), "logistic": ("logistic", "sigmoid"),
-             "tanh": ("tanh",), "slice": ("slice",), "concat": ("concat",)}
+             "tanh": ("tanh",), "slice": ("slice",), "concat": ("concat",), "pad": ("pad",)}
 
 
 class _Precision:
@@ -765,7 +837,7 @@ class _Precision:
 
     def resolve(self, L):
         """The format layer L computes in (None for the input and reshape: they follow their data)."""
-        if L.kind in ("input", "reshape", "slice"):
+        if L.kind in ("input", "reshape", "slice", "pad"):
             return None
         fmt = self.default
         for n in _OP_NAMES[L.kind]:
@@ -999,9 +1071,11 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
             elif L.kind == "add":
                 x2 = ins[1]
                 s2 = spec(x2)
-                if tuple(si.shape) != tuple(s2.shape):
-                    raise _fail(L.node, "add", f"operands have different shapes {tuple(si.shape)} and "
-                                               f"{tuple(s2.shape)} (broadcasting is not supported)")
+                from ..ops.add import broadcast_shape
+                if len(si.shape) != len(s2.shape) or broadcast_shape(si.shape, s2.shape) is None:
+                    raise _fail(L.node, "add", f"operands of shapes {tuple(si.shape)} and {tuple(s2.shape)} per "
+                                               f"sample: kwsnum broadcasts tensors of equal rank (each axis equal or "
+                                               f"1; the batch axis is never broadcast)")
                 if qf:
                     no = qn(L)
                     y = b.add("add", nm, [x, x2], dict(act_attrs(L, n=no), **policy.qmodes), frac_bits=no)
@@ -1038,6 +1112,8 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                 else:
                     arrs = dict(gamma=farr(p["gamma"]), beta=farr(p["beta"]))
                     y = b.add("layernorm", nm, [x], dict(attrs, **act_attrs(L)), arrs, **fout())
+            elif L.kind == "pad":
+                y = _pad_layer(b, L, nm, x, si, fmt)
             elif L.kind == "slice":
                 attrs = _slice_attrs(L, si.shape)
                 if qf:
@@ -1087,7 +1163,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                 raise _fail(L.node, f"layer {nm}", f"kwsnum computes shape {tuple(b.shape(y))} but PyTorch "
                                                    f"gives {tuple(want_shape)}")
             L.tensor = y
-            producer[y] = L if L.kind not in ("reshape", "slice") else producer[x]
+            producer[y] = L if L.kind not in ("reshape", "slice", "pad") else producer[x]
         out = out_layer.tensor
         if b.tensors[out].format in INTEGER:
             out = b.add("dequantize", "dequantize", [out], format="float32")

@@ -47,7 +47,7 @@ SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D
              "MUL")
 STATEFUL = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE")   # kwsnum.importers.tflite_state
 NOT_YET = {}  # known TFLite ops kwsnum has no exact kernel for yet: op -> the reason, part of the error
-FORMAT_OF = {"INT8": "int8", "INT16": "int16", "FLOAT32": "float32"}
+FORMAT_OF = {"INT8": "int8", "INT16": "int16", "FLOAT32": "float32", "UINT8": "uint8"}   # uint8: edges only
 PERM = {4: (2, 0, 1), 3: (1, 0), 2: (0,), 1: ()}   # kwsnum axis i = TFLite axis 1 + PERM[rank][i]
 
 
@@ -252,11 +252,10 @@ def _activation(ctx, sg, m, k, is_input=False, fmt_override=None):
     tname = ctx.type_names.get(t.type, str(t.type))
     fmt = FORMAT_OF.get(tname)
     if fmt is None:
-        why = " (asymmetric uint8 tensors are not a kwsnum format yet)" if tname == "UINT8" else ""
-        ctx.fail(f"tensor {k} ({_text(t.name)}) is {tname}: kwsnum imports int8, int16 and float32 edges{why}",
+        ctx.fail(f"tensor {k} ({_text(t.name)}) is {tname}: kwsnum imports int8, int16, and float32 / uint8 edges",
                  where=where)
     scale = zp = None
-    if fmt in ("int8", "int16"):
+    if fmt in ("int8", "int16", "uint8"):
         scales, zps, _ = _quant(t)
         if scales is None:
             ctx.fail(f"tensor {k} ({_text(t.name)}) is {tname} without quantization parameters", where=where)
@@ -266,6 +265,8 @@ def _activation(ctx, sg, m, k, is_input=False, fmt_override=None):
         scale, zp = float(scales[0]), int(zps[0])
         if not np.isfinite(scale) or scale <= 0:
             ctx.fail(f"tensor {k} ({_text(t.name)}) has scale {scale}", where=where)
+        if fmt == "uint8" and not 0 <= zp <= 255:
+            ctx.fail(f"uint8 tensor {k} ({_text(t.name)}) has zero point {zp} (outside [0, 255])", where=where)
         if fmt == "int16" and zp != 0:
             ctx.fail(f"int16 tensor {k} ({_text(t.name)}) has zero point {zp} (TFLite 16x8 is symmetric)",
                      where=where)

@@ -129,6 +129,8 @@ def _integer_formats(ctx, specs, allowed=("int8", "int16")):
     if "float32" in fmts:
         ctx.fail("a float32 operator: kwsnum imports integer models (int8, int16x8); float32 is accepted only at "
                  "the edges (QUANTIZE from, DEQUANTIZE to)")
+    if "uint8" in fmts:
+        ctx.fail("a uint8 operator: uint8 is accepted only at the edges (QUANTIZE to or from int8, DEQUANTIZE)")
     if len(fmts) != 1 or not fmts <= set(allowed):
         ctx.fail(f"tensor formats {sorted(fmts)}: expected one of {', '.join(allowed)} throughout")
     return fmts.pop()
@@ -297,45 +299,6 @@ def _pool(ctx, m, sg, k, op, kind):
     _add_node(ctx, f"{kind}pool2d", f"op{k}_{kind}pool", [x], [y], attrs)
 
 
-def _add(ctx, m, sg, k, op):
-    from ..ops.add import add_params, broadcast_shape, LEFT_SHIFT, LEFT_SHIFT_INT16
-    ins, (a, b), ko, y = _io(ctx, sg, m, op, 2)
-    sa, sb, ys = ctx.tensors[a], ctx.tensors[b], ctx.tensors[y]
-    fmt = _integer_formats(ctx, (sa, sb, ys))
-    ta, tb, ty = (tuple(int(d) for d in _tfl_shape(sg, i)) for i in (ins[0], ins[1], ko))
-    r = max(len(ta), len(tb))
-    pa, pb = (1,) * (r - len(ta)) + ta, (1,) * (r - len(tb)) + tb   # TFLite aligns from the last axis
-    if len(ty) != r or any(x != y_ and 1 not in (x, y_) for x, y_ in zip(pa, pb)) or \
-            tuple(max(x, y_) for x, y_ in zip(pa, pb)) != ty:
-        ctx.fail(f"ADD of {ta} and {tb} to {ty}: the shapes do not broadcast to the output")
-    # kwsnum axis i of a rank-r tensor is TFLite axis 1 + PERM[r][i] (the channel axis first): the lower-rank input,
-    # padded with leading 1s as TFLite pads it, is mapped with the output's permutation. Its kwsnum element order is
-    # unchanged by the padding (inserted size-1 axes only; the channel axis stays first), so a reshape is exact.
-    names = [a, b]
-    for j, (t, p) in enumerate(((ta, pa), (tb, pb))):
-        if len(t) != r:
-            shape = tuple(p[1 + i] for i in PERM[r])
-            kept = [d for d in ctx.tensors[names[j]].shape if d > 1]
-            if kept != [d for d in shape if d > 1]:   # cannot happen with PERM's channel-first layouts; never guess
-                ctx.fail(f"ADD: the layout of input {j} {t} padded to rank {r} is not a reshape in kwsnum's layout")
-            x = _new_tensor(ctx, f"{names[j]}_rank{r}", shape, ctx.tensors[names[j]])
-            _add_node(ctx, "reshape", f"op{k}_add_in{j}_rank{r}", [names[j]], [x], dict(shape=shape))
-            names[j] = x
-    a, b = names
-    sa, sb = ctx.tensors[a], ctx.tensors[b]
-    if broadcast_shape(sa.shape, sb.shape) != tuple(ys.shape):   # the same rank on both sides: axis by axis
-        ctx.fail(f"ADD of {ta} and {tb}: kwsnum's layout of the broadcast is {broadcast_shape(sa.shape, sb.shape)}, "
-                 f"the output's is {tuple(ys.shape)}")
-    try:   # TFLM CalculateOpDataAdd: left shift 20 (int8) / 15 (int16), multipliers in double
-        p = add_params(sa.scale, sb.scale, ys.scale, LEFT_SHIFT_INT16 if fmt == "int16" else LEFT_SHIFT)
-    except ValueError as e:
-        ctx.fail(f"requantization multiplier: {e}")
-    if p["out_shift"] > 0:
-        ctx.fail("the output multiplier is >= 1, which TFLM's ADD refuses (QuantizeMultiplierSmallerThanOneExp)")
-    lo, hi = _clamp(ctx, op.builtinOptions, ys)
-    _add_node(ctx, "add", f"op{k}_add", [a, b], [y], dict(p, act_min=lo, act_max=hi))
-
-
 def _reshape(ctx, m, sg, k, op, opname):
     ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
     xs, ys = ctx.tensors[x], ctx.tensors[y]
@@ -347,27 +310,6 @@ def _reshape(ctx, m, sg, k, op, opname):
         _reshape_via_tflite_order(ctx, k, x, len(_tfl_shape(sg, ins[0])), _tfl_shape(sg, ko), y)
         return
     _add_node(ctx, "reshape", f"op{k}_reshape", [x], [y], dict(shape=tuple(ys.shape)))
-
-
-def _quantize(ctx, m, sg, k, op):
-    ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
-    xs, ys = ctx.tensors[x], ctx.tensors[y]
-    if ys.format not in ("int8", "int16"):
-        ctx.fail(f"QUANTIZE to {ys.format} is not supported (int8, int16)")
-    if xs.format == "float32":
-        _add_node(ctx, "quantize", f"op{k}_quantize", [x], [y], {})
-        return
-    # TFLM PrepareQuantizeReference: QuantizeMultiplier(double(s_in) / double(s_out)), then Requantize
-    mult_, shift = _multipliers(ctx, [float(np.float32(xs.scale)) / float(np.float32(ys.scale))])
-    _add_node(ctx, "requantize", f"op{k}_requantize", [x], [y], dict(multiplier=int(mult_[0]), shift=int(shift[0])))
-
-
-def _dequantize(ctx, m, sg, k, op):
-    ins, (x,), ko, y = _io(ctx, sg, m, op, 1)
-    xs, ys = ctx.tensors[x], ctx.tensors[y]
-    if xs.format not in ("int8", "int16") or ys.format != "float32":
-        ctx.fail(f"DEQUANTIZE {xs.format} -> {ys.format} is not supported (int8 or int16 to float32)")
-    _add_node(ctx, "dequantize", f"op{k}_dequantize", [x], [y], {})
 
 
 def _softmax(ctx, m, sg, k, op):
@@ -615,23 +557,7 @@ def _split(ctx, m, sg, k, op, v):
         start += n
 
 
-def _mul(ctx, m, sg, k, op):
-    from ..ops.mul import mul_params, broadcast_shape
-    ins, (a, b), ko, y = _io(ctx, sg, m, op, 2)
-    sa, sb, ys = ctx.tensors[a], ctx.tensors[b], ctx.tensors[y]
-    fmt = _integer_formats(ctx, (sa, sb, ys))
-    if fmt != "int8":
-        ctx.fail("MUL: kwsnum implements TFLM's int8 MUL only")
-    if len(_tfl_shape(sg, ins[0])) != len(_tfl_shape(sg, ins[1])) or \
-            broadcast_shape(sa.shape, sb.shape) != tuple(ys.shape):
-        ctx.fail(f"MUL of {_tfl_shape(sg, ins[0])} and {_tfl_shape(sg, ins[1])}: kwsnum broadcasts equal ranks only")
-    try:
-        p = mul_params(sa.scale, sb.scale, ys.scale)
-    except ValueError as e:
-        ctx.fail(f"requantization multiplier: {e}")
-    lo, hi = _clamp(ctx, op.builtinOptions, ys)
-    _add_node(ctx, "mul", f"op{k}_mul", [a, b], [y], dict(p, act_min=lo, act_max=hi))
-
+from .tflite_elementwise import _add, _dequantize, _mul, _quantize   # noqa: E402  (they use this module's helpers)
 
 HANDLERS = {
     "MUL": _mul,

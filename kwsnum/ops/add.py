@@ -5,7 +5,8 @@ int8 is TFLite/TFLM ADD exactly: both inputs are brought to a common fixed-point
 ``left_shift`` bits, then each requantized by its own multiplier), summed in int32, requantized to the
 output scale, offset by the output zero point and clamped. float32: y = x1 + x2 (one float32 addition),
 then the clamp. Broadcasting changes only which elements are read (TFLM's BroadcastAdd does the per-element
-arithmetic of its plain ADD); same shapes take the flat fast path. Spec: docs/numerics.md, "add". The exporter computes the int8 attributes with
+arithmetic of its plain ADD); same shapes take the flat fast path. int8 / int16: the second operand may be a
+constant (datasets ``b``, ``b_zero_point``; kwsnum.ops.mul.second_operand). Spec: docs/numerics.md, "add". The exporter computes the int8 attributes with
 :func:`add_params`.
 """
 import numpy as np
@@ -14,7 +15,8 @@ from numba import njit
 from ..fixedpoint import requantize, clamp, qcast
 from ..quant import quantize_multiplier
 from ..torchref import requantize as t_requantize
-from .mul import broadcast_strides
+from .mul import (broadcast_strides, CONST_ARRAYS, check_operands, const_of, has_const, operand_c, operands_np,
+                  operands_torch, second_operand)
 from .base import Attr, Op, in_tensor, out_tensor, qparams, require, QFORMATS, QBITS, q_attrs, qmodes, q_frac
 
 LEFT_SHIFT = 20  # TFLite's value for int8 ADD
@@ -133,7 +135,7 @@ def _int8_attr(lo, hi, default=None):
 
 class Add(Op):
     name = "add"
-    n_inputs = 2
+    n_inputs = None             # 2, or 1 and a constant operand (kwsnum.ops.mul.check_operands)
     formats = ("int8", "float32", "int16") + QFORMATS
     attrs = {
         "in1_multiplier": _int8_attr(0, I32MAX),
@@ -150,13 +152,19 @@ class Add(Op):
         "act_max_f": Attr("float", default=float("inf"), formats=("float32",)),
         **q_attrs(),
     }
+    arrays = dict(CONST_ARRAYS)
 
     def check(self, node, model, in_specs, fmt):
-        a, b = in_specs
-        require(b.format == a.format, node, f"both inputs must have the same format, got {a.format} and {b.format}")
-        if tuple(a.shape) != tuple(b.shape):
-            out = broadcast_shape(a.shape, b.shape)
-            require(out is not None, node, f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast (aligned "
+        check_operands(node, model, fmt)
+        a = in_specs[0]
+        b_shape = second_operand(node, model)[0]
+        if len(in_specs) == 2:
+            b = in_specs[1]
+            require(b.format == a.format, node, f"both inputs must have the same format, got {a.format} and "
+                    f"{b.format}")
+        if tuple(a.shape) != tuple(b_shape):
+            out = broadcast_shape(a.shape, b_shape)
+            require(out is not None, node, f"shapes {tuple(a.shape)} and {tuple(b_shape)} do not broadcast (aligned "
                     "from the last axis, each axis equal or 1 in one of them)")
             require(len(out) <= MAX_RANK, node, f"a broadcasting add of per-sample rank {len(out)}: at most "
                     f"{MAX_RANK} (same shapes: any rank)")
@@ -172,14 +180,17 @@ class Add(Op):
         # elementwise: y[o] from a[o] and b[o] for an input of the output's shape (a broadcast input's elements are
         # read again later, so y may not overwrite it)
         out = tuple(model.tensors[node.outputs[0]].shape)
-        return tuple(i for i in (0, 1) if tuple(model.tensors[node.inputs[i]].shape) == out)
+        return tuple(i for i in range(len(node.inputs)) if tuple(model.tensors[node.inputs[i]].shape) == out)
 
     def output_shapes(self, node, in_shapes):
-        return [broadcast_shape(in_shapes[0], in_shapes[1]) or tuple(in_shapes[0])]
+        b = tuple(np.shape(node.arrays["b"])) if len(in_shapes) == 1 and "b" in node.arrays else \
+            tuple(in_shapes[1] if len(in_shapes) > 1 else in_shapes[0])
+        return [broadcast_shape(in_shapes[0], b) or tuple(in_shapes[0])]
 
     def prepare(self, node, model, rounding):
         p = self._prepare(node, model, rounding)
-        ins = [tuple(model.tensors[t].shape) for t in node.inputs]
+        p["b"] = const_of(node)
+        ins = [tuple(model.tensors[node.inputs[0]].shape), second_operand(node, model)[0]]
         p["out"] = tuple(out_tensor(model, node).shape)
         p["bcast"] = None if ins[0] == ins[1] else (1,) * (MAX_RANK - len(out_tensor(model, node).shape)) + tuple(
             out_tensor(model, node).shape)
@@ -195,7 +206,7 @@ class Add(Op):
                                                                   node.attrs["act_max"]))
         a = node.attrs   # int8 and int16 (zero points 0): the same kernel
         _, z1 = qparams(in_tensor(model, node, 0))
-        _, z2 = qparams(in_tensor(model, node, 1))
+        z2 = second_operand(node, model)[1]
         _, zo = qparams(out_tensor(model, node))
         i64 = np.int64
         args = (i64(-z1), i64(-z2), i64(a["left_shift"]),
@@ -205,6 +216,7 @@ class Add(Op):
         return dict(fmt=fmt, args=args)
 
     def run(self, p, inputs):
+        inputs = operands_np(p["b"], inputs)
         if p["bcast"] is not None:   # (N,) + the padded output shape; the inputs as stride-0 views of it
             full = (inputs[0].shape[0],) + p["bcast"]
             a, b = (np.broadcast_to(_padded(x, MAX_RANK), full) for x in inputs)
@@ -229,7 +241,7 @@ class Add(Op):
 
     def torch_ref(self, node, model, inputs):
         import torch
-        x1, x2 = inputs
+        x1, x2 = operands_torch(node, inputs)
         r = max(x1.dim(), x2.dim())   # align the per-sample shapes from the last axis; torch broadcasts the rest
         x1 = x1.reshape((x1.shape[0],) + (1,) * (r - x1.dim()) + tuple(x1.shape[1:]))
         x2 = x2.reshape((x2.shape[0],) + (1,) * (r - x2.dim()) + tuple(x2.shape[1:]))
@@ -247,7 +259,7 @@ class Add(Op):
             return [y.clamp(node.attrs["act_min"], node.attrs["act_max"])]
         a, r = node.attrs, model.rounding
         z1 = in_tensor(model, node, 0).zero_point
-        z2 = in_tensor(model, node, 1).zero_point
+        z2 = second_operand(node, model)[1]
         zo = out_tensor(model, node).zero_point
         k = 2 ** a["left_shift"]
         s1 = t_requantize((x1.to(torch.int64) - z1) * k, a["in1_multiplier"], a["in1_shift"], r)
@@ -260,7 +272,7 @@ class Add(Op):
         (n0, n1, n2) and each input's strides per output axis (kws_broadcast.h); same shapes: (1, 1, size)."""
         from ..fixedpoint import ROUNDING_MODES
         out = out_tensor(model, node)
-        shapes = [tuple(model.tensors[t].shape) for t in node.inputs]
+        shapes = [tuple(model.tensors[node.inputs[0]].shape), second_operand(node, model)[0]]
         if shapes[0] == shapes[1]:
             geom = (1, 1, out.size, 0, 0, 1, 0, 0, 1)
         else:
@@ -268,6 +280,7 @@ class Add(Op):
             for sh in shapes:
                 geom += tuple(broadcast_strides(sh, out.shape))
         g = [("i32", int(v)) for v in geom]
+        ab = [("in", 0), operand_c(node, 1), ("out", 0)]
         if in_tensor(model, node).format == "float32":
             return "kws_add_f32", [("in", 0), ("in", 1), ("out", 0)] + g + [
                                    ("f32", float(np.float32(node.attrs["act_min_f"]))),
@@ -280,18 +293,19 @@ class Add(Op):
                     a["act_min"], a["act_max"], rmode, omode)
             return f"kws_add_{fmt}", [("in", 0), ("in", 1), ("out", 0)] + g + [("i32", int(v)) for v in ints]
         _, z1 = qparams(in_tensor(model, node, 0))
-        _, z2 = qparams(in_tensor(model, node, 1))
+        z2 = second_operand(node, model)[1]
         _, zo = qparams(out_tensor(model, node))
         if in_tensor(model, node).format == "int16":
             ints = (a["left_shift"], a["in1_multiplier"], a["in1_shift"], a["in2_multiplier"], a["in2_shift"],
                     a["out_multiplier"], a["out_shift"], a["act_min"], a["act_max"], ROUNDING_MODES[model.rounding])
-            return "kws_add_s16", [("in", 0), ("in", 1), ("out", 0)] + g + [("i32", int(v)) for v in ints]
+            return "kws_add_s16", ab + g + [("i32", int(v)) for v in ints]
         ints = (z1, z2, a["left_shift"], a["in1_multiplier"], a["in1_shift"], a["in2_multiplier"], a["in2_shift"],
                 a["out_multiplier"], a["out_shift"], zo, a["act_min"], a["act_max"], ROUNDING_MODES[model.rounding])
-        return "kws_add_s8", [("in", 0), ("in", 1), ("out", 0)] + g + [("i32", int(v)) for v in ints]
+        return "kws_add_s8", ab + g + [("i32", int(v)) for v in ints]
 
     def summary(self, node):
-        return f"left_shift={node.attrs['left_shift']}" if "left_shift" in node.attrs else ""
+        s = f"left_shift={node.attrs['left_shift']}" if "left_shift" in node.attrs else ""
+        return s + (", constant b" if has_const(node) else "")
 
 
 OPS = [Add()]

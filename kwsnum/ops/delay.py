@@ -11,16 +11,18 @@ steps. C: kws_delay (c_runtime/kws_delay.h) on bytes, the state in static memory
 """
 import numpy as np
 
-from ..model import FORMATS, STORAGE_DTYPE
+from ..model import EDGE, FORMATS, STORAGE_DTYPE
 from .base import Arr, Attr, Op, in_tensor, require
 from .relu import same_qparams
+
+STATE_FORMATS = tuple(f for f in FORMATS if f not in EDGE)   # uint8 is edge storage only (numerics.md 2)
 
 
 class Delay(Op):
     name = "delay"
     attrs = {"frames": Attr("int", min=1, max=1 << 16)}
-    arrays = {"init": Arr(**{f: STORAGE_DTYPE[f] for f in FORMATS})}
-    formats = FORMATS
+    arrays = {"init": Arr(**{f: STORAGE_DTYPE[f] for f in STATE_FORMATS})}
+    formats = STATE_FORMATS
     storage_floats = False      # values are moved, never computed on: every format as it is
     stateful = True
 

@@ -16,7 +16,7 @@ from numba import njit
 
 from ..fixedpoint import round_half_away_f32, quantize_q
 from ..float16 import narrow, widen
-from ..model import QRANGE, STORAGE_FLOATS, INTEGER, QBITS, QFORMATS
+from ..model import EDGE, QRANGE, STORAGE_FLOATS, INTEGER, QBITS, QFORMATS
 from .base import C_SUFFIX, Op, in_tensor, out_tensor, qparams, q_attrs, qmodes
 
 FLOATS = ("float32",) + STORAGE_FLOATS
@@ -63,7 +63,7 @@ def int_qparams(spec):
 
 @njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
 def dequantize_int8_f32(x, scale, zp, out):
-    """x int8 / int16 (flat), scale float32, zp int64 -> out float32 (flat)."""
+    """x int8 / int16 / uint8 (flat), scale float32, zp int64 -> out float32 (flat)."""
     for i in range(x.shape[0]):
         out[i] = np.float32(np.int64(x[i]) - zp) * scale   # float32 * float32 -> float32
 
@@ -144,7 +144,7 @@ class Quantize(Op):
 
 class Dequantize(Op):
     name = "dequantize"
-    formats = INTEGER           # the node format is its input's; the output is float32, float16 or bfloat16
+    formats = INTEGER + EDGE    # the node format is its input's (uint8 too: section 2); the output is a float format
 
     def output_format(self, node, model, fmt):
         out = out_tensor(model, node).format
@@ -173,13 +173,16 @@ class Dequantize(Op):
 
     def c_call(self, node, model):
         """C: kws_dequantize_s8_{f32,f16,bf16} (c_runtime/kws_quantize.h), the INPUT tensor's scale (float32)
-        and zp; int16 input: kws_dequantize_s16_{f32,f16,bf16} (no zero point: 0)."""
+        and zp; int16 input: kws_dequantize_s16_{f32,f16,bf16} (no zero point: 0); uint8: kws_dequantize_u8_*."""
         fout = C_SUFFIX.get(out_tensor(model, node).format, "_f32")
         xin = in_tensor(model, node)
         if xin.format in QFORMATS:        # kws_dequantize_{q8,q16,q32}_{f32,f16,bf16}(in, out, size, frac_bits)
             return f"kws_dequantize_{xin.format}{fout}", [("in", 0), ("out", 0), ("i32", xin.size),
                                                           ("i32", xin.frac_bits)]
         s, z = qparams(in_tensor(model, node))
+        if in_tensor(model, node).format == "uint8":    # docs/numerics.md section 4, "dequantize" of uint8
+            return f"kws_dequantize_u8{fout}", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
+                                             ("f32", float(np.float32(s))), ("i32", z)]
         if in_tensor(model, node).format == "int16":
             return f"kws_dequantize_s16{fout}", [("in", 0), ("out", 0), ("i32", in_tensor(model, node).size),
                                               ("f32", float(np.float32(s)))]

@@ -5,6 +5,8 @@ int16 -> int16), TFLite QUANTIZE between integer types (TFLM ``reference_ops::Re
 
 with the 32-bit requantize of docs/numerics.md 3.2 in the model's rounding mode and the output type's full range.
 The exporter inserts it where an int8 layer meets an int16 one; (multiplier, shift) = QM(s_in / s_out).
+uint8, the edge-only storage format (docs/numerics.md section 2), is accepted on one side with int8 on the other
+(TFLM's int8 -> uint8 and uint8 -> int8 QUANTIZE); the formula is the same, with the uint8 range [0, 255].
 
 Also here: :func:`torch_requantize64`, the torch reference of the 64-bit requantization of the int16 conv /
 linear (docs/numerics.md 9.2), written independently of kwsnum.fixedpoint.mbqm_int64.
@@ -14,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from ..fixedpoint import requantize, clamp
-from ..model import QRANGE, QUANTIZED, INTEGER, QFORMATS
+from ..model import EDGE, QRANGE, QUANTIZED, INTEGER, QFORMATS
 from ..quant import quantize_multiplier
 from .base import Attr, Op, in_tensor, out_tensor, require
 
@@ -60,7 +62,7 @@ def requantize_q(x, in_off, mult, shift, mode, out_zp, qmin, qmax, out):
 
 class Requantize(Op):
     name = "requantize"
-    formats = INTEGER            # the node format is its input's; the output is another integer format
+    formats = INTEGER + EDGE     # the node format is its input's; the output is another integer format
     storage_floats = False
     attrs = {
         "multiplier": Attr("int", min=0, max=I32MAX),
@@ -69,9 +71,16 @@ class Requantize(Op):
 
     def output_format(self, node, model, fmt):
         out = out_tensor(model, node).format
-        return out if out in INTEGER else "int8 or int16"
+        if fmt in EDGE:
+            return "int8"
+        return out if out in INTEGER or (out in EDGE and fmt == "int8") else "int8 or int16"
 
     def check(self, node, model, in_specs, fmt):
+        out = out_tensor(model, node).format
+        if fmt in EDGE or out in EDGE:   # docs/numerics.md section 2: TFLM's pairs only
+            require({fmt, out} == {"int8", "uint8"}, node,
+                    f"{fmt} -> {out}: uint8 is requantized only to or from int8 (TFLM's QUANTIZE pairs)")
+            return
         require(fmt in QUANTIZED or out_tensor(model, node).format in QUANTIZED, node,
                 f"{fmt} -> {out_tensor(model, node).format}: between Q formats use the qcast op "
                 f"(docs/numerics.md 10.3)")
@@ -102,10 +111,10 @@ class Requantize(Op):
         return [y.clamp(qmin, qmax)]
 
     def c_call(self, node, model):
-        """C: kws_requantize_<in>_<out> (c_runtime/kws_requantize.h), in / out in s8, s16, q8, q16, q32."""
+        """C: kws_requantize_<in>_<out> (c_runtime/kws_requantize.h), in / out in s8, s16, q8, q16, q32; u8 with s8."""
         from ..fixedpoint import ROUNDING_MODES
         xin, xout = in_tensor(model, node), out_tensor(model, node)
-        sfx = {"int8": "s8", "int16": "s16", "q8": "q8", "q16": "q16", "q32": "q32"}
+        sfx = {"int8": "s8", "int16": "s16", "q8": "q8", "q16": "q16", "q32": "q32", "uint8": "u8"}
         return f"kws_requantize_{sfx[xin.format]}_{sfx[xout.format]}", \
             [("in", 0), ("out", 0)] + [("i32", int(v)) for v in (xin.size, zero_point(xin), node.attrs["multiplier"],
                                                                  node.attrs["shift"], zero_point(xout),

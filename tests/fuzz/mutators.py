@@ -1274,7 +1274,7 @@ def codegen_hostile(ctx):
     return f"codegen {how}"
 
 
-FORMATS = ("int8", "int16", "float32", "float16", "bfloat16", "q8", "q16", "q32")
+FORMATS = ("int8", "int16", "float32", "float16", "bfloat16", "q8", "q16", "q32", "uint8")
 
 
 def _str(v):
@@ -1292,7 +1292,7 @@ def format_swap(ctx):
         old = _str(g.attrs["format"])
         new = ctx.choice([x for x in FORMATS if x != old])
         _set_attr(ctx, f, f"/tensors/{k}", "format", new)
-        if new in ("int8", "int16"):
+        if new in ("int8", "int16", "uint8"):
             if "scale" not in g.attrs:
                 g.attrs["scale"] = np.float32(0.05)
             if new == "int16" or "zero_point" not in g.attrs:

@@ -8,7 +8,7 @@ property test runs add inside a one-input graph through check_model.
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from kwsnum.builder import GraphBuilder
 from kwsnum.errors import ModelError
@@ -271,3 +271,49 @@ def test_add_rejects_bad_models():
     y = b.add("add", "add", [a, c], dict(add_params(0.1, 0.1, 0.1), act_min=-128, act_max=127), scale=0.1, zero_point=0)
     with pytest.raises(ModelError, match="same format"):
         b.build([y])
+
+
+@settings(max_examples=40)
+@given(st.sampled_from(["int8", "int16"]), st.data())
+def test_add_constant_operand_three_way(fmt, data):
+    """A constant second operand (datasets b, b_zero_point; docs/numerics.md 4 "add"): oracle == torch == C, and
+    equal to the two-input add fed the same values as its second input."""
+    from tests.c_build import assert_same, run_c
+    model2, (x1, x2) = data.draw(add_models(fmt=fmt))
+    node2 = model2.nodes[0]
+    if len(model2.tensors["c"].shape) > 3:
+        return
+    bq = np.ascontiguousarray(x2[0])
+    c = model2.tensors["c"]
+    g = GraphBuilder(rounding=model2.rounding)
+    a = g.input("a", model2.tensors["a"].shape, fmt, model2.tensors["a"].scale, model2.tensors["a"].zero_point)
+    y = g.add("add", "add", [a], dict(node2.attrs), dict(b=bq, b_zero_point=np.array([c.zero_point], np.int32)),
+              scale=model2.output.scale, zero_point=model2.output.zero_point)
+    model = g.build([y])
+    ref = check_model(model, x1)
+    assert_same(run_c(model, x1), ref)
+    two, _ = run_node(model2, x1, np.broadcast_to(bq, x2.shape).copy())
+    assert np.array_equal(ref["add"], two)
+
+
+def test_add_and_mul_refuse_bad_constants():
+    for op, attrs in [("add", dict(add_params(0.1, 0.1, 0.2), act_min=-128, act_max=127)),
+                      ("mul", dict(multiplier=1 << 30, shift=0, act_min=-128, act_max=127))]:
+        for arrays, what in [(dict(b=np.ones(3, np.int8)), "both datasets"),
+                             (dict(b=np.ones(3, np.int8), b_zero_point=np.array([200], np.int32)), "outside"),
+                             (dict(b=np.ones((3, 2), np.int8), b_zero_point=np.array([0], np.int32)), "broadcast"),
+                             (dict(b=np.ones(3, np.int16), b_zero_point=np.array([0], np.int32)), "dtype")]:
+            g = GraphBuilder()
+            x = g.input("x", (3,), "int8", 0.1, 0)
+            with pytest.raises(ModelError, match=what):
+                g.build([g.add(op, op, [x], dict(attrs), arrays, scale=0.2, zero_point=0)])
+        g = GraphBuilder()
+        x, x2 = g.input("x", (3,), "int8", 0.1, 0), g.input("x2", (3,), "int8", 0.1, 0)
+        with pytest.raises(ModelError, match="takes 1 input"):
+            g.build([g.add(op, op, [x, x2], dict(attrs), dict(b=np.ones(3, np.int8),
+                                                               b_zero_point=np.array([0], np.int32)),
+                           scale=0.2, zero_point=0)])
+    g = GraphBuilder()
+    x = g.input("x", (3,), "float32")
+    with pytest.raises(ModelError, match="constant operand is for int8 and int16"):
+        g.build([g.add("add", "add", [x], {}, dict(b=np.ones(3, np.int8), b_zero_point=np.array([0], np.int32)))])

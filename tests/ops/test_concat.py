@@ -48,25 +48,46 @@ def test_concat_refuses_mismatches():
         b.build([b.add("concat", "cat", [a, c], dict(axis=0))])
 
 
-@given(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.data())
-def test_mul_three_way(shape, data):
-    """mul (TFLM int8 MUL, broadcasting): oracle == torch == C."""
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.data(), st.sampled_from(["int8", "int16"]),
+       st.booleans())
+def test_mul_three_way(shape, data, fmt, const):
+    """mul (TFLM int8 and int16 MUL, broadcasting; the second operand an input or a constant b): oracle == torch
+    == C."""
     from kwsnum.ops.mul import mul_params
     shb = tuple(d if data.draw(st.booleans()) else 1 for d in shape)
     if data.draw(st.booleans()):
         shape, shb = shb, tuple(shape)
     out = tuple(max(a, b) for a, b in zip(shape, shb))
-    sa, sb = 0.05, 0.02
-    so = float(np.float32(data.draw(st.floats(0.05, 2.0))))     # outputs mostly inside the int8 range
+    lo, hi = (-128, 127) if fmt == "int8" else (-32768, 32767)
+    zp = (lambda: data.draw(st.integers(-128, 127))) if fmt == "int8" else (lambda: 0)
+    sa, sb = (0.05, 0.02) if fmt == "int8" else (1e-3, 2e-4)
+    so = float(np.float32(data.draw(st.floats(0.05, 2.0)) * (1.0 if fmt == "int8" else 6e-6)))
     g = GraphBuilder(rounding=data.draw(st.sampled_from(["double", "single"])))
-    a = g.input("a", tuple(shape), "int8", sa, data.draw(st.integers(-128, 127)))
-    b = g.input("b", shb, "int8", sb, data.draw(st.integers(-128, 127)))
-    y = g.add("mul", "m", [a, b], dict(mul_params(sa, sb, so), act_min=data.draw(st.integers(-128, 0)), act_max=127),
-              scale=so, zero_point=data.draw(st.integers(-128, 127)))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
+    dt = np.int8 if fmt == "int8" else np.int16
+    a = g.input("a", tuple(shape), fmt, sa, zp())
+    bq = rng.integers(lo, hi + 1, shb).astype(dt)
+    zb = zp()
+    if const:
+        ins, arrays = [a], dict(b=bq, b_zero_point=np.array([zb], np.int32))
+    else:
+        ins, arrays = [a, g.input("b", shb, fmt, sb, zb)], None
+    y = g.add("mul", "m", ins, dict(mul_params(sa, sb, so), act_min=data.draw(st.integers(lo, 0)), act_max=hi),
+              arrays, scale=so, zero_point=zp())
     model = g.build([y])
     assert model.tensors[y].shape == out
-    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
-    x = (rng.integers(-128, 128, (2,) + tuple(shape)).astype(np.int8),
-         rng.integers(-128, 128, (2,) + shb).astype(np.int8))
+    xa = rng.integers(lo, hi + 1, (2,) + tuple(shape)).astype(dt)
+    x = xa if const else (xa, np.broadcast_to(bq, (2,) + shb).copy())
     ref = check_model(model, x)
     assert_same(run_c(model, x), ref)
+    za = model.tensors[a].zero_point
+    prod = (xa.astype(np.int64) - za) * (bq.astype(np.int64) - zb)   # the spec's product, by numpy broadcasting
+    assert ref["m"].shape == (2,) + out and (np.abs(prod) <= (255 ** 2 if fmt == "int8" else 2 ** 30)).all()
+    if const:   # the constant operand == the same values fed as a second input
+        g2 = GraphBuilder(rounding=model.rounding)
+        a2 = g2.input("a", tuple(shape), fmt, sa, za)
+        b2 = g2.input("b", shb, fmt, sb, zb)
+        y2 = g2.add("mul", "m", [a2, b2], dict(model.nodes[0].attrs), scale=so,
+                    zero_point=model.tensors[y].zero_point)
+        two = g2.build([y2]).run((xa, np.broadcast_to(bq, (2,) + shb).copy()))
+        assert np.array_equal(two, ref["m"])

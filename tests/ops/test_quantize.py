@@ -94,12 +94,15 @@ SCALES = st.one_of(int8_qparams().map(lambda p: p[0]),
 
 @st.composite
 def quantize_models(draw, fmt="int8"):
-    """quantize / dequantize between float32 and ``fmt`` (int8, or int16: zero point 0, docs/numerics.md 9.4)."""
-    op = draw(st.sampled_from(["quantize", "dequantize"]))
+    """quantize / dequantize between float32 and ``fmt`` (int8, or int16: zero point 0, docs/numerics.md 9.4; uint8:
+    dequantize only, the edge format of section 2)."""
+    op = draw(st.sampled_from(["quantize", "dequantize"])) if fmt != "uint8" else "dequantize"
     shape = tuple(draw(st.lists(st.integers(1, 6), min_size=1, max_size=3)))
     N = draw(st.integers(1, 3))
     scale = float(np.float32(draw(SCALES)))
     zp = draw(st.one_of(st.integers(-128, 127), st.sampled_from([-128, 0, 127]))) if fmt == "int8" else 0
+    if fmt == "uint8":
+        zp = draw(st.one_of(st.integers(0, 255), st.sampled_from([0, 128, 255])))
     if fmt == "int16" and draw(st.booleans()):   # |x / s| up to about 32768: the int16 range is exercised
         scale = float(np.float32(scale / 256.0)) or scale
     b = GraphBuilder(rounding=draw(ROUNDINGS))
@@ -110,11 +113,14 @@ def quantize_models(draw, fmt="int8"):
     else:
         x = b.input("x", shape, fmt, scale, zp)
         y = b.add("dequantize", "dq", [x], format="float32")
-        data = int8_array(draw, (N,) + shape) if fmt == "int8" else int16_array(draw, (N,) + shape)
+        if fmt == "uint8":
+            data = (int8_array(draw, (N,) + shape).astype(np.int16) + 128).astype(np.uint8)
+        else:
+            data = int8_array(draw, (N,) + shape) if fmt == "int8" else int16_array(draw, (N,) + shape)
     return b.build([y]), data
 
 
-@pytest.mark.parametrize("fmt", ["int8", "int16"])
+@pytest.mark.parametrize("fmt", ["int8", "int16", "uint8"])
 @given(data=st.data())
 def test_quantize_oracle_equals_torch_exactly(fmt, data):
     model, x = data.draw(quantize_models(fmt))

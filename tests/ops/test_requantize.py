@@ -11,30 +11,37 @@ from tests.strategies import ROUNDINGS, int8_qparams, int8_array, check_model
 from tests.ops.int16_cases import int16_scale, int16_array
 from tests.test_fixedpoint import ref_double, ref_single
 
-RANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
+RANGE = {"int8": (-128, 127), "int16": (-32768, 32767), "uint8": (0, 255)}
+PAIRS = [("int8", "int16"), ("int16", "int8"), ("int8", "int8"), ("int16", "int16"),
+         ("int8", "uint8"), ("uint8", "int8")]     # uint8: the edge format, paired with int8 only (section 2)
 
 
 @st.composite
 def requantize_models(draw, pair=None):
-    fin, fout = pair or draw(st.sampled_from([("int8", "int16"), ("int16", "int8"), ("int8", "int8"),
-                                              ("int16", "int16")]))
+    fin, fout = pair or draw(st.sampled_from(PAIRS))
     shape = tuple(draw(st.lists(st.integers(1, 6), min_size=1, max_size=3)))
     N = draw(st.integers(1, 3))
     b = GraphBuilder(rounding=draw(ROUNDINGS))
-    si, zi = draw(int8_qparams()) if fin == "int8" else (int16_scale(draw), 0)
-    how = draw(st.sampled_from(["same_range", "random", "pow2"]))
-    if fout == "int8":
-        so, zo = draw(int8_qparams())
-    else:
-        so, zo = int16_scale(draw), 0
+    def qparams(fmt):
+        if fmt == "int16":
+            return int16_scale(draw), 0
+        s, z = draw(int8_qparams())
+        return s, (z + 128 if fmt == "uint8" else z)
+    si, zi = qparams(fin)
+    how = draw(st.sampled_from(["same_range", "random", "pow2"] + (["xor"] if "uint8" in (fin, fout) else [])))
+    so, zo = qparams(fout)
+    if how == "xor":             # TFLM's q ^ 0x80 shortcut: equal scales, zero points 128 apart
+        so, zo = si, (zi + 128 if fout == "uint8" else zi - 128)
     if how == "same_range":      # what the exporter does: about the same real range in both formats
-        so = float(np.float32(si * (255.0 if fin == "int8" else 65535.0) / (255.0 if fout == "int8" else 65535.0)))
+        so = float(np.float32(si * (65535.0 if fin == "int16" else 255.0) / (65535.0 if fout == "int16" else 255.0)))
     elif how == "pow2":          # exact ties
         so = float(np.float32(si * 2.0 ** draw(st.integers(-9, 9))))
     m, sh = requantize_params(si, so)
     x = b.input("x", shape, fin, si, zi)
     y = b.add("requantize", "rq", [x], dict(multiplier=m, shift=sh), format=fout, scale=so, zero_point=zo)
-    data = int8_array(draw, (N,) + shape) if fin == "int8" else int16_array(draw, (N,) + shape)
+    data = int16_array(draw, (N,) + shape) if fin == "int16" else int8_array(draw, (N,) + shape)
+    if fin == "uint8":
+        data = (data.astype(np.int16) + 128).astype(np.uint8)
     return b.build([y]), data
 
 
@@ -104,4 +111,35 @@ def test_requantize_rejects_bad_models():
     x = b.input("x", (3,), "int8", 0.5, 1)
     y = b.add("requantize", "rq", [x], dict(multiplier=1 << 30, shift=8), format="int16", scale=0.1, zero_point=3)
     with pytest.raises(ModelError, match="int16 zero point must be 0"):
+        b.build([y])
+
+
+@pytest.mark.parametrize("rounding", ["double", "single"])
+def test_requantize_uint8_xor_shortcut_known_values(rounding):
+    """Equal scales, zero points 128 apart: TFLM writes q ^ 0x80; the formula gives the same (real 1: (2**30, 1))."""
+    for fin, fout, zi, zo, data in [("int8", "uint8", -3, 125, np.arange(-128, 128, dtype=np.int8)),
+                                    ("uint8", "int8", 200, 72, np.arange(0, 256, dtype=np.uint8))]:
+        b = GraphBuilder(rounding=rounding)
+        x = b.input("x", (256,), fin, 0.25, zi)
+        m, sh = requantize_params(0.25, 0.25)
+        assert (m, sh) == (1 << 30, 1)
+        y = b.add("requantize", "rq", [x], dict(multiplier=m, shift=sh), format=fout, scale=0.25, zero_point=zo)
+        model = b.build([y])
+        got = model.run(data[None])[0]
+        assert got.dtype == np.dtype(fout)
+        assert np.array_equal(got.view(np.uint8), data.view(np.uint8) ^ 0x80)
+        check_model(model, data[None])
+
+
+def test_requantize_refuses_uint8_pairs_tflm_refuses():
+    for fin, fout in [("uint8", "int16"), ("int16", "uint8"), ("uint8", "uint8")]:
+        b = GraphBuilder()
+        x = b.input("x", (3,), fin, 0.5, 0)
+        y = b.add("requantize", "rq", [x], dict(multiplier=1 << 30, shift=1), format=fout, scale=0.5, zero_point=0)
+        with pytest.raises(ModelError, match="format"):
+            b.build([y])
+    b = GraphBuilder()
+    x = b.input("x", (3,), "uint8", 0.5, 256)
+    y = b.add("requantize", "rq", [x], dict(multiplier=1 << 30, shift=1), format="int8", scale=0.5, zero_point=0)
+    with pytest.raises(ModelError, match=r"uint8 zero point must be in \[0, 255\]"):
         b.build([y])
