@@ -10,7 +10,9 @@ frontend's microWakeWord features laid out (40 channels, frames); classes (negat
 clip's window is computed by the stateful frontend after a 1 s prefix of another clip of the same split and
 followed by ``max shift`` of a third one, so the frontend's noise estimate and PCAN gain are adapted as in a stream
 and the random time shift (+-100 ms) moves real audio into the window, never padding; a window longer than the
-clips also takes its extra frames from the prefix. Negatives: every phrase but the wake phrase (confusables
+clips also takes its extra frames from the prefix. ``--context-copies`` adds stream-like copies of the training
+clips with part of another word moved into the window (running speech: the window of a stream rarely holds one
+word alone). Negatives: every phrase but the wake phrase (confusables
 weighted ``--hard-weight`` times the other words) plus crops of the background noise; the two classes weigh the
 same in the loss. Best epoch: validation balanced accuracy (mean recall of the two classes).
 
@@ -95,6 +97,23 @@ def read_clips(items, samples=16000):
     return x
 
 
+def compose(clips, pool, rng, shift_s=(0.4, 0.9), gain_db=(-10.0, 0.0), samples=16000):
+    """Stream-like copies of ``clips``: each plus a clip of ``pool`` (other words) moved by d seconds, |d| uniform in
+    ``shift_s`` either way, times a gain uniform in ``gain_db``: part of a neighbouring word enters the window, as
+    in running speech (the label stays the clip's)."""
+    out = np.empty_like(clips)
+    for i in range(len(clips)):
+        d = int(rng.uniform(*shift_s) * samples) * (1 if rng.random() < 0.5 else -1)
+        nb = pool[int(rng.integers(len(pool)))].astype(np.float64) * 10 ** (rng.uniform(*gain_db) / 20)
+        x = clips[i].astype(np.float64)
+        if d > 0:
+            x[d:] += nb[:samples - d]
+        else:
+            x[:samples + d] += nb[-d:]
+        out[i] = np.clip(np.round(x), -32768, 32767)
+    return out
+
+
 def context_features(fe, clips, rng, shift=MAX_SHIFT_FRAMES, progress=None):
     """Features (N, channels, window + 2*shift) of every clip: the stateful frontend over
     [prefix (a random other clip) | clip | the first ``shift`` hops of a third clip], keeping the frames from
@@ -170,6 +189,8 @@ def parse_args(argv):
                                                                   "to another negative")
     p.add_argument("--noise-clips", type=int, default=1000, help="background-noise negatives in training (a fifth "
                                                                  "as many in validation and test)")
+    p.add_argument("--context-copies", type=int, default=1, help="stream-like copies of every training clip with "
+                                                                  "part of another word moved into the window")
     p.add_argument("--max-fa-per-hour", type=float, default=2.0, help="detector choice: lowest validation FRR with "
                                                                       "at most this many false accepts per hour")
     p.add_argument("--max-minutes", type=float, default=None, help="training-loop time budget")
@@ -178,8 +199,8 @@ def parse_args(argv):
     p.add_argument("--calib-samples", type=int, default=200)
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
-    if a.epochs < 1 or a.batch_size < 2 or a.lr <= 0 or a.hard_weight <= 0 or a.noise_clips < 0:
-        p.error("need --epochs >= 1, --batch-size >= 2, --lr > 0, --hard-weight > 0, --noise-clips >= 0")
+    if a.epochs < 1 or a.batch_size < 2 or a.lr <= 0 or a.hard_weight <= 0 or a.noise_clips < 0 or a.context_copies < 0:
+        p.error("need --epochs >= 1, --batch-size >= 2, --lr > 0, --hard-weight > 0, --noise-clips >= 0, --context-copies >= 0")
     return a
 
 
@@ -228,6 +249,14 @@ def run(a, argv=None):
         clips = np.concatenate([clips, noise])
         y = np.array([lab for _, lab, _ in its] + [0] * len(noise), np.int64)
         hard = np.array([h for _, _, h in its] + [False] * len(noise))
+        if split == "training" and a.context_copies:
+            # neighbours: the other words (not the wake phrase, not a confusable: "hey" next to "kiwi" is no negative)
+            pool = clips[:len(its)][np.array([not lab and not h for _, lab, h in its])]
+            crng = np.random.default_rng([a.seed, 17])
+            extra = [compose(clips, pool, crng) for _ in range(a.context_copies)]
+            clips = np.concatenate([clips] + extra)
+            y = np.concatenate([y] * (a.context_copies + 1))
+            hard = np.concatenate([hard] * (a.context_copies + 1))
         X = context_features(fe, clips, np.random.default_rng([a.seed, 11, len(feats)]),
                              progress=lambda i, n: prog.update(f"features {split}: {i}/{n}"))
         prog.end()

@@ -63,7 +63,7 @@ def test_entry_point_trains_exports_and_stores_a_detector(tmp_path):
     p = kdet.params_of(sm)
     rep = json.loads((out / "report.json").read_text())
     assert rep["detector"]["threshold_sum"] == p.threshold_sum and p.label == 1 and p.against == 0
-    assert rep["data"]["counts"]["training"] == dict(clips=4 * 9 + 5, hey_kiwi=12, confusable=12)
+    assert rep["data"]["counts"]["training"] == dict(clips=2 * (4 * 9 + 5), hey_kiwi=24, confusable=24)  # + context copies
     rows = (out / "validation_sweep.csv").read_text().splitlines()
     assert len(rows) > 1 and rows[0].startswith("window,threshold")
     # the windowed model is the streaming model's windowed form: same output on one window of features
