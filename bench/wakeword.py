@@ -89,11 +89,11 @@ def main(argv=None):
     fast = wake_eval.detections(m, q, params)
     if ref != fast:
         sys.exit("internal error: the vectorized detector disagrees with kwsnum.detector.Detector")
-    grid = np.union1d(wake_eval.threshold_grid(m, q, label=params.label, against=max(params.against, 0),
-                                               n=a.thresholds), [stored["threshold"]])
+    against = params.against if params.against >= 0 else None
+    grid = np.union1d(wake_eval.threshold_grid(m, q, label=params.label, against=against, n=a.thresholds),
+                      [stored["threshold"]])
     rows = wake_eval.sweep(m, q, events, seconds, grid, window=params.window, refractory=params.refractory,
-                           label=params.label, against=params.against if params.against >= 0 else None,
-                           tolerance=a.tolerance)
+                           label=params.label, against=against, tolerance=a.tolerance)
     t_sweep = time.time() - t2
     step_s = wake_eval.step_times(m, [1])[0] - wake_eval.step_times(m, [0])[0]
     print(f"model {a.model}: {len(q)} steps of {1000 * step_s:.0f} ms over {seconds:.0f} s ({seconds / 3600:.3f} h) "

@@ -450,9 +450,10 @@ def format_markdown(r):
 
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
+    from .errors import KwsnumError
     try:
         return run(a, argv)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, KwsnumError) as e:
         sys.stderr.write(f"kwsnum.train_wakeword: error: {e}\n")
         return EXIT_ERROR
 

@@ -119,3 +119,13 @@ def test_matching_rule():
     assert (r["missed"], r["false_accepts"], r["positives"]) == (1, 3, 3)
     assert r["frr"] == pytest.approx(1 / 3) and r["fa_per_hour"] == pytest.approx(3.0)
     assert r["false_accept_times"] == [0.5, 1.9, 30.0]
+
+
+def test_entry_point_errors_are_one_line(tmp_path, capsys):
+    from kwsnum.train_wakeword import main
+    assert main([str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("kwsnum.train_wakeword: error: ") and "speakers.txt" in err[0]
+    _folder(tmp_path)
+    assert main([str(tmp_path), "--out", str(tmp_path / "out"), "--val-audio", str(tmp_path / "none.wav")]) == 2
+    assert "needs its .csv" in capsys.readouterr().err
