@@ -423,7 +423,7 @@ def run(a, argv=None):
 
 def format_markdown(r):
     tr, d, tm = r["training"], r["detector"], r["timing"]
-    L = [f"# kwsnum.train_wakeword report\n", f"Command: `{r['command']}`\n",
+    L = ["# kwsnum.train_wakeword report\n", f"Command: `{r['command']}`\n",
          f"- model: TemporalConvNet {r['model_args']}, input {r['input_shape']}, {r['n_params']} parameters; "
          f"streaming step {r['streaming']['step']} frames, window {r['streaming']['window']}, "
          f"state {r['state_bytes']} bytes",

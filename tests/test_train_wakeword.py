@@ -2,7 +2,6 @@
 no speech synthesis, one epoch), the frontend context of its features, and the vectorized detector == the
 step-by-step integer Detector (a property over random scores)."""
 import json
-import os
 
 import numpy as np
 import pytest
