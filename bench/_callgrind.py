@@ -10,9 +10,11 @@ import subprocess
 import numpy as np
 
 
-def total(cmd, out):
-    """Instructions executed by ``cmd`` (callgrind's "summary" / "totals" line), its profile written to ``out``."""
-    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + list(cmd),
+def total(cmd, out, only=None):
+    """Instructions executed by ``cmd`` (callgrind's "summary" / "totals" line), its profile written to ``out``;
+    ``only``: count only inside that function and its callees (``--toggle-collect``)."""
+    opts = [f"--toggle-collect={only}"] if only else []
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *opts] + list(cmd),
                    check=True, capture_output=True)
     with open(out) as fh:
         return int(re.search(r"^(?:summary|totals):\s*(\d+)", fh.read(), re.M).group(1))

@@ -302,7 +302,7 @@ def inspect(model, as_json):
         click.echo(format_table(info))
 
 
-def _dataset(paths, model, split, limit):
+def _dataset(paths, model, split, limit, resample=False, mix=False):
     """[(source name, loader)] for DATA: a Speech Commands-style folder (one split, through kwsnum.data), or
     .npy / .wav files and folders. Each loader returns a (n, *input shape) batch. Also the expected label per
     sample (or None) when the data says it."""
@@ -326,7 +326,8 @@ def _dataset(paths, model, split, limit):
         labels = set(model.labels or ())
         for f in _collect_inputs(paths):
             folder = os.path.basename(os.path.dirname(os.path.abspath(f)))
-            items.append((f, folder if folder in labels else None, lambda f=f: _read_input(f, model)))
+            items.append((f, folder if folder in labels else None,
+                          lambda f=f: _read_input(f, model, resample=resample, mix=mix)))
     if limit is not None and 0 < limit < len(items):
         keep = np.unique(np.linspace(0, len(items) - 1, limit).round().astype(int))
         items = [items[i] for i in keep]
@@ -349,7 +350,14 @@ def _dataset(paths, model, split, limit):
 @click.option("--tflm", "tflm_path", type=click.Path(dir_okay=False), default=None,
               help="The .tflite file MODEL was imported from: run TFLM on the same inputs as a fourth opinion and "
                    "compare every tensor it keeps (needs kwsnum[tflite]).")
-def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch, tflm_path):
+@click.option("--stream", is_flag=True, help="A streaming model: each .wav (or .npy of input frames) is one "
+                                             "continuous stream; compare every tensor of every step (C: "
+                                             "NAME_push_pcm, or NAME_step) and the detections; name the first "
+                                             "differing step and layer.")
+@click.option("--chunk", type=click.IntRange(min=1), default=512, show_default=True,
+              help="With --stream: samples per NAME_push_pcm call in C (the result must not depend on it).")
+@wav_options
+def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch, tflm_path, stream, chunk, resample, mix):
     """Three-way gate: the PyTorch reference, the oracle and the generated C on every input of DATA (and TFLM,
     with --tflm, for a model imported from that .tflite file).
 
@@ -357,18 +365,24 @@ def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch, tflm
     .wav files and folders of them. Prints each pair's agreement (integers exact, oracle vs C bit-exact,
     PyTorch float vs oracle float32 within the tolerance of docs/numerics.md), the distribution of predicted
     classes and, for labelled data, the accuracy. Exit code 1 on any disagreement.
+
+    --stream (a streaming model): each .wav of DATA (or .npy of input frames) is one stream from the reset; every
+    step is compared and the first differing step (its time), layer and element are named (docs/verify.md).
     """
     from ..verify import Gate
     m = _load(model)
-    items = _dataset(list(data), m, split, limit)
+    if stream:          # every step of long streams: cli/verify_stream.py, kwsnum/verify_stream.py
+        if tflm_path is not None:
+            raise InputError("--tflm does not apply with --stream (TFLM runs one window at a time)")
+        if not no_torch:
+            _need_torch()
+        from .verify_stream import verify_stream
+        return verify_stream(m, model, _collect_inputs(list(data)), no_torch, no_c, keep_c, chunk, resample, mix)
+    items = _dataset(list(data), m, split, limit, resample, mix)
     if not items:
         raise InputError("DATA holds no inputs")
     if not no_torch:
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            raise InputError("the PyTorch reference needs torch (pip install 'kwsnum[torch]'), or pass --no-torch") \
-                from None
+        _need_torch()
     tflm = None
     if tflm_path is not None:
         try:
@@ -401,13 +415,21 @@ def verify(model, data, split, limit, trace, no_torch, no_c, keep_c, batch, tflm
         fe_res = []
         if m.frontend is not None:   # the frontend in C (and torch for micro) first: kwsnum/micro/verify.py
             from ..micro.verify import audio_items, check_frontend
-            fe_res = check_frontend(m, gate.c_dir, audio_items(list(data), m, split, limit), use_c=not no_c,
-                                    use_torch=not no_torch)
+            fe_res = check_frontend(m, gate.c_dir, audio_items(list(data), m, split, limit, resample, mix),
+                                    use_c=not no_c, use_torch=not no_torch)
     for r in fe_res:
         click.echo(str(r))
     _print_gate(m, res, names, expected)
     if not res.ok or not all(r.ok for r in fe_res):
         sys.exit(1)
+
+
+def _need_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise InputError("the PyTorch reference needs torch (pip install 'kwsnum[torch]'), or pass --no-torch") \
+            from None
 
 
 def _print_gate(m, res, names, expected):

@@ -140,7 +140,9 @@ def emit(model, d, name, files, harness, io):
     if stream is not None:
         c += stream[1]
         _w(d, f"{name}_frontend.c", c, files)
-        return [f"{name}_frontend.c"] + list(FRONTEND_SOURCES), harness
+        from .harness import stream_harness
+        from .sanitize import CTYPE
+        return [f"{name}_frontend.c"] + list(FRONTEND_SOURCES), stream_harness(harness, name, CTYPE[io.out_spec.format])
     c += [f"static uint16_t {p}_frames[{NAME}_FRONTEND_FRAMES * {NAME}_FRONTEND_CHANNELS];",
           f"static float {p}_input[{NAME}_INPUT_SIZE];", f"static const int16_t {p}_zeros[256];", "",
           f"int {name}_classify_pcm(const int16_t *pcm, size_t n, {out_t} *output)", "{",
@@ -175,6 +177,7 @@ def _pcm_harness(harness, name, NAME, out_t, float_frontend=False, out_io=None):
     """The features harness with its main() renamed, and a main() that also takes PCM clips."""
     base = harness.replace("int main(int argc, char **argv)", "static int features_main(int argc, char **argv)", 1)
     base = base.replace(f'#include "{name}.h"', f'#include "{name}.h"\n#include "{name}_frontend.h"', 1)
+    from .harness import clip_reader
     return base + f"""
 /* PCM input (a model with an audio frontend):
  *   {name}_main CLIP.wav|CLIP.pcm OUTPUT      one clip -> {name}_classify_pcm -> OUTPUT (raw {out_t})
@@ -183,63 +186,7 @@ def _pcm_harness(harness, name, NAME, out_t, float_frontend=False, out_io=None):
  * CLIP.wav: RIFF/WAVE, 16-bit PCM, mono, {NAME}_FRONTEND_SAMPLE_RATE Hz; CLIP.pcm (or .raw): raw little-endian int16.
  * Anything else: the features harness above (.npy / .bin model inputs). */
 #define FLOAT_FRONTEND {1 if float_frontend else 0}
-static int ends_with(const char *s, const char *suffix)
-{{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}}
-
-static unsigned long rd_u32(const unsigned char *p) {{ return (unsigned long)p[0] | ((unsigned long)p[1] << 8) |
-    ((unsigned long)p[2] << 16) | ((unsigned long)p[3] << 24); }}
-static unsigned rd_u16(const unsigned char *p) {{ return (unsigned)p[0] | ((unsigned)p[1] << 8); }}
-
-/* Reads the clip into a malloc'ed int16 array; returns its sample count, or -1 (message on stderr). */
-static long read_clip(const char *path, int16_t **out)
-{{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf;
-    long len, off = 0, bytes, i;
-    if (f == NULL) {{ fail("cannot open the clip"); return -1; }}
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {{
-        fclose(f); fail("cannot size the clip"); return -1; }}
-    buf = (unsigned char *)malloc((size_t)len + 1);
-    if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {{
-        fclose(f); free(buf); fail("cannot read the clip"); return -1; }}
-    fclose(f);
-    bytes = len;
-    if (ends_with(path, ".wav") || ends_with(path, ".WAV")) {{
-        long p = 12;
-        int fmt_ok = 0;
-        if (len < 12 || memcmp(buf, "RIFF", 4) != 0 || memcmp(buf + 8, "WAVE", 4) != 0) {{
-            free(buf); fail("not a WAV file (no RIFF/WAVE header)"); return -1; }}
-        bytes = -1;
-        while (p + 8 <= len) {{
-            long sz = (long)rd_u32(buf + p + 4);
-            if (memcmp(buf + p, "fmt ", 4) == 0 && sz >= 16 && p + 8 + 16 <= len) {{
-                if (rd_u16(buf + p + 8) != 1 || rd_u16(buf + p + 10) != 1 || rd_u16(buf + p + 22) != 16 ||
-                    rd_u32(buf + p + 12) != (unsigned long){NAME}_FRONTEND_SAMPLE_RATE) {{
-                    free(buf); fail("the WAV must be 16-bit PCM mono at the frontend's sample rate"); return -1; }}
-                fmt_ok = 1;
-            }} else if (memcmp(buf + p, "data", 4) == 0) {{
-                off = p + 8;
-                bytes = sz <= len - off ? sz : -1;
-                break;
-            }}
-            p += 8 + sz + (sz & 1);
-        }}
-        if (!fmt_ok || bytes < 0) {{ free(buf); fail("malformed or truncated WAV file"); return -1; }}
-    }}
-    if (bytes % 2 != 0) {{ free(buf); fail("odd number of PCM bytes"); return -1; }}
-    *out = (int16_t *)malloc((size_t)(bytes / 2 + 1) * sizeof(int16_t));
-    if (*out == NULL) {{ free(buf); fail("out of memory"); return -1; }}
-    for (i = 0; i < bytes / 2; i++) {{
-        unsigned v = rd_u16(buf + off + 2 * i);
-        (*out)[i] = (int16_t)(v >= 32768u ? (long)v - 65536L : (long)v);
-    }}
-    free(buf);
-    return bytes / 2;
-}}
-
+{clip_reader(NAME)}
 static int is_pcm(const char *p)
 {{
     return ends_with(p, ".wav") || ends_with(p, ".WAV") || ends_with(p, ".pcm") || ends_with(p, ".raw");

@@ -5,6 +5,9 @@ of the model's entry points on each sample, writes the outputs (and, in the trac
 
 ``--int`` calls ``<name>_invoke`` (the integer, zero-copy API), ``--float`` ``<name>_invoke_float`` (the model's
 float contract; the default when the model has it), ``--pcm`` ``<name>_invoke_pcm`` (raw-waveform models).
+A streaming model with ``<name>_push_pcm`` (:func:`stream_harness`) also streams a long PCM file:
+
+    <name>_main --push-pcm [--chunk N] STREAM.wav|STREAM.pcm STEPS.bin       (trace build: ... TRACE)
 """
 from .sanitize import CTYPE
 
@@ -218,5 +221,178 @@ int main(int argc, char **argv)
     if (fclose(f) != 0)
         return fail("cannot write the output file");
     return 0;
+}}
+"""
+
+
+def clip_reader(NAME):
+    """C text of ``read_clip(path, &pcm)`` (a .wav: RIFF/WAVE 16-bit PCM mono at the frontend's rate; anything
+    else: raw little-endian int16), shared by the PCM harnesses (needs ``fail``)."""
+    return f"""static int ends_with(const char *s, const char *suffix)
+{{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}}
+
+static unsigned long rd_u32(const unsigned char *p) {{ return (unsigned long)p[0] | ((unsigned long)p[1] << 8) |
+    ((unsigned long)p[2] << 16) | ((unsigned long)p[3] << 24); }}
+static unsigned rd_u16(const unsigned char *p) {{ return (unsigned)p[0] | ((unsigned)p[1] << 8); }}
+
+/* Reads the clip into a malloc'ed int16 array; returns its sample count, or -1 (message on stderr). */
+static long read_clip(const char *path, int16_t **out)
+{{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf;
+    long len, off = 0, bytes, i;
+    if (f == NULL) {{ fail("cannot open the clip"); return -1; }}
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {{
+        fclose(f); fail("cannot size the clip"); return -1; }}
+    buf = (unsigned char *)malloc((size_t)len + 1);
+    if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {{
+        fclose(f); free(buf); fail("cannot read the clip"); return -1; }}
+    fclose(f);
+    bytes = len;
+    if (ends_with(path, ".wav") || ends_with(path, ".WAV")) {{
+        long p = 12;
+        int fmt_ok = 0;
+        if (len < 12 || memcmp(buf, "RIFF", 4) != 0 || memcmp(buf + 8, "WAVE", 4) != 0) {{
+            free(buf); fail("not a WAV file (no RIFF/WAVE header)"); return -1; }}
+        bytes = -1;
+        while (p + 8 <= len) {{
+            long sz = (long)rd_u32(buf + p + 4);
+            if (memcmp(buf + p, "fmt ", 4) == 0 && sz >= 16 && p + 8 + 16 <= len) {{
+                if (rd_u16(buf + p + 8) != 1 || rd_u16(buf + p + 10) != 1 || rd_u16(buf + p + 22) != 16 ||
+                    rd_u32(buf + p + 12) != (unsigned long){NAME}_FRONTEND_SAMPLE_RATE) {{
+                    free(buf); fail("the WAV must be 16-bit PCM mono at the frontend's sample rate"); return -1; }}
+                fmt_ok = 1;
+            }} else if (memcmp(buf + p, "data", 4) == 0) {{
+                off = p + 8;
+                bytes = sz <= len - off ? sz : -1;
+                break;
+            }}
+            p += 8 + sz + (sz & 1);
+        }}
+        if (!fmt_ok || bytes < 0) {{ free(buf); fail("malformed or truncated WAV file"); return -1; }}
+    }}
+    if (bytes % 2 != 0) {{ free(buf); fail("odd number of PCM bytes"); return -1; }}
+    *out = (int16_t *)malloc((size_t)(bytes / 2 + 1) * sizeof(int16_t));
+    if (*out == NULL) {{ free(buf); fail("out of memory"); return -1; }}
+    for (i = 0; i < bytes / 2; i++) {{
+        unsigned v = rd_u16(buf + off + 2 * i);
+        (*out)[i] = (int16_t)(v >= 32768u ? (long)v - 65536L : (long)v);
+    }}
+    free(buf);
+    return bytes / 2;
+}}
+"""
+
+
+def stream_harness(harness, name, out_t):
+    """The features harness (``harness``, for a streaming model: consecutive steps, or ``--reset``) with its main()
+    renamed, and a main() that also streams a long PCM file through ``<name>_push_pcm`` (codegen/streaming.py):
+
+        <name>_main --push-pcm [--chunk N] STREAM.wav|STREAM.pcm STEPS.bin     (trace build: ... TRACE)
+
+    pushes the signal in chunks of N samples (default 512; the result does not depend on it), prints one line per
+    detection on stdout, ``step<TAB>time<TAB>label<TAB>score<TAB>sum<TAB>end_sample`` (time in seconds = end_sample /
+    sample rate, score = DETECT_SCALE * sum / DETECT_WINDOW), writes every step's integer output (the detector's
+    input, OUTPUT_BYTES per step) to STEPS.bin (``-``: not written) and, in the trace build, per step its input
+    frames (float32) and every layer's output to TRACE. A summary line (samples, steps, detections) goes to stderr."""
+    NAME = name.upper()
+    base = harness.replace("int main(int argc, char **argv)", "static int features_main(int argc, char **argv)", 1)
+    base = base.replace(f'#include "{name}.h"', f'#include "{name}.h"\n#include "{name}_frontend.h"', 1)
+    return base + f"""
+/* Streaming from PCM (a streaming model with {name}_push_pcm):
+ *   {name}_main --push-pcm [--chunk N] STREAM.wav|STREAM.pcm STEPS.bin     (trace build: ... TRACE)
+ * pushes the whole signal through {name}_push_pcm in chunks of N samples (default 512), from the reset state;
+ * stdout: one line per detection, step TAB time (s) TAB label TAB score TAB sum TAB end_sample; STEPS.bin: every
+ * step's integer output ({NAME}_OUTPUT_BYTES bytes each, raw little-endian; "-": none); the trace build also
+ * writes, per step, its input frames (float32) and every layer's output to TRACE. Anything else: the harness above. */
+{clip_reader(NAME)}
+typedef struct {{ FILE *f; unsigned long steps; int failed; }} step_log;
+
+static void on_step(uint32_t step, const {out_t} *output, int64_t sum, void *user)
+{{
+    step_log *log = (step_log *)user;
+    (void)step;
+    (void)sum;
+    log->steps++;
+    if (log->f != NULL && fwrite(output, 1, {NAME}_OUTPUT_BYTES, log->f) != {NAME}_OUTPUT_BYTES)
+        log->failed = 1;
+}}
+
+static void on_detect(const {name}_detection *d, void *user)
+{{
+    (void)user;
+    printf("%lu\\t%.6f\\t%s\\t%.6f\\t%lld\\t%llu\\n", (unsigned long)d->step,
+           (double)d->end_sample / (double){NAME}_FRONTEND_SAMPLE_RATE, {name}_labels[d->label],
+           (double){NAME}_DETECT_SCALE * (double)d->sum / (double){NAME}_DETECT_WINDOW, (long long)d->sum,
+           (unsigned long long)d->end_sample);
+}}
+
+int main(int argc, char **argv)
+{{
+    int16_t *pcm = NULL;
+    long n, pos, chunk = 512, found = 0;
+    int a = 2;
+    step_log log = {{NULL, 0, 0}};
+    if (argc < 2 || strcmp(argv[1], "--push-pcm") != 0)
+        return features_main(argc, argv);
+    if (a + 1 < argc && strcmp(argv[a], "--chunk") == 0) {{
+        char *end;
+        chunk = strtol(argv[a + 1], &end, 10);
+        if (*end != 0 || chunk < 1)
+            return fail("--chunk takes a number of samples >= 1");
+        a += 2;
+    }}
+    if (argc - a != ARGC - 1)
+        return fail("usage: {name}_main --push-pcm [--chunk N] STREAM.wav|STREAM.pcm STEPS.bin"
+#ifdef {NAME}_TRACE
+                    " TRACE.bin"
+#endif
+                    );
+    n = read_clip(argv[a], &pcm);
+    if (n < 0)
+        return 1;
+    log.f = strcmp(argv[a + 1], "-") == 0 ? NULL : fopen(argv[a + 1], "wb");     /* "-": no steps file */
+    if (log.f == NULL && strcmp(argv[a + 1], "-") != 0) {{
+        free(pcm);
+        return fail("cannot open the steps file");
+    }}
+#ifdef {NAME}_TRACE
+    trace_file = fopen(argv[a + 2], "wb");
+    if (trace_file == NULL) {{
+        if (log.f != NULL)
+            fclose(log.f);
+        free(pcm);
+        return fail("cannot open the trace file");
+    }}
+#endif
+    {name}_stream_reset();
+    {name}_stream_on_step(on_step, &log);
+    for (pos = 0; pos < n; pos += chunk) {{
+        long k = n - pos < chunk ? n - pos : chunk;
+        int r = {name}_push_pcm(pcm + pos, (size_t)k, on_detect, NULL);
+        if (r < 0) {{
+            if (log.f != NULL)
+                fclose(log.f);
+            free(pcm);
+            return fail("a step failed");
+        }}
+        found += r;
+    }}
+    {name}_stream_on_step(NULL, NULL);
+    free(pcm);
+#ifdef {NAME}_TRACE
+    if (fclose(trace_file) != 0 || trace_failed) {{
+        if (log.f != NULL)
+            fclose(log.f);
+        return fail("cannot write the trace file");
+    }}
+#endif
+    if ((log.f != NULL && fclose(log.f) != 0) || log.failed)
+        return fail("cannot write the steps file");
+    fprintf(stderr, "{name}_main: %ld samples, %lu steps, %ld detections\\n", n, log.steps, found);
+    return fflush(stdout) == 0 ? 0 : 1;
 }}
 """

@@ -6,6 +6,10 @@ with the node's ``init`` values (so that the first step needs no call) and resto
 a step). ``<NAME>_STATE_BYTES`` counts the state, which is not in the arena. The emitter asks this module for
 the declarations, the header lines and the file; it knows nothing else of state.
 """
+import os
+import subprocess
+from collections import namedtuple
+
 import numpy as np
 
 from kwsnum import detector, streaming as kstream
@@ -125,14 +129,20 @@ def source(model, name, io, steps, array_name):
     return "\n".join(c)
 
 
+def has_push_pcm(model):
+    """Does the generated project have ``<name>_push_pcm``: a streaming model with stored detector parameters
+    and a micro frontend with time on the last axis?"""
+    fe = model.frontend
+    return bool(kstream.is_streaming(model) and detector.params_of(model) is not None and fe is not None and
+                fe.kind == "micro" and fe.layout == "coeff_major" and not fe.channel_axis)
+
+
 def push_pcm(model, name, io, fe_prefix):
     """(header lines, source lines) of ``<name>_push_pcm`` for a streaming model with a micro frontend (time on the
     last axis) and stored detector parameters, or None. Goes into ``<name>_frontend.{h,c}`` (frontend_emit.py)."""
-    d = detector.params_of(model)
-    fe = model.frontend
-    if not kstream.is_streaming(model) or d is None or fe is None or fe.kind != "micro" or \
-            fe.layout != "coeff_major" or fe.channel_axis:
+    if not has_push_pcm(model):
         return None
+    d = detector.params_of(model)
     NAME = name.upper()
     i = kstream.info(model)
     out_t = CTYPE[io.out_spec.format]
@@ -169,13 +179,22 @@ def push_pcm(model, name, io, fe_prefix):
          f"/** Feeds n samples (pcm may be NULL when n is 0). For each detection calls on_detect(d, user) (if not",
          " * NULL) before returning. Returns the number of detections, or -1 for a NULL pcm with n > 0 or a failed",
          f" * step. Static state; not reentrant; call from one thread (e.g. the audio task). */",
-         f"int {name}_push_pcm(const int16_t *pcm, size_t n, {name}_on_detect on_detect, void *user);", ""]
+         f"int {name}_push_pcm(const int16_t *pcm, size_t n, {name}_on_detect on_detect, void *user);",
+         f"typedef void (*{name}_on_step)(uint32_t step, const {out_t} *output, int64_t sum, void *user);",
+         f"/** Calls on_step(step, output, sum, user) after every step {name}_push_pcm runs (NULL: none; the default):",
+         f" * output is the step's integer output (the detector's input, {NAME}_OUTPUT_SIZE values), sum the",
+         f" * detector's moving sum (0 before the warm-up). For logging scores; kept across {name}_stream_reset. In",
+         f" * the trace build, each step also traces its input frames as layer -1 before the model's layers. */",
+         f"void {name}_stream_on_step({name}_on_step on_step, void *user);", ""]
     c = [f"/* {name}_push_pcm: PCM -> frontend -> model step every {R} frames -> detector (see {name}_frontend.h) */",
          f"static uint16_t {fe_prefix}_pending[{R} * {NAME}_FRONTEND_CHANNELS];   /* frames of the next step */",
          f"static size_t {fe_prefix}_npending;",
          f"static uint32_t {fe_prefix}_steps;",
          f"static uint64_t {fe_prefix}_samples;",
-         f"static float {fe_prefix}_input[{NAME}_FRONTEND_CHANNELS * {R}];", *decl, "",
+         f"static float {fe_prefix}_input[{NAME}_FRONTEND_CHANNELS * {R}];", *decl,
+         f"static {name}_on_step {fe_prefix}_on_step;", f"static void *{fe_prefix}_on_step_user;", "",
+         f"void {name}_stream_on_step({name}_on_step on_step, void *user)", "{",
+         f"    {fe_prefix}_on_step = on_step;", f"    {fe_prefix}_on_step_user = user;", "}", "",
          f"void {name}_stream_reset(void)", "{", f"    {name}_frontend_reset();", f"    {name}_reset();",
          f"    {fe_prefix}_npending = 0;", f"    {fe_prefix}_steps = 0;", f"    {fe_prefix}_samples = 0;", "}", "",
          f"int {name}_push_pcm(const int16_t *pcm, size_t n, {name}_on_detect on_detect, void *user)", "{",
@@ -195,6 +214,7 @@ def push_pcm(model, name, io, fe_prefix):
          f"                {fe_prefix}_input[ch * {R} + t] = (float){fe_prefix}_pending[t * {NAME}_FRONTEND_CHANNELS + ch]"
          f" * {NAME}_FRONTEND_OUT_SCALE;",
          f"        {fe_prefix}_npending = 0;",
+         f"#ifdef {NAME}_TRACE", f"        {name}_trace(-1, {fe_prefix}_input, sizeof {fe_prefix}_input);", "#endif",
          f"        if ({call} != 0)", "            return -1;",
          "        {", "            int64_t sum = 0;",
          f"            if ({name}_detect({q}, &sum)) {{",
@@ -202,7 +222,10 @@ def push_pcm(model, name, io, fe_prefix):
          f"                d.step = {fe_prefix}_steps;", f"                d.end_sample = {fe_prefix}_samples;",
          f"                d.sum = sum;", f"                d.label = {d.label};",
          "                found++;", "                if (on_detect != NULL)", "                    on_detect(&d, user);",
-         "            }", "        }",
+         "            }",
+         f"            if ({fe_prefix}_on_step != NULL)",
+         f"                {fe_prefix}_on_step({fe_prefix}_steps, {q}, sum, {fe_prefix}_on_step_user);",
+         "        }",
          f"        {fe_prefix}_steps++;",
          "    }", "    return found;", "}", ""]
     return h, c
@@ -249,3 +272,93 @@ def verify(model, project_dir, x, apis=None):
         good &= g
         first = first or mm
     return VerifyResult(len(x), int(good.sum()), first)
+
+
+# ------------------------------------------------------------------ long streams through the host harness
+PcmRun = namedtuple("PcmRun", "detections steps outputs trace")
+CDetection = namedtuple("CDetection", "step time label score sum end_sample")
+
+
+def trace_layout(model, pcm):
+    """[(tensor name, TensorSpec)] of one step's record in the trace build's TRACE file: with ``pcm`` (the
+    ``--push-pcm`` mode) the step's input frames first (layer -1), then every traced layer's output in order."""
+    from .emit import _entry
+    _, _, _, _, nodes = _entry(model, None)
+    lead = [(model.inputs[0], model.input)] if pcm else []
+    return lead + [(n.outputs[0], model.tensors[n.outputs[0]]) for n in nodes]
+
+
+def read_trace(model, path, pcm, steps):
+    """The TRACE file of ``steps`` steps as a lazy reader: ``reader(k0, k1)`` -> {tensor: (k1 - k0, *shape)} of
+    steps k0 .. k1-1 (the file is memory-mapped, so hours of steps need not fit in memory)."""
+    from .emit import CodegenError
+    layout = trace_layout(model, pcm)
+    per = sum(s.nbytes for _, s in layout)
+    size = os.path.getsize(path)
+    if size != steps * per:
+        raise CodegenError(f"the trace holds {size} bytes, expected {steps} steps x {per}", file=path)
+    raw = np.memmap(path, dtype=np.uint8, mode="r", shape=(steps, per)) if steps else np.zeros((0, per), np.uint8)
+
+    def reader(k0, k1):
+        out, off = {}, 0
+        block = np.asarray(raw[k0:k1])
+        for t, s in layout:
+            chunk = np.ascontiguousarray(block[:, off:off + s.nbytes])
+            out[t] = chunk.view(s.dtype.newbyteorder("<")).astype(s.dtype).reshape((k1 - k0,) + tuple(s.shape))
+            off += s.nbytes
+        return out
+    return reader
+
+
+def run_push_pcm(model, project_dir, pcm, work_dir, chunk=512, trace=False):
+    """Stream int16 ``pcm`` (1-D) through the built harness's ``--push-pcm`` mode (``NAME_push_pcm`` in chunks of
+    ``chunk`` samples, from the reset), files in ``work_dir``. Returns PcmRun(detections [CDetection], steps,
+    outputs (steps, *integer output shape), trace reader or None (see :func:`read_trace`))."""
+    from .emit import CodegenError
+    name = _name(project_dir)
+    exe = os.path.join(os.path.abspath(project_dir), f"{name}_main_trace" if trace else f"{name}_main")
+    if not os.path.exists(exe):
+        raise CodegenError(f"the project is not built (run build{'(trace=True)' if trace else ''} first)",
+                           file=project_dir)
+    from . import api
+    io = api.split_io(model)
+    x = np.ascontiguousarray(np.asarray(pcm), dtype="<i2")
+    xin, yout, tout = (os.path.join(work_dir, f) for f in ("stream.pcm", "steps.bin", "trace.bin"))
+    x.tofile(xin)
+    r = subprocess.run([exe, "--push-pcm", "--chunk", str(int(chunk)), xin, yout] + ([tout] if trace else []),
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise CodegenError(f"the harness failed (exit {r.returncode}): {r.stderr.strip()}", file=exe)
+    spec = io.out_spec
+    y = np.fromfile(yout, dtype=spec.dtype.newbyteorder("<"))
+    if y.size % spec.size:
+        raise CodegenError(f"the harness wrote {y.size} values, not a multiple of {spec.size}", file=exe)
+    y = y.astype(spec.dtype).reshape((-1,) + tuple(spec.shape))
+    dets = []
+    for line in r.stdout.splitlines():
+        f = line.split("\t")
+        dets.append(CDetection(int(f[0]), float(f[1]), f[2], float(f[3]), int(f[4]), int(f[5])))
+    return PcmRun(dets, len(y), y, read_trace(model, tout, True, len(y)) if trace else None)
+
+
+def run_steps(model, project_dir, x, work_dir, trace=False):
+    """Consecutive steps x (N, *input shape, the model's float contract or its input format) through the built
+    harness from the initial state, files in ``work_dir``. Returns (outputs (N, *output shape), trace reader or
+    None)."""
+    from .emit import CodegenError, _entry
+    name = _name(project_dir)
+    exe = os.path.join(os.path.abspath(project_dir), f"{name}_main_trace" if trace else f"{name}_main")
+    api_name, io, _, spec, _ = _entry(model, None)
+    x = model.check_input(x)
+    xin, yout, tout = (os.path.join(work_dir, f) for f in ("steps.npy", "y.bin", "trace.bin"))
+    np.save(xin, x)
+    r = subprocess.run([exe, f"--{api_name}", xin, yout] + ([tout] if trace else []), capture_output=True, text=True)
+    if r.returncode != 0:
+        raise CodegenError(f"the harness failed (exit {r.returncode}): {r.stderr.strip()}", file=exe)
+    y = np.fromfile(yout, dtype=spec.dtype.newbyteorder("<")).astype(spec.dtype).reshape((len(x),) + tuple(spec.shape))
+    return y, (read_trace(model, tout, False, len(x)) if trace else None)
+
+
+def _name(project_dir):
+    from .emit import _project_name
+    return _project_name(os.path.abspath(project_dir))

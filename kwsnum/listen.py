@@ -33,6 +33,12 @@ def check(model):
     if not kstream.is_streaming(model):
         raise InputError("the model is not a streaming model (make one with kwsnum.streaming.to_streaming or "
                          "from_torch(..., streaming=True))")
+    check_frontend(model)
+    kdet.output_spec(model)
+
+
+def check_frontend(model):
+    """Raise InputError unless the model's frontend can run frame by frame with time on the last axis."""
     fe = model.frontend
     if fe is None:
         raise InputError("the streaming model has no frontend: PCM cannot be turned into its input frames (store "
@@ -49,7 +55,6 @@ def check(model):
                              "layout='coeff_major' and channel_axis=False (features (channels, frames))")
     elif fe.kind != "raw":
         raise InputError(f"frontend kind {fe.kind!r} cannot stream")
-    kdet.output_spec(model)
 
 
 def frame_geometry(model):
@@ -178,4 +183,4 @@ def listen(model, pcm, **kw):
     return Listener(model, **kw).push(np.asarray(pcm))
 
 
-__all__ = ["Listener", "Detection", "listen", "check", "step_time", "frame_geometry", "override"]
+__all__ = ["Listener", "Detection", "listen", "check", "check_frontend", "step_time", "frame_geometry", "override"]

@@ -30,7 +30,7 @@ class FrontendResult:
         return s
 
 
-def audio_items(paths, model, split, limit):
+def audio_items(paths, model, split, limit, resample=False, mix=False):
     """[(name, loader of int16 samples)] of DATA as ``kwsnum verify`` lists it: a Speech Commands-style folder's
     split, or the .wav files among the paths (folders expanded); the same ``limit`` subsampling."""
     from ..wav import read_wav
@@ -51,7 +51,8 @@ def audio_items(paths, model, split, limit):
             else:
                 files.append(p)
         for f in files:   # .npy inputs are features, not audio: they are kept for the subsampling's indices
-            items.append((f, (lambda f=f: read_wav(f, expected_rate=fe.sample_rate)[0])
+            items.append((f, (lambda f=f: read_wav(f, expected_rate=fe.sample_rate, resample=resample,
+                                                   mix=mix)[0])
                           if f.lower().endswith(".wav") else None))
     if limit is not None and 0 < limit < len(items):
         keep = np.unique(np.linspace(0, len(items) - 1, limit).round().astype(int))
