@@ -122,4 +122,34 @@ def detect(params, outputs, warmup=0):
     return [(k, d.last_sum) for k, q in enumerate(outputs) if d.push(q)]
 
 
-__all__ = ["DetectorParams", "Detector", "configure", "params_of", "detect", "output_spec"]
+def scores(params, outputs):
+    """The integer score of every step (int64, (steps,)) of integer outputs (steps, classes)."""
+    q = np.asarray(outputs, np.int64)
+    q = q.reshape(q.shape[0], int(np.prod(q.shape[1:], dtype=np.int64)))
+    return q[:, params.label] - (q[:, params.against] if params.against >= 0 else params.zero_point)
+
+
+def moving_sums(params, score, warmup=0):
+    """(steps, sums): the steps k >= warmup + window - 1 and their sums of the last ``window`` scores (int64)."""
+    s = np.asarray(score, np.int64)[int(warmup):]
+    c = np.concatenate([[0], np.cumsum(s)])
+    w = params.window
+    sums = c[w:] - c[:-w] if len(s) >= w else np.zeros(0, np.int64)
+    return np.arange(len(sums), dtype=np.int64) + int(warmup) + w - 1, sums
+
+
+def detect_sums(params, steps, sums):
+    """The decisions of :class:`Detector` from precomputed (steps, sums) of :func:`moving_sums`: the same
+    [(step, integer sum)] as :func:`detect`, without a Python loop over every step (threshold sweeps)."""
+    cand = np.flatnonzero(np.asarray(sums) >= params.threshold_sum)
+    out, nxt = [], None
+    for i in cand:
+        k = int(steps[i])
+        if nxt is None or k >= nxt:
+            out.append((k, int(sums[i])))
+            nxt = k + max(params.refractory, 1)
+    return out
+
+
+__all__ = ["DetectorParams", "Detector", "configure", "params_of", "detect", "output_spec", "scores", "moving_sums",
+           "detect_sums"]

@@ -76,3 +76,7 @@ def test_long_audio_speakers_disjoint_from_training(tmp_path):
     train_speakers = {n for n, s in split.items() if s == "training"}
     for _, _, sp in ev:
         assert split[sp] == "testing" and sp not in train_speakers
+    # --speakers validation: audio to choose a detector on, by the validation speakers only
+    ev = wakeword.long_audio(tmp_path / "v.wav", seed=9, split_seed=4, seconds=15.0, synths=["espeak"],
+                             positive_every=3.0, noise=False, augment=False, speakers="validation")
+    assert ev and all(split[sp] == "validation" for _, _, sp in ev)

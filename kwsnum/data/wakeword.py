@@ -2,7 +2,8 @@
 (kwsnum.data.voices), plus long evaluation audio with positives inserted at known times.
 
     python -m kwsnum.data.wakeword OUT --seed 0 [--per-phrase 200] [--synths espeak,flite]
-    python -m kwsnum.data.wakeword OUT --long 3600 --seed 1      # OUT/long.wav + OUT/long.csv
+    python -m kwsnum.data.wakeword OUT --long 3600 --seed 1 --split-seed 0   # OUT/long.wav + OUT/long.csv
+    python -m kwsnum.data.wakeword OUT --long 1800 --seed 2 --split-seed 0 --speakers validation
 
 Clips (``generate``): ``OUT/<phrase>/<speaker>_nohash_<k>.wav`` (1 s, 16 kHz, int16), made by the
 Speech Commands generator's clip maker (kwsnum.data.synth: trimming, placement, gain, background noise,
@@ -98,16 +99,18 @@ def _utterance(text, speaker, rng, arng, rirs, aug):
 
 
 def long_audio(out_wav, seed=0, seconds=3600.0, synths=None, positive_every=30.0, noise=True,
-               negatives=True, augment=True, split_seed=None, log=None):
+               negatives=True, augment=True, split_seed=None, log=None, speakers="testing"):
     """Write ``seconds`` of evaluation audio to out_wav and the inserted positives to out_wav's .csv
-    (columns start, end, speaker). Speakers: the ``testing`` split of ``splits(split_seed or seed)``
-    (give the training set's seed as ``split_seed`` for speaker-disjointness from it). Returns the
-    list of (start, end, speaker string)."""
+    (columns start, end, speaker). Speakers: the ``speakers`` split (``testing``, or ``validation`` for
+    audio to tune a detector on) of ``splits(split_seed or seed)`` (give the training set's seed as
+    ``split_seed`` for speaker-disjointness from it). Returns the list of (start, end, speaker string)."""
     names = _synth.resolve_synths(synths, log or (lambda m: sys.stderr.write(m + "\n")))
+    if speakers not in ("testing", "validation"):
+        raise ValueError(f"speakers must be 'testing' or 'validation', got {speakers!r}")
     split = splits(seed if split_seed is None else split_seed, names)
-    test = sorted((sp for sp, s in split.items() if s == "testing"), key=str)
+    test = sorted((sp for sp, s in split.items() if s == speakers), key=str)
     if not test:
-        raise RuntimeError("no test speaker")
+        raise RuntimeError(f"no {speakers} speaker")
     aug = _aug.DEFAULT if augment is True else (augment or None)
     rirs = _aug.room_impulse_responses(seed) if aug is not None else []
     n = int(round(seconds * SAMPLE_RATE))
@@ -167,13 +170,20 @@ def main(argv=None):
     p.add_argument("--long", type=float, default=None, metavar="SECONDS",
                    help="write OUT/long.wav + long.csv (evaluation audio) instead of clips")
     p.add_argument("--split-seed", type=int, default=None, help="the training set's seed (test speakers)")
+    p.add_argument("--speakers", choices=("testing", "validation"), default="testing",
+                   help="--long: the split whose speakers talk (validation: audio to tune a detector on)")
+    p.add_argument("--positive-every", type=float, default=30.0, metavar="SECONDS",
+                   help="--long: mean seconds between inserted positives (>= 2.5: about one event per 2.5 s)")
     p.add_argument("--jobs", type=int, default=1)
     a = p.parse_args(argv)
     synths = [s for s in a.synths.split(",") if s]
     try:
         if a.long:
             os.makedirs(a.out_dir, exist_ok=True)
-            ev = long_audio(os.path.join(a.out_dir, "long.wav"), a.seed, a.long, synths, split_seed=a.split_seed)
+            if a.positive_every <= 0:
+                raise ValueError("--positive-every must be > 0")
+            ev = long_audio(os.path.join(a.out_dir, "long.wav"), a.seed, a.long, synths, split_seed=a.split_seed,
+                            positive_every=a.positive_every, speakers=a.speakers)
             print(f"wrote {a.long:g} s with {len(ev)} positives to {a.out_dir}/long.wav")
         else:
             print(f"wrote {generate(a.out_dir, a.seed, a.per_phrase, synths=synths, jobs=a.jobs)} clips")

@@ -9,6 +9,11 @@ Made with:
     python bench/bundle_default.py /tmp/def_aug /tmp/sc_mix
 (speaker-disjoint test split of that set: float 83.0 %, int8 oracle 82.6 %; docs/training.md "The bundled
 default". The espeak-only model before it: docs/training.md, held-out-synthesizer protocol.)
+
+The bundled wake-word model (``wakeword_int8.h5``): a streaming int8 TemporalConvNet ("hey kiwi" vs everything
+else) with its micro frontend and detector inside, for ``kwsnum stream``, and a demo recording
+(``wakeword/demo.wav``, its inserted positive in ``wakeword/demo.csv``) said by test speakers of its training set;
+how both were made: docs/training.md, "Wake-word model".
 """
 import os
 
@@ -23,3 +28,15 @@ def clips():
     """[(path, expected label)] of the bundled clips, sorted by file name."""
     d = os.path.join(HERE, "clips")
     return [(os.path.join(d, f), f[:-4]) for f in sorted(os.listdir(d)) if f.endswith(".wav")]
+
+
+def wakeword_model_path():
+    """The bundled streaming wake-word model (kwsnum stream)."""
+    return os.path.join(HERE, "wakeword_int8.h5")
+
+
+def wakeword_demo():
+    """(demo WAV path, [(start, end, speaker)] of the wake phrases inserted in it)."""
+    from ..data.wakeword import read_events
+    d = os.path.join(HERE, "wakeword")
+    return os.path.join(d, "demo.wav"), read_events(os.path.join(d, "demo.csv"))
