@@ -29,18 +29,23 @@ from ..fixedpoint import requantize, clamp, mbqm_int64, qcast
 F32_EXACT = 1 << 24     # float32 holds every integer of magnitude <= 2**24; the bound must stay below
 F64_EXACT = 1 << 53     # float64: 2**53
 
-PATHS = ("loops", "gemm", "depthwise")
+PATHS = ("loops", "gemm", "depthwise", "depthwise_float")
+EPILOGUES = ("int", "f64")
 _forced = []
 
 
 @contextlib.contextmanager
-def forced(path, dtype=None):
-    """Plan every conv / linear node created inside on ``path`` ("loops", "gemm" or "depthwise"; where a path does
-    not apply to a node, e.g. depthwise for a dense conv, the node keeps its own choice) with the GEMM in ``dtype``
-    ("float32" / "float64"; default: the exact one). For tests: a forced float32 beyond its bound is inexact."""
-    if path not in PATHS:
+def forced(path=None, dtype=None, epilogue=None):
+    """Plan every conv / linear node created inside on ``path`` ("loops", "gemm", "depthwise" or "depthwise_float";
+    None: the node's own choice; where a path does not apply to a node, e.g. depthwise for a dense conv, the node
+    keeps its own choice) with the float sums in ``dtype`` ("float32" / "float64"; default: the exact one) and the
+    conv epilogue of the gemm / depthwise_float paths ``epilogue`` ("int" / "f64"; default: f64 where exact). For
+    tests: a forced float32 beyond its bound is inexact, and so is a forced f64 epilogue beyond its own."""
+    if path is not None and path not in PATHS:
         raise ValueError(f"unknown path {path!r} (known: {', '.join(PATHS)})")
-    _forced.append((path, dtype))
+    if epilogue is not None and epilogue not in EPILOGUES:
+        raise ValueError(f"unknown epilogue {epilogue!r} (known: {', '.join(EPILOGUES)})")
+    _forced.append((path, dtype, epilogue))
     try:
         yield
     finally:
@@ -74,19 +79,41 @@ def exact_dtype(bound):
 
 
 def choose(fmt, weight, zero_point, dense, depthwise):
-    """(path, dtype) of an integer conv / linear node: gemm where ``dense`` (groups == 1) and the bound allows,
-    depthwise where ``depthwise`` (one input channel per group), else loops. dtype: the GEMM's float type."""
+    """(path, dtype) of an integer conv / linear node: gemm where ``dense`` (groups == 1) and the bound allows;
+    where ``depthwise`` (one input channel per group), depthwise_float where the bound allows, else depthwise;
+    else loops. dtype: the float type of the sums (gemm, depthwise_float)."""
     dtype = exact_dtype(weighted_sum_bound(weight, input_abs_max(fmt, zero_point)))
-    path = "gemm" if dense and dtype is not None else ("depthwise" if depthwise else "loops")
+    fast = dtype is not None
+    path = "gemm" if dense and fast else ("depthwise_float" if depthwise and fast else
+                                         "depthwise" if depthwise else "loops")
     if _forced:
-        want, want_dtype = _forced[-1]
-        if want == "loops" or (want == "gemm" and dense) or (want == "depthwise" and depthwise):
+        want, want_dtype, _ = _forced[-1]
+        if want == "loops" or (want == "gemm" and dense) or (want in ("depthwise", "depthwise_float") and depthwise):
             path = want
         if want_dtype is not None:
             dtype = np.dtype(want_dtype).type
-        if path == "gemm" and dtype is None:
+        if path in ("gemm", "depthwise_float") and dtype is None:
             path = "depthwise" if depthwise else "loops"
     return path, dtype
+
+
+def choose_epilogue(kind, mode, weight, bias, mult, shift, xmax):
+    """"f64" where :func:`f64_epilogue_ok` holds (or forced), else "int": the epilogue of a conv's gemm and
+    depthwise_float paths."""
+    ok = f64_epilogue_ok(kind, mode, weight, bias, mult, shift, xmax)
+    if _forced and _forced[-1][2] is not None and kind in (KIND_INT8, KIND_INT16):
+        return _forced[-1][2]
+    return "f64" if ok else "int"
+
+
+def epilogue(p, acc, out):
+    """out (N, O, P) from the exact sums acc (N, O, P) by the node's epilogue (p: the conv's prepare() dict)."""
+    if p["epilogue"] == "f64":
+        epilogue_f64(acc, p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0], p["act"][1], p["mode"],
+                     p["kind"], out)
+    else:
+        gemm_epilogue(acc, p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0], p["act"][1], p["mode"],
+                      p["kind"], p["bits"], p["omode"], out)
 
 
 KIND_INT8, KIND_INT16, KIND_Q = 0, 1, 2     # the integer epilogues of conv / linear
@@ -134,6 +161,92 @@ def gemm_epilogue(acc, bias, mult, shift, out_zp, act_min, act_max, mode, kind, 
         for o in range(O):
             epilogue_row(acc[n, o], np.int64(bias[o]), np.int64(mult[o]), np.int64(shift[o]), out_zp, act_min,
                          act_max, mode, kind, bits, omode, out[n, o])
+
+
+# ------------------------------------------------------------------ the epilogue in float64 (docs/numerics.md 3.6)
+def f64_epilogue_ok(kind, mode, weight, bias, mult, shift, xmax):
+    """Whether :func:`epilogue_f64` is exact for this node: per output channel o, with X = xmax * sum |w[o]| +
+    |bias[o]| (a bound on |bias + sum x * w|), the product t that the requantization rounds stays below 2**53:
+    int8 double rounding X * 2**max(shift, 0) * M < 2**53, single rounding X * M < 2**53, int16 X * reduced(M) <
+    2**53. Python integers: exact."""
+    if kind not in (KIND_INT8, KIND_INT16) or mult is None:
+        return False
+    O = weight.shape[0]
+    sw = np.abs(weight.astype(np.int64)).reshape(O, -1).sum(axis=1)
+    for o in range(O):
+        X = int(sw[o]) * int(xmax) + abs(int(bias[o]))
+        m, s = int(mult[o]), int(shift[o])
+        if m < 0:
+            return False
+        if kind == KIND_INT16:
+            m = 0x7FFF if m >= 0x7FFF0000 else (m + 32768) >> 16
+        elif mode == 0:
+            m <<= max(s, 0)
+        if X * m >= F64_EXACT:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def epilogue_row_f64(a, b, m, s, out_zp, act_min, act_max, mode, kind, y):
+    """y[p] = int_epilogue(b + a[p]) of one output channel for kind int8 / int16, computed in float64, exactly where
+    :func:`f64_epilogue_ok` holds (docs/numerics.md 3.6): every rounding of the requantization is
+    floor((t + 2**(k-1)) / 2**k) of an integer t < 2**53 in magnitude, which is q + [t >= (2q + 1) * 2**(k-1)]
+    with q = floor(t * 2**-k): a scaling by a power of two, a floor and a comparison, each exact. int8 double
+    rounding: srdhm is that rounding of t = sat32(x * 2**left) * M with k = 31 (gemmlowp's nudge rounds half up),
+    then rdbpot rounds |v| / 2**right half up and restores the sign; single rounding: t = x * M, k = 31 - shift;
+    int16: t = x * reduced(M), k = 15 - shift. The int32 saturations never bind inside the clamp, except the one
+    of x * 2**left, kept. Vectorizes (4 lanes of float64); the integer epilogue does not (no 64-bit vector
+    multiply)."""
+    P = a.shape[0]
+    bf = np.float64(b)
+    zp = np.float64(out_zp)
+    lo = np.float64(act_min)
+    hi = np.float64(act_max)
+    if kind == 1:
+        red = np.float64(0x7FFF if m >= 0x7FFF0000 else (m + 32768) >> 16)
+        k = 15 - s
+        sc = 2.0 ** -k
+        hk = 2.0 ** (k - 1)
+        for p in range(P):
+            t = (np.float64(a[p]) + bf) * red
+            q = np.floor(t * sc)
+            q += np.float64(t >= (2.0 * q + 1.0) * hk)
+            y[p] = min(max(q, lo), hi)
+    elif mode == 1:
+        mf = np.float64(m)
+        k = 31 - s
+        sc = 2.0 ** -k
+        hk = 2.0 ** (k - 1)
+        for p in range(P):
+            t = (np.float64(a[p]) + bf) * mf
+            q = np.floor(t * sc)
+            q += np.float64(t >= (2.0 * q + 1.0) * hk)
+            y[p] = min(max(q + zp, lo), hi)
+    else:
+        mf = np.float64(m)
+        left = 2.0 ** max(s, 0)
+        e = max(-s, 0)
+        se = 2.0 ** -e
+        he = 2.0 ** (e - 1)          # 0.5 for e = 0: floor(u + 0.5) = u
+        for p in range(P):
+            xl = min(max((np.float64(a[p]) + bf) * left, -2147483648.0), 2147483647.0)
+            t = xl * mf
+            q = np.floor(t * 4.656612873077393e-10)               # 2**-31
+            v = q + np.float64(t >= (2.0 * q + 1.0) * 1073741824.0)   # srdhm
+            u = np.floor((abs(v) + he) * se)                       # rdbpot: |v| / 2**e, half away from zero
+            v = -u if v < 0 else u
+            y[p] = min(max(v + zp, lo), hi)
+
+
+@njit(cache=True, nogil=True)
+def epilogue_f64(acc, bias, mult, shift, out_zp, act_min, act_max, mode, kind, out):
+    """out[n, o, p] = int_epilogue(bias[o] + acc[n, o, p]) by :func:`epilogue_row_f64` (int8 / int16 kinds)."""
+    N, O, P = acc.shape
+    for n in range(N):
+        for o in range(O):
+            epilogue_row_f64(acc[n, o], np.int64(bias[o]), np.int64(mult[o]), np.int64(shift[o]), out_zp, act_min,
+                             act_max, mode, kind, out[n, o])
 
 
 def as_float(x, offset, dtype):
@@ -223,6 +336,86 @@ def depthwise_int(x, in_off, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, out_z
                 for oh in range(OH):
                     for ow in range(OW):
                         out[n, o, oh, ow] = y[oh * Wq + ow]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")   # sh, sw >= 1: no division checks
+def depthwise_float(x, in_off, wf, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, Hq, Wq, phases, acc):
+    """The sums of products of a convolution with one input channel per group (groups = C, O = C * og), in a float
+    type that holds every partial sum exactly (docs/numerics.md 3.6): acc[n, o, oh * OW + ow] = sum over taps of
+    (x[n, o // og, oh * sh - pt + kh * dh, ow * sw - pl + kw * dw] + in_off) * wf[o, kh * KW + kw] (0 outside).
+
+    As :func:`depthwise_int`, each input plane is staged once in ``phases`` (float, :func:`float_phases`),
+    zero-padded and split by stride phase (sh * sw phases of Hq x Wq, one after the other): padded position (r, c)
+    at phase (r % sh) * sw + c % sw, element (r // sh, c // sw); every tap is then a shifted copy of one flattened
+    phase over the output rows at width Wq. Here the taps are added three at a time in one pass over the row
+    (row += xa * wa + xb * wb + xc * wc, the weights in registers): a third of the row's loads and stores, in 8-lane
+    float vectors. Every product and partial sum is an integer of magnitude <= the bound, exactly representable in
+    the float type, so neither the order nor the grouping of the additions changes the sum. The row is computed
+    over a length rounded up to whole vectors (the scratch has room): the columns beyond OW and the rows' tails are
+    sums of in-range products too (within the bound), never read."""
+    N, C, H, W = x.shape
+    O = wf.shape[0]
+    og = O // C
+    T = KH * KW
+    PQ = Hq * Wq
+    L = (OH - 1) * Wq + OW
+    Lv = -(-L // 32) * 32                            # whole vectors (8 lanes, unrolled 4 times)
+    toff = np.empty(T, np.intp)                      # tap t: its offset in phases
+    for kh in range(KH):
+        for kw in range(KW):
+            a, b = kh * dh, kw * dw
+            toff[kh * KW + kw] = ((a % sh) * sw + b % sw) * PQ + (a // sh) * Wq + b // sw
+    pos = np.empty(H * W, np.intp)                   # input (h, j): its place in phases
+    for h in range(H):
+        r = pt + h
+        for j in range(W):
+            c = pl + j
+            pos[h * W + j] = ((r % sh) * sw + c % sw) * PQ + (r // sh) * Wq + c // sw
+    row = np.empty(Lv, dtype=phases.dtype)
+    phases[:] = 0
+    xf = x.reshape(N, C, H * W)
+    for n in range(N):
+        for c in range(C):
+            xc = xf[n, c]
+            for k in range(H * W):
+                phases[np.uintp(pos[k])] = xc[k] + in_off
+            for o in range(c * og, (c + 1) * og):
+                ws = wf[o]
+                row[:] = 0
+                t = 0
+                while t < T:
+                    xa = phases[toff[t]:toff[t] + Lv]          # views: the indices below are >= 0
+                    wa = ws[t]
+                    if t + 3 <= T:
+                        xb = phases[toff[t + 1]:toff[t + 1] + Lv]
+                        xc = phases[toff[t + 2]:toff[t + 2] + Lv]
+                        wb, wc = ws[t + 1], ws[t + 2]
+                        for i in range(Lv):
+                            row[i] += xa[i] * wa + xb[i] * wb + xc[i] * wc
+                        t += 3
+                    elif t + 2 <= T:
+                        xb = phases[toff[t + 1]:toff[t + 1] + Lv]
+                        wb = ws[t + 1]
+                        for i in range(Lv):
+                            row[i] += xa[i] * wa + xb[i] * wb
+                        t += 2
+                    else:
+                        for i in range(Lv):
+                            row[i] += xa[i] * wa
+                        t += 1
+                ao = acc[n, o]
+                for oh in range(OH):
+                    for ow in range(OW):
+                        ao[np.uintp(oh * OW + ow)] = row[np.uintp(oh * Wq + ow)]
+
+
+def float_phases(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dtype):
+    """(Hq, Wq, scratch) of :func:`depthwise_float`: sh * sw phases of Hq x Wq (as :func:`stride_phases`), flat, in
+    the float type, with room for the rows read past their end (whole vectors)."""
+    _, _, H, W = x.shape
+    hq = max(oh + (kh - 1) * dh // sh, -(-(pt + H) // sh))
+    wq = max(ow + (kw - 1) * dw // sw, -(-(pl + W) // sw))
+    return hq, wq, np.empty(sh * sw * hq * wq + 32, dtype)
 
 
 def stride_phases(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):

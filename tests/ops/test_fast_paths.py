@@ -21,11 +21,12 @@ from tests.strategies import check_model
 from tests.test_qformat_ops import conv_case, linear_case
 
 
-def planned(model, path=None, dtype=None):
-    """A fresh plan of ``model`` with every conv / linear forced on ``path`` (None: the plan's own choice)."""
-    if path is None:
+def planned(model, path=None, dtype=None, epilogue=None):
+    """A fresh plan of ``model`` with every conv / linear forced on ``path`` (None: the plan's own choice) and
+    ``epilogue`` ("int" / "f64"; None: the plan's own)."""
+    if path is None and epilogue is None:
         return Plan(model)
-    with gemm.forced(path, dtype):
+    with gemm.forced(path, dtype, epilogue):
         return Plan(model)
 
 
@@ -44,10 +45,12 @@ def all_paths_agree(model, x):
     base = planned(model, "loops")
     assert {p for p, _ in paths_of(base)} == {"loops"}
     want = base.run(x)
-    for path, dtype in (("gemm", None), ("gemm", "float64"), ("depthwise", None)):
-        plan = planned(model, path, dtype)
-        got = plan.run(x)
-        assert got.dtype == want.dtype and np.array_equal(got, want), (path, dtype, paths_of(plan))
+    for path, dtype in (("gemm", None), ("gemm", "float64"), ("depthwise", None), ("depthwise_float", None),
+                        ("depthwise_float", "float64")):
+        for epi in ("int", None):      # the integer epilogue, and the plan's (f64 where exact)
+            plan = planned(model, path, dtype, epi)
+            got = plan.run(x)
+            assert got.dtype == want.dtype and np.array_equal(got, want), (path, dtype, epi, paths_of(plan))
     return want
 
 
@@ -59,7 +62,7 @@ def test_conv_paths_agree(fmt, groups, data):
     model, x = data.draw(conv_models(None, fmt, groups))
     chosen = planned(model)
     one_channel = model.nodes[0].arrays["weight"].shape[1] == 1      # one input channel per group
-    assert {p for p, _ in paths_of(chosen)} == ({"gemm"} if groups == 1 else {"depthwise"} if one_channel
+    assert {p for p, _ in paths_of(chosen)} == ({"gemm"} if groups == 1 else {"depthwise_float"} if one_channel
                                                 else {"loops"})
     np.testing.assert_array_equal(all_paths_agree(model, x), chosen.run(x))
     check_model(model, x)
