@@ -207,6 +207,8 @@ class Conv2d(Op):
                 p["wf"] = p["w"].reshape(w.shape[0], -1).astype(p["dtype"])
             p["epilogue"] = gemm.choose_epilogue(p["kind"], p["mode"], w, p["bias"], p["mult"], p["shift"],
                                                  gemm.input_abs_max(p["fmt"], zi))
+            if p["epilogue"] == "f64":
+                p["consts"] = gemm.f64_epilogue_consts(p["kind"], p["mode"], p["mult"], p["shift"])
         return p
 
     def run(self, p, inputs):
@@ -220,9 +222,9 @@ class Conv2d(Op):
         if p["path"] == "gemm":
             _, _, KH, KW = p["w"].shape
             OH, OW = out.shape[2], out.shape[3]
-            cols = gemm.im2col(gemm.as_float(x4, p["in_off"], p["dtype"]), KH, KW, sh, sw, dh, dw, pt, pl, OH, OW)
-            acc = gemm.matmul_exact(p["wf"], cols)
-            gemm.epilogue(p, acc, out.reshape(acc.shape))
+            cols = gemm.im2col_batched(x4, p["in_off"], p["dtype"], KH, KW, sh, sw, dh, dw, pt, pl, OH, OW)
+            acc = gemm.matmul_exact(p["wf"], cols)          # (O, N * OH * OW)
+            gemm.epilogue(p, acc.reshape(-1, n, OH * OW), out.reshape(n, -1, OH * OW), onp=True)
         elif p["path"] == "depthwise_float":
             _, _, KH, KW = p["w"].shape
             OH, OW = out.shape[2], out.shape[3]

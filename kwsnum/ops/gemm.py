@@ -106,13 +106,14 @@ def choose_epilogue(kind, mode, weight, bias, mult, shift, xmax):
     return "f64" if ok else "int"
 
 
-def epilogue(p, acc, out):
-    """out (N, O, P) from the exact sums acc (N, O, P) by the node's epilogue (p: the conv's prepare() dict)."""
+def epilogue(p, acc, out, onp=False):
+    """out (N, O, P) from the exact sums acc, (O, N, P) when ``onp`` else (N, O, P), by the node's epilogue (p: the
+    conv's prepare() dict, with "consts" where the epilogue is f64)."""
     if p["epilogue"] == "f64":
-        epilogue_f64(acc, p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0], p["act"][1], p["mode"],
-                     p["kind"], out)
+        epilogue_f64(acc, onp, p["bias"], p["consts"], p["out_zp"], p["act"][0], p["act"][1],
+                     p["kind"] == KIND_INT8 and p["mode"] == 0, out)
     else:
-        gemm_epilogue(acc, p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0], p["act"][1], p["mode"],
+        gemm_epilogue(acc, onp, p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0], p["act"][1], p["mode"],
                       p["kind"], p["bits"], p["omode"], out)
 
 
@@ -154,13 +155,14 @@ def epilogue_row(a, b, m, s, out_zp, act_min, act_max, mode, kind, bits, omode, 
 
 
 @njit(cache=True, nogil=True)
-def gemm_epilogue(acc, bias, mult, shift, out_zp, act_min, act_max, mode, kind, bits, omode, out):
-    """out[n, o, p] = int_epilogue(bias[o] + acc[n, o, p]): acc holds exact integer sums (float32 / float64)."""
-    N, O, P = acc.shape
+def gemm_epilogue(acc, onp, bias, mult, shift, out_zp, act_min, act_max, mode, kind, bits, omode, out):
+    """out[n, o, p] = int_epilogue(bias[o] + acc): acc holds exact integer sums (float32 / float64), acc[o, n, p]
+    when ``onp`` (the batched GEMM's layout), else acc[n, o, p]."""
+    N, O, P = out.shape
     for n in range(N):
         for o in range(O):
-            epilogue_row(acc[n, o], np.int64(bias[o]), np.int64(mult[o]), np.int64(shift[o]), out_zp, act_min,
-                         act_max, mode, kind, bits, omode, out[n, o])
+            epilogue_row(acc[o, n] if onp else acc[n, o], np.int64(bias[o]), np.int64(mult[o]), np.int64(shift[o]),
+                         out_zp, act_min, act_max, mode, kind, bits, omode, out[n, o])
 
 
 # ------------------------------------------------------------------ the epilogue in float64 (docs/numerics.md 3.6)
@@ -187,66 +189,65 @@ def f64_epilogue_ok(kind, mode, weight, bias, mult, shift, xmax):
     return True
 
 
+def f64_epilogue_consts(kind, mode, mult, shift):
+    """(O, 4) float64 constants of :func:`epilogue_row_f64` per output channel, exact (powers of two and integers
+    below 2**31): int16 (reduced(M), 2**-k, 2**(k-1), 0) with k = 15 - shift; int8 single rounding
+    (M, 2**-k, 2**(k-1), 0) with k = 31 - shift; int8 double rounding (M, 2**left, 2**-e, 2**(e-1)) with
+    left = max(shift, 0), e = max(-shift, 0)."""
+    rows = []
+    for m, s in zip(mult.tolist(), shift.tolist()):
+        if kind == KIND_INT16:
+            k = 15 - s
+            rows.append((0x7FFF if m >= 0x7FFF0000 else (m + 32768) >> 16, 2.0 ** -k, 2.0 ** (k - 1), 0.0))
+        elif mode == 1:
+            k = 31 - s
+            rows.append((m, 2.0 ** -k, 2.0 ** (k - 1), 0.0))
+        else:
+            e = max(-s, 0)
+            rows.append((m, 2.0 ** max(s, 0), 2.0 ** -e, 2.0 ** (e - 1)))
+    return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def epilogue_row_f64(a, b, m, s, out_zp, act_min, act_max, mode, kind, y):
+def epilogue_row_f64(a, b, c0, c1, c2, c3, zp, lo, hi, double, y):
     """y[p] = int_epilogue(b + a[p]) of one output channel for kind int8 / int16, computed in float64, exactly where
-    :func:`f64_epilogue_ok` holds (docs/numerics.md 3.6): every rounding of the requantization is
-    floor((t + 2**(k-1)) / 2**k) of an integer t < 2**53 in magnitude, which is q + [t >= (2q + 1) * 2**(k-1)]
-    with q = floor(t * 2**-k): a scaling by a power of two, a floor and a comparison, each exact. int8 double
-    rounding: srdhm is that rounding of t = sat32(x * 2**left) * M with k = 31 (gemmlowp's nudge rounds half up),
-    then rdbpot rounds |v| / 2**right half up and restores the sign; single rounding: t = x * M, k = 31 - shift;
-    int16: t = x * reduced(M), k = 15 - shift. The int32 saturations never bind inside the clamp, except the one
-    of x * 2**left, kept. Vectorizes (4 lanes of float64); the integer epilogue does not (no 64-bit vector
-    multiply)."""
+    :func:`f64_epilogue_ok` holds (docs/numerics.md 3.6); c0..c3: the channel's :func:`f64_epilogue_consts`.
+    Every rounding of the requantization is floor((t + 2**(k-1)) / 2**k) of an integer t below 2**53 in magnitude,
+    which is q + [t >= (2q + 1) * 2**(k-1)] with q = floor(t * 2**-k): a scaling by a power of two, a floor and a
+    comparison, each exact. int8 double rounding (``double``): srdhm is that rounding of t = sat32(x * 2**left) * M
+    with k = 31 (gemmlowp's nudge rounds half up), then rdbpot rounds |v| / 2**e half up and restores the sign;
+    int8 single rounding t = x * M, k = 31 - shift; int16 t = x * reduced(M), k = 15 - shift (zp = 0). The other
+    int32 saturations never bind inside the clamp [lo, hi]. Vectorizes (4 lanes of float64), where the integer
+    epilogue's 64-bit products do not."""
     P = a.shape[0]
-    bf = np.float64(b)
-    zp = np.float64(out_zp)
-    lo = np.float64(act_min)
-    hi = np.float64(act_max)
-    if kind == 1:
-        red = np.float64(0x7FFF if m >= 0x7FFF0000 else (m + 32768) >> 16)
-        k = 15 - s
-        sc = 2.0 ** -k
-        hk = 2.0 ** (k - 1)
+    if double:
         for p in range(P):
-            t = (np.float64(a[p]) + bf) * red
-            q = np.floor(t * sc)
-            q += np.float64(t >= (2.0 * q + 1.0) * hk)
-            y[p] = min(max(q, lo), hi)
-    elif mode == 1:
-        mf = np.float64(m)
-        k = 31 - s
-        sc = 2.0 ** -k
-        hk = 2.0 ** (k - 1)
-        for p in range(P):
-            t = (np.float64(a[p]) + bf) * mf
-            q = np.floor(t * sc)
-            q += np.float64(t >= (2.0 * q + 1.0) * hk)
-            y[p] = min(max(q + zp, lo), hi)
-    else:
-        mf = np.float64(m)
-        left = 2.0 ** max(s, 0)
-        e = max(-s, 0)
-        se = 2.0 ** -e
-        he = 2.0 ** (e - 1)          # 0.5 for e = 0: floor(u + 0.5) = u
-        for p in range(P):
-            xl = min(max((np.float64(a[p]) + bf) * left, -2147483648.0), 2147483647.0)
-            t = xl * mf
-            q = np.floor(t * 4.656612873077393e-10)               # 2**-31
-            v = q + np.float64(t >= (2.0 * q + 1.0) * 1073741824.0)   # srdhm
-            u = np.floor((abs(v) + he) * se)                       # rdbpot: |v| / 2**e, half away from zero
+            xl = min(max((np.float64(a[p]) + b) * c1, -2147483648.0), 2147483647.0)
+            t = xl * c0
+            q = np.floor(t * 4.656612873077393e-10)                     # 2**-31
+            v = q + np.float64(t >= (2.0 * q + 1.0) * 1073741824.0)     # srdhm
+            u = np.floor((abs(v) + c3) * c2)                            # rdbpot: |v| / 2**e, half away from zero
             v = -u if v < 0 else u
             y[p] = min(max(v + zp, lo), hi)
+    else:
+        for p in range(P):
+            t = (np.float64(a[p]) + b) * c0
+            q = np.floor(t * c1)
+            q += np.float64(t >= (2.0 * q + 1.0) * c2)
+            y[p] = min(max(q + zp, lo), hi)
 
 
 @njit(cache=True, nogil=True)
-def epilogue_f64(acc, bias, mult, shift, out_zp, act_min, act_max, mode, kind, out):
-    """out[n, o, p] = int_epilogue(bias[o] + acc[n, o, p]) by :func:`epilogue_row_f64` (int8 / int16 kinds)."""
-    N, O, P = acc.shape
+def epilogue_f64(acc, onp, bias, consts, out_zp, act_min, act_max, double, out):
+    """out[n, o, p] = int_epilogue(bias[o] + acc) by :func:`epilogue_row_f64` (int8 / int16 kinds); acc is
+    acc[o, n, p] when ``onp`` (the batched GEMM's layout), else acc[n, o, p]."""
+    N, O, P = out.shape
+    zp, lo, hi = np.float64(out_zp), np.float64(act_min), np.float64(act_max)
     for n in range(N):
         for o in range(O):
-            epilogue_row_f64(acc[n, o], np.int64(bias[o]), np.int64(mult[o]), np.int64(shift[o]), out_zp, act_min,
-                             act_max, mode, kind, out[n, o])
+            a = acc[o, n] if onp else acc[n, o]
+            c = consts[o]
+            epilogue_row_f64(a, np.float64(bias[o]), c[0], c[1], c[2], c[3], zp, lo, hi, double, out[n, o])
 
 
 def as_float(x, offset, dtype):
@@ -259,9 +260,24 @@ def matmul_exact(wf, cols):
     return np.matmul(wf, cols)
 
 
-def im2col(xf, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
+def im2col_batched(x, offset, dtype, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
+    """(N, C, H, W) integers -> (C * KH * KW, N * OH * OW) columns of x + offset in the GEMM's float type, the
+    whole batch side by side (one matrix product for the batch: small per-sample products waste BLAS's time):
+    column n * OH * OW + p is sample n's output position p, rows as :func:`im2col`. A 1x1 convolution reading its
+    whole input is one converting, transposing copy."""
+    N, C, H, W = x.shape
+    if kh == kw == sh == sw == 1 and not pt and not pl and oh == H and ow == W:
+        xt = np.empty((C, N, H, W), dtype)
+        np.add(x.transpose(1, 0, 2, 3), dtype(offset), out=xt)
+        return xt.reshape(C, N * H * W)
+    win = im2col(as_float(x, offset, dtype), kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, split=True)
+    return np.ascontiguousarray(win.transpose(1, 2, 3, 0, 4, 5)).reshape(C * kh * kw, N * oh * ow)
+
+
+def im2col(xf, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, split=False):
     """(N, C, H, W) -> (N, C * KH * KW, OH * OW) columns of the zero-padded input (row order c, kh, kw: the
-    weight's). Padded taps are 0 (for int8 x is q - zp_in, and padding is the real value 0)."""
+    weight's). Padded taps are 0 (for int8 x is q - zp_in, and padding is the real value 0). ``split``: the
+    (N, C, KH, KW, OH, OW) window view instead."""
     N, C, H, W = xf.shape
     hn = (oh - 1) * sh + (kh - 1) * dh + 1          # rows / columns the output reads
     wn = (ow - 1) * sw + (kw - 1) * dw + 1
@@ -270,12 +286,12 @@ def im2col(xf, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
         xp[:, :, pt:pt + H, pl:pl + W] = xf
     else:
         xp = xf
-    if kh == kw == sh == sw == 1 and hn == xp.shape[2] and wn == xp.shape[3]:
+    if kh == kw == sh == sw == 1 and hn == xp.shape[2] and wn == xp.shape[3] and not split:
         return xp.reshape(N, C, hn * wn)
     s = xp.strides
     win = np.lib.stride_tricks.as_strided(
         xp, (N, C, kh, kw, oh, ow), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw), writeable=False)
-    return win.reshape(N, C * kh * kw, oh * ow)
+    return win if split else win.reshape(N, C * kh * kw, oh * ow)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")   # sh, sw >= 1: no division checks

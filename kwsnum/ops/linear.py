@@ -115,7 +115,7 @@ class Linear(Op):
         out = np.empty((x.shape[0], p["O"]), dtype=x.dtype)
         if p["path"] == "gemm":
             acc = gemm.matmul_exact(gemm.as_float(x, p["in_off"], p["dtype"]), p["wft"])
-            gemm.gemm_epilogue(acc[:, :, None], p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0],
+            gemm.gemm_epilogue(acc[:, :, None], False, p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0],
                                p["act"][1], p["mode"], p["kind"], p["bits"], p["omode"], out[:, :, None])
         elif p["fmt"] in ("int8", "int16") + QFORMATS:
             linear_int(x, p["w"], p["bias"], p["mult"], p["shift"], p["in_off"], p["out_zp"],
