@@ -8,9 +8,13 @@ from the weights and the whole input range (never from the data):
   is under 2**24, else in float64 when it is under 2**53. Every product and every partial sum, in whatever order and
   grouping BLAS adds them (FMA included), is an integer of magnitude at most that bound, hence exactly representable,
   so every float operation is exact and the float result is the integer sum. The bias is added afterwards in int64.
-- ``depthwise``: a numba kernel for convolutions with one input channel per group: each input plane staged once,
-  zero-padded and split by stride phase, in a scratch buffer (no bounds tests), so that every tap is one long
-  contiguous inner loop; integer accumulators as the loop kernels.
+- ``depthwise_float``: a numba kernel for convolutions with one input channel per group, in float32 / float64 under
+  the same bounds: each input plane staged once, zero-padded and split by stride phase, in a scratch buffer (no
+  bounds tests), so that every tap is one long contiguous inner loop; the taps added three per pass.
+- ``depthwise``: the same staging with integer accumulators as the loop kernels (beyond 2**53: q32 only).
+
+The conv epilogue of the gemm and depthwise_float paths runs in float64 where every product it rounds stays below
+2**53 (:func:`f64_epilogue_ok`, :func:`epilogue_row_f64`), else in integers (:func:`int_epilogue`).
 
     bound = max over output channels o of  xmax * sum |w[o]|
     xmax  = max |x| over the input range: int8 max(127 - zp_in, zp_in + 128) (x is q - zp_in), int16 32768,

@@ -45,12 +45,13 @@ def all_paths_agree(model, x):
     base = planned(model, "loops")
     assert {p for p, _ in paths_of(base)} == {"loops"}
     want = base.run(x)
-    for path, dtype in (("gemm", None), ("gemm", "float64"), ("depthwise", None), ("depthwise_float", None),
-                        ("depthwise_float", "float64")):
-        for epi in ("int", None):      # the integer epilogue, and the plan's (f64 where exact)
-            plan = planned(model, path, dtype, epi)
-            got = plan.run(x)
-            assert got.dtype == want.dtype and np.array_equal(got, want), (path, dtype, epi, paths_of(plan))
+    # epilogue "int": the integer one; None: the plan's (f64 where exact)
+    for path, dtype, epi in (("gemm", None, "int"), ("gemm", None, None), ("gemm", "float64", None),
+                             ("depthwise", None, None), ("depthwise_float", None, "int"),
+                             ("depthwise_float", None, None), ("depthwise_float", "float64", None)):
+        plan = planned(model, path, dtype, epi)
+        got = plan.run(x)
+        assert got.dtype == want.dtype and np.array_equal(got, want), (path, dtype, epi, paths_of(plan))
     return want
 
 
