@@ -13,7 +13,7 @@ from the weights and the whole input range (never from the data):
   bounds tests), so that every tap is one long contiguous inner loop; the taps added three per pass.
 - ``depthwise``: the same staging with integer accumulators as the loop kernels (beyond 2**53: q32 only).
 
-The conv epilogue of the gemm and depthwise_float paths runs in float64 where every product it rounds stays below
+The epilogue of the gemm and depthwise_float paths runs in float64 where every product it rounds stays below
 2**53 (:func:`f64_epilogue_ok`, :func:`epilogue_row_f64`), else in integers (:func:`int_epilogue`).
 
     bound = max over output channels o of  xmax * sum |w[o]|
@@ -43,7 +43,7 @@ def forced(path=None, dtype=None, epilogue=None):
     """Plan every conv / linear node created inside on ``path`` ("loops", "gemm", "depthwise" or "depthwise_float";
     None: the node's own choice; where a path does not apply to a node, e.g. depthwise for a dense conv, the node
     keeps its own choice) with the float sums in ``dtype`` ("float32" / "float64"; default: the exact one) and the
-    conv epilogue of the gemm / depthwise_float paths ``epilogue`` ("int" / "f64"; default: f64 where exact). For
+    epilogue of the gemm / depthwise_float paths ``epilogue`` ("int" / "f64"; default: f64 where exact). For
     tests: a forced float32 beyond its bound is inexact, and so is a forced f64 epilogue beyond its own."""
     if path is not None and path not in PATHS:
         raise ValueError(f"unknown path {path!r} (known: {', '.join(PATHS)})")
@@ -102,8 +102,8 @@ def choose(fmt, weight, zero_point, dense, depthwise):
 
 
 def choose_epilogue(kind, mode, weight, bias, mult, shift, xmax):
-    """"f64" where :func:`f64_epilogue_ok` holds (or forced), else "int": the epilogue of a conv's gemm and
-    depthwise_float paths."""
+    """"f64" where :func:`f64_epilogue_ok` holds (or forced), else "int": the epilogue of the gemm (conv, linear)
+    and depthwise_float paths."""
     ok = f64_epilogue_ok(kind, mode, weight, bias, mult, shift, xmax)
     if _forced and _forced[-1][2] is not None and kind in (KIND_INT8, KIND_INT16):
         return _forced[-1][2]
@@ -112,7 +112,7 @@ def choose_epilogue(kind, mode, weight, bias, mult, shift, xmax):
 
 def epilogue(p, acc, out, onp=False):
     """out (N, O, P) from the exact sums acc, (O, N, P) when ``onp`` else (N, O, P), by the node's epilogue (p: the
-    conv's prepare() dict, with "consts" where the epilogue is f64)."""
+    conv's / linear's prepare() dict, with "consts" where the epilogue is f64)."""
     if p["epilogue"] == "f64":
         epilogue_f64(acc, onp, p["bias"], p["consts"], p["out_zp"], p["act"][0], p["act"][1],
                      p["kind"] == KIND_INT8 and p["mode"] == 0, out)
