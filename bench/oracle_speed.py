@@ -216,6 +216,21 @@ def startup_breakdown(env):
           end="")
 
 
+def report_table(table, batch):
+    """The issue's table: per model, median wall ms per clip of each configuration, in one line each."""
+    cols = [("oracle int8   b1   t1", "oracle b1 t1"), ("oracle int8   b1   t2", "b1 t2"),
+            (f"oracle int8   b{batch} t1", f"b{batch} t1"), (f"oracle int8   b{batch} t2", f"b{batch} t2"),
+            ("torch float   b1   t1", "torch b1 t1"), (f"torch float   b{batch} t1", f"torch b{batch} t1"),
+            ("litert opti   b1   t1", "litert b1 t1"), (f"litert opti   b{batch} t1", f"litert b{batch} t1"),
+            (f"litert xnnp   b{batch} t1", f"xnnpack b{batch} t1")]
+    print(f"\nsummary: wall ms per clip (median), load average {os.getloadavg()[0]:.1f}")
+    print(f"  {'model':14s}" + "".join(f"{h:>16s}" for _, h in cols) + f"{'b' + str(batch) + ' t2 / litert':>20s}")
+    for name, row in table.items():
+        cells = "".join(f"{row[k] * 1e3:16.3f}" if k in row else f"{chr(45):>16s}" for k, _ in cols)
+        a, b = row.get(f"oracle int8   b{batch} t2"), row.get(f"litert opti   b{batch} t1")
+        print(f"  {name:14s}{cells}{(f'{a / b:20.2f}' if a and b else f'{chr(45):>20s}')}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=5)
@@ -234,6 +249,7 @@ def main():
     print(f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads at most), torch {torch.__version__}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; per clip, median of {args.repeat} "
           f"[min-max]")
+    table = {}
     for name in filter(None, args.models.split(",")):
         module, calib, g = zoo.example(name, n_calib=32)
         module.eval()
@@ -247,6 +263,7 @@ def main():
         times = measure(configs, args.repeat)
         for k, ts in times.items():
             print(f"  {k:26s} {fmt_ms(ts)}")
+        table[name] = {k: statistics.median(w for w, _ in ts) for k, ts in times.items()}
         print(f"  litert: {note}")
         if not args.no_busy:
             spin = busy_core()
@@ -257,6 +274,7 @@ def main():
                 spin.wait()
             for k, ts in busy.items():
                 print(f"  {k + ', 1 core busy':26s} {fmt_ms(ts)}")
+    report_table(table, args.batch)
     if not args.no_run:
         cold, warm, base, env = kwsnum_run_walls()
         print(f"\n`kwsnum run` (bundled default, 12 clips): cold {cold:.2f} s; warm median {statistics.median(warm):.2f} s "

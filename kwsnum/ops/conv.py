@@ -203,8 +203,12 @@ class Conv2d(Op):
             zi = in_tensor(model, node).zero_point if p["fmt"] == "int8" else 0
             p["path"], p["dtype"] = gemm.choose(p["fmt"], w, zi, dense=p["groups"] == 1,
                                                 depthwise=w.shape[1] == 1 and p["groups"] > 1)
-            if p["path"] == "gemm":
+            if p["path"] in ("gemm", "depthwise_float"):
                 p["wf"] = p["w"].reshape(w.shape[0], -1).astype(p["dtype"])
+            p["epilogue"] = gemm.choose_epilogue(p["kind"], p["mode"], w, p["bias"], p["mult"], p["shift"],
+                                                 gemm.input_abs_max(p["fmt"], zi))
+            if p["epilogue"] == "f64":
+                p["consts"] = gemm.f64_epilogue_consts(p["kind"], p["mode"], p["mult"], p["shift"])
         return p
 
     def run(self, p, inputs):
@@ -218,10 +222,17 @@ class Conv2d(Op):
         if p["path"] == "gemm":
             _, _, KH, KW = p["w"].shape
             OH, OW = out.shape[2], out.shape[3]
-            cols = gemm.im2col(gemm.as_float(x4, p["in_off"], p["dtype"]), KH, KW, sh, sw, dh, dw, pt, pl, OH, OW)
-            acc = gemm.matmul_exact(p["wf"], cols)
-            gemm.gemm_epilogue(acc, p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0], p["act"][1], p["mode"],
-                               p["kind"], p["bits"], p["omode"], out.reshape(acc.shape))
+            cols = gemm.im2col_batched(x4, p["in_off"], p["dtype"], KH, KW, sh, sw, dh, dw, pt, pl, OH, OW)
+            acc = gemm.matmul_exact(p["wf"], cols)          # (O, N * OH * OW)
+            gemm.epilogue(p, acc.reshape(-1, n, OH * OW), out.reshape(n, -1, OH * OW), onp=True)
+        elif p["path"] == "depthwise_float":
+            _, _, KH, KW = p["w"].shape
+            OH, OW = out.shape[2], out.shape[3]
+            hq, wq, phases = gemm.float_phases(x4, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, p["dtype"])
+            acc = np.empty((n, out.shape[1], OH * OW), p["dtype"])
+            gemm.depthwise_float(x4, p["in_off"], p["wf"], KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, hq, wq, phases,
+                                 acc)
+            gemm.epilogue(p, acc, out.reshape(acc.shape))
         elif p["path"] == "depthwise":
             _, _, KH, KW = p["w"].shape
             phases = gemm.stride_phases(x4, KH, KW, sh, sw, dh, dw, pt, pl, out.shape[2], out.shape[3])

@@ -8,9 +8,13 @@ from the weights and the whole input range (never from the data):
   is under 2**24, else in float64 when it is under 2**53. Every product and every partial sum, in whatever order and
   grouping BLAS adds them (FMA included), is an integer of magnitude at most that bound, hence exactly representable,
   so every float operation is exact and the float result is the integer sum. The bias is added afterwards in int64.
-- ``depthwise``: a numba kernel for convolutions with one input channel per group: each input plane staged once,
-  zero-padded and split by stride phase, in a scratch buffer (no bounds tests), so that every tap is one long
-  contiguous inner loop; integer accumulators as the loop kernels.
+- ``depthwise_float``: a numba kernel for convolutions with one input channel per group, in float32 / float64 under
+  the same bounds: each input plane staged once, zero-padded and split by stride phase, in a scratch buffer (no
+  bounds tests), so that every tap is one long contiguous inner loop; the taps added three per pass.
+- ``depthwise``: the same staging with integer accumulators as the loop kernels (beyond 2**53: q32 only).
+
+The epilogue of the gemm and depthwise_float paths runs in float64 where every product it rounds stays below
+2**53 (:func:`f64_epilogue_ok`, :func:`epilogue_row_f64`), else in integers (:func:`int_epilogue`).
 
     bound = max over output channels o of  xmax * sum |w[o]|
     xmax  = max |x| over the input range: int8 max(127 - zp_in, zp_in + 128) (x is q - zp_in), int16 32768,
@@ -29,18 +33,23 @@ from ..fixedpoint import requantize, clamp, mbqm_int64, qcast
 F32_EXACT = 1 << 24     # float32 holds every integer of magnitude <= 2**24; the bound must stay below
 F64_EXACT = 1 << 53     # float64: 2**53
 
-PATHS = ("loops", "gemm", "depthwise")
+PATHS = ("loops", "gemm", "depthwise", "depthwise_float")
+EPILOGUES = ("int", "f64")
 _forced = []
 
 
 @contextlib.contextmanager
-def forced(path, dtype=None):
-    """Plan every conv / linear node created inside on ``path`` ("loops", "gemm" or "depthwise"; where a path does
-    not apply to a node, e.g. depthwise for a dense conv, the node keeps its own choice) with the GEMM in ``dtype``
-    ("float32" / "float64"; default: the exact one). For tests: a forced float32 beyond its bound is inexact."""
-    if path not in PATHS:
+def forced(path=None, dtype=None, epilogue=None):
+    """Plan every conv / linear node created inside on ``path`` ("loops", "gemm", "depthwise" or "depthwise_float";
+    None: the node's own choice; where a path does not apply to a node, e.g. depthwise for a dense conv, the node
+    keeps its own choice) with the float sums in ``dtype`` ("float32" / "float64"; default: the exact one) and the
+    epilogue of the gemm / depthwise_float paths ``epilogue`` ("int" / "f64"; default: f64 where exact). For
+    tests: a forced float32 beyond its bound is inexact, and so is a forced f64 epilogue beyond its own."""
+    if path is not None and path not in PATHS:
         raise ValueError(f"unknown path {path!r} (known: {', '.join(PATHS)})")
-    _forced.append((path, dtype))
+    if epilogue is not None and epilogue not in EPILOGUES:
+        raise ValueError(f"unknown epilogue {epilogue!r} (known: {', '.join(EPILOGUES)})")
+    _forced.append((path, dtype, epilogue))
     try:
         yield
     finally:
@@ -74,19 +83,42 @@ def exact_dtype(bound):
 
 
 def choose(fmt, weight, zero_point, dense, depthwise):
-    """(path, dtype) of an integer conv / linear node: gemm where ``dense`` (groups == 1) and the bound allows,
-    depthwise where ``depthwise`` (one input channel per group), else loops. dtype: the GEMM's float type."""
+    """(path, dtype) of an integer conv / linear node: gemm where ``dense`` (groups == 1) and the bound allows;
+    where ``depthwise`` (one input channel per group), depthwise_float where the bound allows, else depthwise;
+    else loops. dtype: the float type of the sums (gemm, depthwise_float)."""
     dtype = exact_dtype(weighted_sum_bound(weight, input_abs_max(fmt, zero_point)))
-    path = "gemm" if dense and dtype is not None else ("depthwise" if depthwise else "loops")
+    fast = dtype is not None
+    path = "gemm" if dense and fast else ("depthwise_float" if depthwise and fast else
+                                         "depthwise" if depthwise else "loops")
     if _forced:
-        want, want_dtype = _forced[-1]
-        if want == "loops" or (want == "gemm" and dense) or (want == "depthwise" and depthwise):
+        want, want_dtype, _ = _forced[-1]
+        if want == "loops" or (want == "gemm" and dense) or (want in ("depthwise", "depthwise_float") and depthwise):
             path = want
         if want_dtype is not None:
             dtype = np.dtype(want_dtype).type
-        if path == "gemm" and dtype is None:
+        if path in ("gemm", "depthwise_float") and dtype is None:
             path = "depthwise" if depthwise else "loops"
     return path, dtype
+
+
+def choose_epilogue(kind, mode, weight, bias, mult, shift, xmax):
+    """"f64" where :func:`f64_epilogue_ok` holds (or forced), else "int": the epilogue of the gemm (conv, linear)
+    and depthwise_float paths."""
+    ok = f64_epilogue_ok(kind, mode, weight, bias, mult, shift, xmax)
+    if _forced and _forced[-1][2] is not None and kind in (KIND_INT8, KIND_INT16):
+        return _forced[-1][2]
+    return "f64" if ok else "int"
+
+
+def epilogue(p, acc, out, onp=False):
+    """out (N, O, P) from the exact sums acc, (O, N, P) when ``onp`` else (N, O, P), by the node's epilogue (p: the
+    conv's / linear's prepare() dict, with "consts" where the epilogue is f64)."""
+    if p["epilogue"] == "f64":
+        epilogue_f64(acc, onp, p["bias"], p["consts"], p["out_zp"], p["act"][0], p["act"][1],
+                     p["kind"] == KIND_INT8 and p["mode"] == 0, out)
+    else:
+        gemm_epilogue(acc, onp, p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0], p["act"][1], p["mode"],
+                      p["kind"], p["bits"], p["omode"], out)
 
 
 KIND_INT8, KIND_INT16, KIND_Q = 0, 1, 2     # the integer epilogues of conv / linear
@@ -127,13 +159,99 @@ def epilogue_row(a, b, m, s, out_zp, act_min, act_max, mode, kind, bits, omode, 
 
 
 @njit(cache=True, nogil=True)
-def gemm_epilogue(acc, bias, mult, shift, out_zp, act_min, act_max, mode, kind, bits, omode, out):
-    """out[n, o, p] = int_epilogue(bias[o] + acc[n, o, p]): acc holds exact integer sums (float32 / float64)."""
-    N, O, P = acc.shape
+def gemm_epilogue(acc, onp, bias, mult, shift, out_zp, act_min, act_max, mode, kind, bits, omode, out):
+    """out[n, o, p] = int_epilogue(bias[o] + acc): acc holds exact integer sums (float32 / float64), acc[o, n, p]
+    when ``onp`` (the batched GEMM's layout), else acc[n, o, p]."""
+    N, O, P = out.shape
     for n in range(N):
         for o in range(O):
-            epilogue_row(acc[n, o], np.int64(bias[o]), np.int64(mult[o]), np.int64(shift[o]), out_zp, act_min,
-                         act_max, mode, kind, bits, omode, out[n, o])
+            epilogue_row(acc[o, n] if onp else acc[n, o], np.int64(bias[o]), np.int64(mult[o]), np.int64(shift[o]),
+                         out_zp, act_min, act_max, mode, kind, bits, omode, out[n, o])
+
+
+# ------------------------------------------------------------------ the epilogue in float64 (docs/numerics.md 3.6)
+def f64_epilogue_ok(kind, mode, weight, bias, mult, shift, xmax):
+    """Whether :func:`epilogue_f64` is exact for this node: per output channel o, with X = xmax * sum |w[o]| +
+    |bias[o]| (a bound on |bias + sum x * w|), the product t that the requantization rounds stays below 2**53:
+    int8 double rounding X * 2**max(shift, 0) * M < 2**53, single rounding X * M < 2**53, int16 X * reduced(M) <
+    2**53. Python integers: exact."""
+    if kind not in (KIND_INT8, KIND_INT16) or mult is None:
+        return False
+    O = weight.shape[0]
+    sw = np.abs(weight.astype(np.int64)).reshape(O, -1).sum(axis=1)
+    for o in range(O):
+        X = int(sw[o]) * int(xmax) + abs(int(bias[o]))
+        m, s = int(mult[o]), int(shift[o])
+        if m < 0:
+            return False
+        if kind == KIND_INT16:
+            m = 0x7FFF if m >= 0x7FFF0000 else (m + 32768) >> 16
+        elif mode == 0:
+            m <<= max(s, 0)
+        if X * m >= F64_EXACT:
+            return False
+    return True
+
+
+def f64_epilogue_consts(kind, mode, mult, shift):
+    """(O, 4) float64 constants of :func:`epilogue_row_f64` per output channel, exact (powers of two and integers
+    below 2**31): int16 (reduced(M), 2**-k, 2**(k-1), 0) with k = 15 - shift; int8 single rounding
+    (M, 2**-k, 2**(k-1), 0) with k = 31 - shift; int8 double rounding (M, 2**left, 2**-e, 2**(e-1)) with
+    left = max(shift, 0), e = max(-shift, 0)."""
+    rows = []
+    for m, s in zip(mult.tolist(), shift.tolist()):
+        if kind == KIND_INT16:
+            k = 15 - s
+            rows.append((0x7FFF if m >= 0x7FFF0000 else (m + 32768) >> 16, 2.0 ** -k, 2.0 ** (k - 1), 0.0))
+        elif mode == 1:
+            k = 31 - s
+            rows.append((m, 2.0 ** -k, 2.0 ** (k - 1), 0.0))
+        else:
+            e = max(-s, 0)
+            rows.append((m, 2.0 ** max(s, 0), 2.0 ** -e, 2.0 ** (e - 1)))
+    return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def epilogue_row_f64(a, b, c0, c1, c2, c3, zp, lo, hi, double, y):
+    """y[p] = int_epilogue(b + a[p]) of one output channel for kind int8 / int16, computed in float64, exactly where
+    :func:`f64_epilogue_ok` holds (docs/numerics.md 3.6); c0..c3: the channel's :func:`f64_epilogue_consts`.
+    Every rounding of the requantization is floor((t + 2**(k-1)) / 2**k) of an integer t below 2**53 in magnitude,
+    which is q + [t >= (2q + 1) * 2**(k-1)] with q = floor(t * 2**-k): a scaling by a power of two, a floor and a
+    comparison, each exact. int8 double rounding (``double``): srdhm is that rounding of t = sat32(x * 2**left) * M
+    with k = 31 (gemmlowp's nudge rounds half up), then rdbpot rounds |v| / 2**e half up and restores the sign;
+    int8 single rounding t = x * M, k = 31 - shift; int16 t = x * reduced(M), k = 15 - shift (zp = 0). The other
+    int32 saturations never bind inside the clamp [lo, hi]. Vectorizes (4 lanes of float64), where the integer
+    epilogue's 64-bit products do not."""
+    P = a.shape[0]
+    if double:
+        for p in range(P):
+            xl = min(max((np.float64(a[p]) + b) * c1, -2147483648.0), 2147483647.0)
+            t = xl * c0
+            q = np.floor(t * 4.656612873077393e-10)                     # 2**-31
+            v = q + np.float64(t >= (2.0 * q + 1.0) * 1073741824.0)     # srdhm
+            u = np.floor((abs(v) + c3) * c2)                            # rdbpot: |v| / 2**e, half away from zero
+            v = -u if v < 0 else u
+            y[p] = min(max(v + zp, lo), hi)
+    else:
+        for p in range(P):
+            t = (np.float64(a[p]) + b) * c0
+            q = np.floor(t * c1)
+            q += np.float64(t >= (2.0 * q + 1.0) * c2)
+            y[p] = min(max(q + zp, lo), hi)
+
+
+@njit(cache=True, nogil=True)
+def epilogue_f64(acc, onp, bias, consts, out_zp, act_min, act_max, double, out):
+    """out[n, o, p] = int_epilogue(bias[o] + acc) by :func:`epilogue_row_f64` (int8 / int16 kinds); acc is
+    acc[o, n, p] when ``onp`` (the batched GEMM's layout), else acc[n, o, p]."""
+    N, O, P = out.shape
+    zp, lo, hi = np.float64(out_zp), np.float64(act_min), np.float64(act_max)
+    for n in range(N):
+        for o in range(O):
+            a = acc[o, n] if onp else acc[n, o]
+            c = consts[o]
+            epilogue_row_f64(a, np.float64(bias[o]), c[0], c[1], c[2], c[3], zp, lo, hi, double, out[n, o])
 
 
 def as_float(x, offset, dtype):
@@ -146,9 +264,24 @@ def matmul_exact(wf, cols):
     return np.matmul(wf, cols)
 
 
-def im2col(xf, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
+def im2col_batched(x, offset, dtype, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
+    """(N, C, H, W) integers -> (C * KH * KW, N * OH * OW) columns of x + offset in the GEMM's float type, the
+    whole batch side by side (one matrix product for the batch: small per-sample products waste BLAS's time):
+    column n * OH * OW + p is sample n's output position p, rows as :func:`im2col`. A 1x1 convolution reading its
+    whole input is one converting, transposing copy."""
+    N, C, H, W = x.shape
+    if kh == kw == sh == sw == 1 and not pt and not pl and oh == H and ow == W:
+        xt = np.empty((C, N, H, W), dtype)
+        np.add(x.transpose(1, 0, 2, 3), dtype(offset), out=xt)
+        return xt.reshape(C, N * H * W)
+    win = im2col(as_float(x, offset, dtype), kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, split=True)
+    return np.ascontiguousarray(win.transpose(1, 2, 3, 0, 4, 5)).reshape(C * kh * kw, N * oh * ow)
+
+
+def im2col(xf, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, split=False):
     """(N, C, H, W) -> (N, C * KH * KW, OH * OW) columns of the zero-padded input (row order c, kh, kw: the
-    weight's). Padded taps are 0 (for int8 x is q - zp_in, and padding is the real value 0)."""
+    weight's). Padded taps are 0 (for int8 x is q - zp_in, and padding is the real value 0). ``split``: the
+    (N, C, KH, KW, OH, OW) window view instead."""
     N, C, H, W = xf.shape
     hn = (oh - 1) * sh + (kh - 1) * dh + 1          # rows / columns the output reads
     wn = (ow - 1) * sw + (kw - 1) * dw + 1
@@ -157,12 +290,12 @@ def im2col(xf, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
         xp[:, :, pt:pt + H, pl:pl + W] = xf
     else:
         xp = xf
-    if kh == kw == sh == sw == 1 and hn == xp.shape[2] and wn == xp.shape[3]:
+    if kh == kw == sh == sw == 1 and hn == xp.shape[2] and wn == xp.shape[3] and not split:
         return xp.reshape(N, C, hn * wn)
     s = xp.strides
     win = np.lib.stride_tricks.as_strided(
         xp, (N, C, kh, kw, oh, ow), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw), writeable=False)
-    return win.reshape(N, C * kh * kw, oh * ow)
+    return win if split else win.reshape(N, C * kh * kw, oh * ow)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")   # sh, sw >= 1: no division checks
@@ -223,6 +356,86 @@ def depthwise_int(x, in_off, w, bias, mult, shift, sh, sw, dh, dw, pt, pl, out_z
                 for oh in range(OH):
                     for ow in range(OW):
                         out[n, o, oh, ow] = y[oh * Wq + ow]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")   # sh, sw >= 1: no division checks
+def depthwise_float(x, in_off, wf, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, Hq, Wq, phases, acc):
+    """The sums of products of a convolution with one input channel per group (groups = C, O = C * og), in a float
+    type that holds every partial sum exactly (docs/numerics.md 3.6): acc[n, o, oh * OW + ow] = sum over taps of
+    (x[n, o // og, oh * sh - pt + kh * dh, ow * sw - pl + kw * dw] + in_off) * wf[o, kh * KW + kw] (0 outside).
+
+    As :func:`depthwise_int`, each input plane is staged once in ``phases`` (float, :func:`float_phases`),
+    zero-padded and split by stride phase (sh * sw phases of Hq x Wq, one after the other): padded position (r, c)
+    at phase (r % sh) * sw + c % sw, element (r // sh, c // sw); every tap is then a shifted copy of one flattened
+    phase over the output rows at width Wq. Here the taps are added three at a time in one pass over the row
+    (row += xa * wa + xb * wb + xc * wc, the weights in registers): a third of the row's loads and stores, in 8-lane
+    float vectors. Every product and partial sum is an integer of magnitude <= the bound, exactly representable in
+    the float type, so neither the order nor the grouping of the additions changes the sum. The row is computed
+    over a length rounded up to whole vectors (the scratch has room): the columns beyond OW and the rows' tails are
+    sums of in-range products too (within the bound), never read."""
+    N, C, H, W = x.shape
+    O = wf.shape[0]
+    og = O // C
+    T = KH * KW
+    PQ = Hq * Wq
+    L = (OH - 1) * Wq + OW
+    Lv = -(-L // 32) * 32                            # whole vectors (8 lanes, unrolled 4 times)
+    toff = np.empty(T, np.intp)                      # tap t: its offset in phases
+    for kh in range(KH):
+        for kw in range(KW):
+            a, b = kh * dh, kw * dw
+            toff[kh * KW + kw] = ((a % sh) * sw + b % sw) * PQ + (a // sh) * Wq + b // sw
+    pos = np.empty(H * W, np.intp)                   # input (h, j): its place in phases
+    for h in range(H):
+        r = pt + h
+        for j in range(W):
+            c = pl + j
+            pos[h * W + j] = ((r % sh) * sw + c % sw) * PQ + (r // sh) * Wq + c // sw
+    row = np.empty(Lv, dtype=phases.dtype)
+    phases[:] = 0
+    xf = x.reshape(N, C, H * W)
+    for n in range(N):
+        for c in range(C):
+            xc = xf[n, c]
+            for k in range(H * W):
+                phases[np.uintp(pos[k])] = xc[k] + in_off
+            for o in range(c * og, (c + 1) * og):
+                ws = wf[o]
+                row[:] = 0
+                t = 0
+                while t < T:
+                    xa = phases[toff[t]:toff[t] + Lv]          # views: the indices below are >= 0
+                    wa = ws[t]
+                    if t + 3 <= T:
+                        xb = phases[toff[t + 1]:toff[t + 1] + Lv]
+                        xc = phases[toff[t + 2]:toff[t + 2] + Lv]
+                        wb, wc = ws[t + 1], ws[t + 2]
+                        for i in range(Lv):
+                            row[i] += xa[i] * wa + xb[i] * wb + xc[i] * wc
+                        t += 3
+                    elif t + 2 <= T:
+                        xb = phases[toff[t + 1]:toff[t + 1] + Lv]
+                        wb = ws[t + 1]
+                        for i in range(Lv):
+                            row[i] += xa[i] * wa + xb[i] * wb
+                        t += 2
+                    else:
+                        for i in range(Lv):
+                            row[i] += xa[i] * wa
+                        t += 1
+                ao = acc[n, o]
+                for oh in range(OH):
+                    for ow in range(OW):
+                        ao[np.uintp(oh * OW + ow)] = row[np.uintp(oh * Wq + ow)]
+
+
+def float_phases(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dtype):
+    """(Hq, Wq, scratch) of :func:`depthwise_float`: sh * sw phases of Hq x Wq (as :func:`stride_phases`), flat, in
+    the float type, with room for the rows read past their end (whole vectors)."""
+    _, _, H, W = x.shape
+    hq = max(oh + (kh - 1) * dh // sh, -(-(pt + H) // sh))
+    wq = max(ow + (kw - 1) * dw // sw, -(-(pl + W) // sw))
+    return hq, wq, np.empty(sh * sw * hq * wq + 32, dtype)
 
 
 def stride_phases(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):

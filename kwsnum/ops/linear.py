@@ -108,6 +108,10 @@ class Linear(Op):
             p["path"], p["dtype"] = gemm.choose(p["fmt"], p["w"], zi, dense=True, depthwise=False)
             if p["path"] == "gemm":
                 p["wft"] = np.ascontiguousarray(p["w"].T.astype(p["dtype"]))
+                p["epilogue"] = gemm.choose_epilogue(p["kind"], p["mode"], p["w"], p["bias"], p["mult"], p["shift"],
+                                                     gemm.input_abs_max(p["fmt"], zi))
+                if p["epilogue"] == "f64":
+                    p["consts"] = gemm.f64_epilogue_consts(p["kind"], p["mode"], p["mult"], p["shift"])
         return p
 
     def run(self, p, inputs):
@@ -115,8 +119,7 @@ class Linear(Op):
         out = np.empty((x.shape[0], p["O"]), dtype=x.dtype)
         if p["path"] == "gemm":
             acc = gemm.matmul_exact(gemm.as_float(x, p["in_off"], p["dtype"]), p["wft"])
-            gemm.gemm_epilogue(acc[:, :, None], p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0],
-                               p["act"][1], p["mode"], p["kind"], p["bits"], p["omode"], out[:, :, None])
+            gemm.epilogue(p, acc[:, :, None], out[:, :, None])
         elif p["fmt"] in ("int8", "int16") + QFORMATS:
             linear_int(x, p["w"], p["bias"], p["mult"], p["shift"], p["in_off"], p["out_zp"],
                        p["act"][0], p["act"][1], p["mode"], p["kind"], p["bits"], p["omode"], out)

@@ -21,11 +21,12 @@ from tests.strategies import check_model
 from tests.test_qformat_ops import conv_case, linear_case
 
 
-def planned(model, path=None, dtype=None):
-    """A fresh plan of ``model`` with every conv / linear forced on ``path`` (None: the plan's own choice)."""
-    if path is None:
+def planned(model, path=None, dtype=None, epilogue=None):
+    """A fresh plan of ``model`` with every conv / linear forced on ``path`` (None: the plan's own choice) and
+    ``epilogue`` ("int" / "f64"; None: the plan's own)."""
+    if path is None and epilogue is None:
         return Plan(model)
-    with gemm.forced(path, dtype):
+    with gemm.forced(path, dtype, epilogue):
         return Plan(model)
 
 
@@ -44,10 +45,13 @@ def all_paths_agree(model, x):
     base = planned(model, "loops")
     assert {p for p, _ in paths_of(base)} == {"loops"}
     want = base.run(x)
-    for path, dtype in (("gemm", None), ("gemm", "float64"), ("depthwise", None)):
-        plan = planned(model, path, dtype)
+    # epilogue "int": the integer one; None: the plan's (f64 where exact)
+    for path, dtype, epi in (("gemm", None, "int"), ("gemm", None, None), ("gemm", "float64", None),
+                             ("depthwise", None, None), ("depthwise_float", None, "int"),
+                             ("depthwise_float", None, None), ("depthwise_float", "float64", None)):
+        plan = planned(model, path, dtype, epi)
         got = plan.run(x)
-        assert got.dtype == want.dtype and np.array_equal(got, want), (path, dtype, paths_of(plan))
+        assert got.dtype == want.dtype and np.array_equal(got, want), (path, dtype, epi, paths_of(plan))
     return want
 
 
@@ -59,7 +63,7 @@ def test_conv_paths_agree(fmt, groups, data):
     model, x = data.draw(conv_models(None, fmt, groups))
     chosen = planned(model)
     one_channel = model.nodes[0].arrays["weight"].shape[1] == 1      # one input channel per group
-    assert {p for p, _ in paths_of(chosen)} == ({"gemm"} if groups == 1 else {"depthwise"} if one_channel
+    assert {p for p, _ in paths_of(chosen)} == ({"gemm"} if groups == 1 else {"depthwise_float"} if one_channel
                                                 else {"loops"})
     np.testing.assert_array_equal(all_paths_agree(model, x), chosen.run(x))
     check_model(model, x)
@@ -151,6 +155,127 @@ def test_near_float32_bound(case):
     assert paths_of(plan) == [("gemm", "float32" if bound < gemm.F32_EXACT else "float64")]
     check_model(model, x)
     all_paths_agree(model, x)
+
+
+# ------------------------------------------------------------------ depthwise_float's float32 bound, from both sides
+@pytest.mark.parametrize("side", [0, 1])
+def test_depthwise_float32_bound_both_sides(side):
+    """A depthwise conv1d (2 channels, kernel T = input length, one output) with weights of magnitude 127 and zp
+    127 (span 255): bound 255 * 127 * T. T = 518 is below 2**24 (depthwise_float in float32, exact at the bound);
+    T = 519 is above (float64), and float32 forced there gets the odd sum of 519 odd products wrong."""
+    T = (gemm.F32_EXACT - 1) // (255 * 127) + side
+    signs = np.ones((2, T), np.int64)
+    signs[1, ::3] = -1
+    w = (127 * signs).astype(np.int8)[:, None, :]
+    bias = (255 * 127 * signs.sum(axis=1) + np.array([5, -7])).astype(np.int32)   # q = -128: x = -255 everywhere
+    b = GraphBuilder()
+    xin = b.input("x", (2, T), "int8", 0.5, 127)
+    y = b.add("conv1d", "dw", [xin], dict(stride=(1,), groups=2, act_min=-128, act_max=127),
+              dict(weight=w, bias=bias, multiplier=np.full(2, 1 << 30, np.int32), shift=np.full(2, 1, np.int32)),
+              scale=0.5, zero_point=0)
+    model = b.build([y])
+    rng = np.random.default_rng(T)
+    x = rng.integers(-128, 128, size=(3, 2, T)).astype(np.int8)
+    x[0] = -128
+    assert paths_of(planned(model)) == [("depthwise_float", "float64" if side else "float32")]
+    check_model(model, x)
+    right = all_paths_agree(model, x)
+    assert right[0, :, 0].tolist() == [5, -7]
+    forced32 = planned(model, "depthwise_float", "float32").run(x)
+    assert np.array_equal(forced32, right) == (not side)
+
+
+# ------------------------------------------------------------------ the float64 epilogue (3.6), from both sides
+def int_epilogue_of(x, kind, mode, m, s, zp, lo, hi):
+    y = np.empty(len(x), np.int64)
+    gemm.epilogue_row(x, np.int64(0), np.int64(m), np.int64(s), zp, lo, hi, mode, kind, 0, 0, y)
+    return y
+
+
+def f64_epilogue_of(x, kind, mode, m, s, zp, lo, hi):
+    c = gemm.f64_epilogue_consts(kind, mode, np.array([m]), np.array([s]))[0]
+    y = np.empty(len(x), np.int64)
+    gemm.epilogue_row_f64(x.astype(np.float64), 0.0, c[0], c[1], c[2], c[3], float(zp), float(lo), float(hi),
+                          kind == gemm.KIND_INT8 and mode == 0, y)
+    return y
+
+
+def rounding_edges(X, m, k, rng, n=400):
+    """Accumulators x in [-X, X] whose product x * m lies next to a rounding boundary (2q + 1) * 2**(k-1) of the
+    requantization, and the extremes."""
+    xs = [X, -X, X - 1, 1 - X, 0, 1, -1]
+    if m:
+        for _ in range(n):
+            t = int(rng.integers(-X, X + 1)) * m
+            q = t >> k
+            edge = (2 * q + 1) << (k - 1)
+            base = edge // m
+            xs += [base + d for d in (-1, 0, 1, 2)]
+    return np.array([v for v in xs if -X <= v <= X], np.int64)
+
+
+@st.composite
+def epilogue_cases(draw):
+    """(kind, mode, M, shift, X, zp, lo, hi, side): a requantization and an accumulator bound X drawn so that the
+    product bound of :func:`gemm.f64_epilogue_ok` lies just below 2**53 (side 0) or at / above it (side 1)."""
+    kind = draw(st.sampled_from([gemm.KIND_INT8, gemm.KIND_INT16]))
+    mode = draw(st.sampled_from([0, 1]))
+    m = draw(st.one_of(st.integers(1 << 30, (1 << 31) - 1), st.integers(0, (1 << 31) - 1)))
+    if kind == gemm.KIND_INT16:
+        s = draw(st.integers(-31, 7))
+        eff = 0x7FFF if m >= 0x7FFF0000 else (m + 32768) >> 16
+        k = 15 - s
+    elif mode == 1:
+        s = draw(st.integers(-31, 30))
+        eff, k = m, 31 - s
+    else:
+        s = draw(st.integers(-31, 8))
+        eff, k = m << max(s, 0), 31
+    side = draw(st.sampled_from([0, 1]))
+    if eff == 0:
+        X = draw(st.integers(1, 1 << 31))
+    else:
+        lim = (gemm.F64_EXACT - 1) // eff          # the largest X with X * eff < 2**53
+        X = max(1, lim - draw(st.integers(0, 3))) if side == 0 else lim + 1 + draw(st.integers(0, 3))
+    X = min(X, (1 << 31) - 1 if kind == gemm.KIND_INT8 else (1 << 47) - 1)
+    zp = draw(st.integers(-128, 127)) if kind == gemm.KIND_INT8 else 0
+    lo, hi = (-128, 127) if kind == gemm.KIND_INT8 else (-32768, 32767)
+    if draw(st.booleans()):
+        lo, hi = sorted(draw(st.integers(lo, hi)) for _ in range(2))
+    return kind, mode, m, s, X, zp, lo, hi, k, eff
+
+
+@given(epilogue_cases(), st.integers(0, 2 ** 32 - 1))
+@settings(max_examples=60)
+def test_f64_epilogue_bound(case, seed):
+    """Inside the bound (X * M' < 2**53) the float64 epilogue equals the integer one on the accumulators that
+    reach X and on those next to every kind of rounding boundary; the plan-time check agrees with the bound."""
+    kind, mode, m, s, X, zp, lo, hi, k, eff = case
+    w = np.array([[1]], np.int8)
+    ok = gemm.f64_epilogue_ok(kind, mode, w, np.array([X - 1]), np.array([m]), np.array([s]), 1)
+    assert ok == (X * eff < gemm.F64_EXACT)
+    if ok:
+        x = rounding_edges(X, eff, k, np.random.default_rng(seed))
+        if kind == gemm.KIND_INT8 and mode == 0 and s < 0:      # the second rounding's edges too
+            x = np.concatenate([x, rounding_edges(X, m, 31 - s, np.random.default_rng(seed + 1))])
+        np.testing.assert_array_equal(f64_epilogue_of(x, kind, mode, m, s, zp, lo, hi),
+                                      int_epilogue_of(x, kind, mode, m, s, zp, -(1 << 31), (1 << 31) - 1)
+                                      .clip(lo, hi))
+
+
+def test_f64_epilogue_wrong_beyond_bound():
+    """Beyond 2**53 the product is rounded: with t = x * M = (2q + 1) * 2**30 - 1 (just below a rounding boundary of
+    int8 single rounding, shift 0: k = 31) and t > 2**54, float64 holds t as the boundary itself, and the float64
+    epilogue, forced there, rounds up where the integer one does not: the bound is what makes it exact."""
+    m, s = (1 << 31) - 1, 0
+    x0 = ((1 << 30) - 1) * pow(m, -1, 1 << 31) % (1 << 31)     # x0 * m = 2**30 - 1 (mod 2**31)
+    assert x0 * m >= 1 << 54 and (x0 * m) % (1 << 31) == (1 << 30) - 1
+    assert not gemm.f64_epilogue_ok(gemm.KIND_INT8, 1, np.array([[1]], np.int8), np.array([0]), np.array([m]),
+                                    np.array([s]), x0)
+    x = np.array([x0, -x0 - 1], np.int64)     # (-x0 - 1) * m = -(x0 * m) - m: another odd t near an edge
+    got = f64_epilogue_of(x, gemm.KIND_INT8, 1, m, s, 0, -(1 << 31), (1 << 31) - 1)
+    want = int_epilogue_of(x, gemm.KIND_INT8, 1, m, s, 0, -(1 << 31), (1 << 31) - 1)
+    assert got[0] == want[0] + 1
 
 
 # ------------------------------------------------------------------ the float64 bound (q32), from both sides
