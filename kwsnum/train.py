@@ -441,6 +441,11 @@ def parse_args(argv):
                    help="training time budget (the training loop only); stop after the batch that exceeds it")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--calib-samples", type=int, default=CALIB_SAMPLES)
+    p.add_argument("--from-checkpoint", default=None, metavar="PT",
+                   help="skip training: export and evaluate this .pt (from a run with the same data and "
+                        "arguments; its validation accuracy is recomputed and must match). The calibration "
+                        "clips are then drawn from a fresh seeded generator, so the int8 file can differ from "
+                        "the one the original run would have written")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
     if a.lr is None:
@@ -562,7 +567,20 @@ def run(a, argv):
     t_train = time.time()
     Xtr_t, ytr_t = torch.from_numpy(Xtr), torch.from_numpy(ytr)
     step = 0
-    for epoch in range(1, a.epochs + 1):
+    if a.from_checkpoint:   # export and evaluate a trained checkpoint: no training steps
+        ck = torch.load(a.from_checkpoint, map_location="cpu", weights_only=False)
+        if ck.get("model") != a.model or dict(ck.get("args", {})) != dict(margs) or ck.get("labels") != labels:
+            raise ValueError(f"{a.from_checkpoint}: checkpoint of {ck.get('model')} {ck.get('args')} does not match "
+                             f"--model {a.model} {margs} on this data")
+        net.load_state_dict(ck["state_dict"])
+        val_acc = float((_predict(torch, net, Xva) == yva).mean())
+        if abs(val_acc - float(ck["val_acc"])) > 1e-9:
+            raise ValueError(f"{a.from_checkpoint}: validation accuracy {val_acc:.4f} here, {ck['val_acc']:.4f} "
+                             "when it was saved: not the same data or frontend")
+        best = dict(val_acc=val_acc, epoch=int(ck["epoch"]), state=copy.deepcopy(net.state_dict()))
+        log(f"checkpoint {a.from_checkpoint}: epoch {best['epoch']}, validation accuracy {val_acc:.4f} "
+            "(reproduced); no training", q)
+    for epoch in range(1, 0 if a.from_checkpoint else a.epochs + 1):
         net.train()
         perm = torch.from_numpy(rng.permutation(len(Xtr)))
         tot_loss, tot_ok, seen = 0.0, 0, 0

@@ -282,3 +282,24 @@ def test_noise_batch():
     assert bool((gains > 0).any()) and bool((gains < 0).any())                 # both files used
     assert torch.equal(train._noise_batch(torch, x, noise, 0.0, 0.2, g), x)
     assert torch.equal(train._noise_batch(torch, x, [], 1.0, 0.2, g), x)
+
+
+def test_from_checkpoint_reexports_the_same_net(runs, tiny_data, tmp_path, capsys):
+    """--from-checkpoint: no training; the checkpoint's validation accuracy is reproduced, the float files
+    equal the original run's, and a checkpoint of other arguments is refused in one line."""
+    rc, out, rep = runs["ds_cnn"]
+    base = [str(tiny_data), "--model", "ds_cnn", "--batch-size", "16", "--threads", "1", "--quiet"] + RUNS["ds_cnn"]
+    again = tmp_path / "again"
+    rc2 = train.main(base + ["--out", str(again), "--from-checkpoint", str(out / "ds_cnn.pt")])
+    rep2 = json.load(open(again / "report.json"))
+    assert rc2 == rc and rep2["training"]["history"] == []
+    assert rep2["training"]["best_val_acc"] == rep["training"]["best_val_acc"]
+    assert rep2["test"]["float_torch"]["accuracy"] == rep["test"]["float_torch"]["accuracy"]
+    X = np.random.default_rng(0).normal(size=(4,) + tuple(rep["frontend"]["shape"])).astype(np.float32)
+    np.testing.assert_array_equal(kwsnum.load(str(again / "ds_cnn_float32.h5")).run(X),
+                                  kwsnum.load(str(out / "ds_cnn_float32.h5")).run(X))
+    capsys.readouterr()
+    assert train.main([str(tiny_data), "--model", "ds_cnn", "--width", "8", "--epochs", "1", "--quiet",
+                       "--out", str(tmp_path / "bad"), "--from-checkpoint", str(out / "ds_cnn.pt")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not match" in err[0], err
