@@ -34,7 +34,7 @@ from .train import Progress, evaluate_predictions, log
 LABELS = ["negative", "hey_kiwi"]
 MAX_SHIFT_FRAMES = 10          # +-100 ms at the 10 ms hop
 PREFIX_SAMPLES = 16000         # frontend warm-up before each clip (a multiple of the hop: the frames align)
-WINDOWS = (1, 3, 5, 8)         # detector moving-average windows tried on the validation audio
+WINDOWS = (1, 3, 5, 8, 12, 16, 24)   # detector moving-average windows tried on the validation audio
 REFRACTORY_S = 1.0
 EXIT_ERROR = 2
 
