@@ -71,7 +71,23 @@ class GateResult:
         return all(p.ok for p in self.pairs)
 
 
-class Gate:
+class TempOwner:
+    """A gate that owns a temporary folder (``self._tmp``, or None): ``close()`` removes it; a context manager."""
+    _tmp = None
+
+    def close(self):
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Gate(TempOwner):
     """Runs the implementations on batches and accumulates their agreement. ``use_torch`` needs torch;
     ``use_c`` needs a C compiler; ``trace`` compares every tensor (C through its trace build); ``cflags`` are
     extra C compiler flags (e.g. ``-fsanitize=address,undefined``); ``tflm``: the bytes of the .tflite file the
@@ -104,17 +120,6 @@ class Gate:
         if "torch" in self.impls:
             from . import torchref
             torchref._torch()          # fail early if torch is missing
-
-    def close(self):
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def batch_size(self, default=64):
         """Samples per batch so that one implementation's full trace stays under TRACE_CHUNK_BYTES."""

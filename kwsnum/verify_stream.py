@@ -20,7 +20,6 @@ file is memory-mapped), so hours of audio need not fit in memory.
         res = gate.run(pcm, name="a.wav", progress=lambda done, total: ...)
         res.ok; print("\\n".join(res.lines()))
 """
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 
@@ -30,6 +29,7 @@ from . import detector as kdet
 from . import listen, streaming as kstream
 from .compare import EXACT, TOLERANCE, layer_diffs, per_sample
 from .errors import InputError
+from .verify import TempOwner
 
 PAIRS = (("oracle", "torch", TOLERANCE), ("c", "oracle", EXACT), ("c", "torch", TOLERANCE))
 LONG_NAMES = {"torch": "PyTorch reference", "oracle": "oracle", "c": "C"}
@@ -126,7 +126,7 @@ class StreamResult:
         return out
 
 
-class StreamGate:
+class StreamGate(TempOwner):
     """Builds the C project once (trace build, in a temporary folder or ``c_dir``; ``cflags``: extra compiler
     flags, e.g. sanitizers), then :meth:`run` verifies one stream at a time. ``project``: the folder of a project
     of this model already generated and trace-built (then nothing is built). ``chunk``: samples per
@@ -158,17 +158,6 @@ class StreamGate:
             torchref._torch()
         per = sum(s.nbytes for s in model.tensors.values())
         self.block = int(max(1, min(500, BLOCK_BYTES // max(1, per))))     # also the progress granularity
-
-    def close(self):
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     # ---------------------------------------------------------------- the implementations
     def frames_of(self, signal):
