@@ -949,6 +949,14 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
     def spec(t):
         return b.tensors[t]
 
+    def same_quant(si):
+        """The output quantization of a layer that keeps its input's (reshape, slice)."""
+        if qf:
+            return dict(frac_bits=si.frac_bits)
+        if q8:
+            return dict(scale=si.scale, zero_point=si.zero_point)
+        return fout()
+
     def act_attrs(L, scale=None, zp=None, n=None):
         if qf:
             lo, hi = act_clamp_q(L.act, n, QBITS[fmt])
@@ -1062,12 +1070,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                     y = b.add("relu", nm, [x], dict(kind=kind, act_min_f=lo, act_max_f=hi), **fout())
             elif L.kind == "reshape":
                 attrs = dict(shape=tuple(want_shape))
-                if qf:
-                    y = b.add("reshape", nm, [x], attrs, frac_bits=si.frac_bits)
-                elif q8:
-                    y = b.add("reshape", nm, [x], attrs, scale=si.scale, zero_point=si.zero_point)
-                else:
-                    y = b.add("reshape", nm, [x], attrs, **fout())
+                y = b.add("reshape", nm, [x], attrs, **same_quant(si))
             elif L.kind == "add":
                 x2 = ins[1]
                 s2 = spec(x2)
@@ -1116,12 +1119,7 @@ def _build(layers, out_layer, shape_of, ranges, policy, rounding, labels, name, 
                 y = _pad_layer(b, L, nm, x, si, fmt)
             elif L.kind == "slice":
                 attrs = _slice_attrs(L, si.shape)
-                if qf:
-                    y = b.add("slice", nm, [x], attrs, frac_bits=si.frac_bits)
-                elif q8:
-                    y = b.add("slice", nm, [x], attrs, scale=si.scale, zero_point=si.zero_point)
-                else:
-                    y = b.add("slice", nm, [x], attrs, **fout())
+                y = b.add("slice", nm, [x], attrs, **same_quant(si))
             elif L.kind in TFLM_ACT_KINDS:
                 y = _tflm_activation(b, L, nm, x, si, fmt)
             elif L.kind == "concat":
