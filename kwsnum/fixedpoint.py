@@ -489,3 +489,49 @@ def lut_lookup16(value, lut):
     delta = (slope * offset + np.int64(64)) >> np.int64(7)
     return ((base + delta + np.int64(32768)) & np.int64(0xFFFF)) - np.int64(32768)
 
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Vector forms (docs/numerics.md 3.7): the same arithmetic on whole numpy arrays, for the kernels of small jobs,
+# which run without numba. Arguments broadcast (an int64 array against scalar or per-channel constants); every
+# operation is the int64 (float64) operation of the scalar form above, so the results are identical element by
+# element (tests/test_fixedpoint.py compares every vector form with its scalar form).
+
+def sat_i32_v(x):
+    """:func:`sat_i32` of an int64 array."""
+    return np.clip(x, np.int64(INT32_MIN), np.int64(INT32_MAX))
+
+
+def srdhm_v(a, b):
+    """:func:`srdhm` of int64 arrays holding int32 values (the same masks and shifts)."""
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    ab = a * b
+    t = ab + (np.int64(1073741824) - ((ab >> np.int64(63)) & np.int64(2147483647)))
+    r = (t + ((t >> np.int64(63)) & np.int64(2147483647))) >> np.int64(31)
+    return np.where((a == INT32_MIN) & (b == INT32_MIN), np.int64(INT32_MAX), r)
+
+
+def rdbpot_v(x, exponent):
+    """:func:`rdbpot` of int64 arrays, 0 <= exponent <= 31."""
+    x, e = np.asarray(x, np.int64), np.asarray(exponent, np.int64)
+    mask = (np.int64(1) << e) - np.int64(1)
+    threshold = (mask >> np.int64(1)) + ((x >> np.int64(63)) & np.int64(1))
+    return (x >> e) + ((x & mask) > threshold).astype(np.int64)
+
+
+def requantize_v(x, multiplier, shift, mode):
+    """:func:`requantize` (:func:`mbqm_double` / :func:`mbqm_single`) of an int64 array of int32 values;
+    multiplier and shift: scalars or arrays that broadcast against x; mode: a Python int."""
+    x = np.asarray(x, np.int64)
+    m, s = np.asarray(multiplier, np.int64), np.asarray(shift, np.int64)
+    if mode == 1:
+        total = np.int64(31) - s
+        return sat_i32_v((x * m + (np.int64(1) << (total - np.int64(1)))) >> total)
+    xl = sat_i32_v(x << np.maximum(s, np.int64(0)))
+    return rdbpot_v(srdhm_v(xl, m), np.maximum(-s, np.int64(0)))
+
+
+def round_half_away_f32_v(v):
+    """:func:`round_half_away_f32` of a float32 array (float64 result): sign(v) * floor(|v| + 0.5) in float64."""
+    a = np.floor(np.abs(v.astype(np.float64)) + np.float64(0.5))
+    return np.where(v < 0, -a, a)

@@ -15,10 +15,7 @@ Scalar functions take and return numbers (``bits``: any integer, its low 16 bits
 ``*_array`` functions map arrays of any shape (uint16 bits <-> float32).
 """
 import numpy as np
-from llvmlite import ir
-from ._numba import njit
-from numba import types
-from numba.extending import intrinsic
+from ._numba import njit, intrinsic
 
 F16_QUIET = 0x0200    # fp16 quiet bit (top mantissa bit)
 BF16_QUIET = 0x0040   # bf16 quiet bit
@@ -28,6 +25,8 @@ F32_QUIET = 0x00400000
 @intrinsic
 def _f32_as_bits(typingctx, x):
     """The bit pattern of a float32 as an int64 in [0, 2**32) (a bitcast, no value conversion)."""
+    from llvmlite import ir
+    from numba import types
     if not isinstance(x, types.Float):
         return None
     sig = types.int64(x)
@@ -42,6 +41,8 @@ def _f32_as_bits(typingctx, x):
 @intrinsic
 def _bits_as_f32(typingctx, u):
     """The float32 whose bit pattern is the low 32 bits of an integer (a bitcast, no value conversion)."""
+    from llvmlite import ir
+    from numba import types
     if not isinstance(u, types.Integer):
         return None
     sig = types.float32(u)

@@ -5,7 +5,7 @@ tensor's last use, so repeated ``run`` calls do no re-planning and free dead ten
 """
 import numpy as np
 
-from . import ops, parallel
+from . import backend, ops, parallel
 from .fixedpoint import ROUNDING_MODES
 
 
@@ -29,7 +29,8 @@ class Plan:
 
     def run(self, x, trace=False, state=None):
         """The outputs for batch ``x``: a large batch runs on slices, in parallel where there are threads
-        (kwsnum/parallel.py; samples are independent, so the result is the same). ``state``: None (stateful nodes
+        (kwsnum/parallel.py; samples are independent, so the result is the same); a job of little work runs the ops'
+        numpy kernels (kwsnum/backend.py: the same result). ``state``: None (stateful nodes
         see their initial state), or the dict a stream keeps between steps (kwsnum/streaming.py), updated in place:
         then the batch runs in one piece (the state holds every stream of the batch)."""
         model = self.model
@@ -37,10 +38,16 @@ class Plan:
         xs = x if len(model.inputs) > 1 else (x,)
         n = len(xs[0])
         bounds = parallel.slices(n, self.work) if state is None else [(0, n)]
+        vector = backend.vector_job(n * self.work)      # numba's kernels or numpy's (kwsnum/backend.py)
+
+        def part(a, b):
+            with backend.use(vector):
+                return self._run(tuple(v[a:b] for v in xs), trace, None)
         with parallel.blas_single_thread():
             if len(bounds) == 1:
-                return self._run(xs, trace, state)
-            parts = parallel.run_slices(lambda a, b: self._run(tuple(v[a:b] for v in xs), trace, None), n, bounds)
+                with backend.use(vector):
+                    return self._run(xs, trace, state)
+            parts = parallel.run_slices(part, n, bounds)
         if trace:
             return {t: np.concatenate([p[t] for p in parts], axis=0) for t in parts[0]}
         return np.concatenate(parts, axis=0)

@@ -15,6 +15,7 @@ numpy's BLAS (OpenBLAS) would start threads of its own inside each matrix produc
 holds it to one thread while the oracle runs, so that the slices above are the only parallelism.
 """
 import contextlib
+import os
 import sys
 import threading
 
@@ -24,7 +25,20 @@ MAX_SLICE = 64              # samples per slice at most (so that threads can sha
 
 def thread_count():
     """numba's thread count. Until numba's threading layer is launched (``numba.set_num_threads`` launches it) that is
-    NUMBA_NUM_THREADS, read without launching it (a tenth of a second of start-up, and threads kwsnum never uses)."""
+    NUMBA_NUM_THREADS, read without launching it (a tenth of a second of start-up, and threads kwsnum never uses);
+    until numba is imported, read as numba reads it (the environment variable, else the CPUs this process may run
+    on), without importing it (kwsnum/_numba.py: a job of vector kernels never loads numba)."""
+    if "numba" not in sys.modules:
+        env = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+        if env:
+            try:
+                return max(1, int(env))
+            except ValueError:
+                pass
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except (AttributeError, OSError):  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
     import numba
     try:
         from numba.np.ufunc import parallel as layer

@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 # docs/numerics.md section 5: |oracle - torch| <= FLOAT_RTOL * max(1, max|torch|)
+from kwsnum import backend
 from kwsnum.compare import FLOAT_RTOL, STORAGE_RTOL, TOLERANCE, agreement, same_values
 from kwsnum.quant import quantize_multiplier
 from kwsnum.torchref import run_reference
@@ -96,8 +97,20 @@ def in_format(model, x, fmt):
 def check_model(model, x):
     """Oracle vs torch reference on every tensor of the model: == for integers, the spec tolerance for floats.
     Every node's reference runs on the oracle's inputs (run_reference feed), so each op is checked on
-    identical inputs; for an integer-only model this is the same as chaining the reference."""
-    got = model.run(x, trace=True)
+    identical inputs; for an integer-only model this is the same as chaining the reference.
+
+    The oracle runs twice, on numba's kernels and on the vector (numpy) ones (kwsnum/backend.py): every tensor of
+    the two runs must be identical (bit for bit: the same operations)."""
+    with backend.forced(False):
+        got = model.run(x, trace=True)
+    with backend.forced(True):
+        vec = model.run(x, trace=True)
+    for name in model.tensors:
+        a, b = got[name], vec[name]
+        assert a.dtype == b.dtype and a.shape == b.shape, (name, "vector kernels", a.dtype, b.dtype)
+        if not np.array_equal(np.ascontiguousarray(a).view(np.uint8), np.ascontiguousarray(b).view(np.uint8)):
+            bad = np.argwhere(a != b) if a.dtype.kind != "f" else np.argwhere(~same_values(a, b))
+            raise AssertionError(f"{name}: the vector kernels differ from numba's at {len(bad)}/{a.size} elements")
     ref = run_reference(model, x, trace=True, feed=got)
     for name in model.tensors:
         a, b = got[name], ref[name]

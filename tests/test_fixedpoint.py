@@ -79,6 +79,51 @@ def test_torch_requantize_matches_python_integers(cases, mode):
     assert got == ref
 
 
+@given(st.lists(st.tuples(I32, MULT, SHIFT), min_size=1, max_size=40), st.sampled_from([0, 1]),
+       st.booleans())
+@example([(-(2 ** 31), 2 ** 31 - 1, 30), (2 ** 31 - 1, 2 ** 31 - 1, 30), (-2, 2 ** 30, -1), (5, 2 ** 30, -31),
+          (-(2 ** 31), 0, -31), (2 ** 31 - 1, 1, 0)], 0, False)
+@example([(-(2 ** 31), 2 ** 31 - 1, 30), (-2, 2 ** 30, -1), (-(2 ** 31), 2 ** 31 - 1, -31)], 1, False)
+@example([(1, 2 ** 30, 0), (-1, 2 ** 30, 0), (3, 2 ** 30, -1), (-3, 2 ** 30, -1), (5, 2 ** 30, -2)], 1, True)  # ties
+@example([(1, 2 ** 30, 0), (-1, 2 ** 30, 0), (3, 2 ** 30, -1), (-3, 2 ** 30, -1), (5, 2 ** 30, -2)], 0, True)
+def test_requantize_vector_form_equals_scalar(cases, mode, per_element):
+    """requantize_v (the numpy form, docs/numerics.md 3.7) on an array equals requantize element by element, with
+    one (multiplier, shift) for the array or one per element."""
+    x = np.array([c[0] for c in cases], np.int64)
+    m = np.array([c[1] for c in cases], np.int64)
+    s = np.array([c[2] for c in cases], np.int64)
+    if per_element:
+        got = fp.requantize_v(x, m, s, mode)
+        want = [fp.requantize(int(a), int(b), int(c), mode) for a, b, c in zip(x, m, s)]
+    else:
+        got = fp.requantize_v(x, m[0], s[0], mode)
+        want = [fp.requantize(int(a), int(m[0]), int(s[0]), mode) for a in x]
+    assert got.dtype == np.int64 and got.tolist() == want
+    ref = ref_double if mode == 0 else ref_single
+    assert got.tolist() == ([ref(*c) for c in cases] if per_element else [ref(c[0], cases[0][1], cases[0][2])
+                                                                           for c in cases])
+
+
+@given(st.lists(I32, min_size=1, max_size=40), st.lists(I32, min_size=1, max_size=40), st.integers(0, 31))
+@example([-(2 ** 31), -(2 ** 31), 2 ** 31 - 1], [-(2 ** 31), 2 ** 31 - 1, -(2 ** 31)], 31)
+def test_srdhm_rdbpot_vector_forms_equal_scalar(a, b, e):
+    n = min(len(a), len(b))
+    a, b = np.array(a[:n], np.int64), np.array(b[:n], np.int64)
+    assert fp.srdhm_v(a, b).tolist() == [fp.srdhm(int(u), int(v)) for u, v in zip(a, b)]
+    assert fp.rdbpot_v(a, e).tolist() == [fp.rdbpot(int(u), e) for u in a]
+    assert fp.sat_i32_v(a * 3).tolist() == [fp.sat_i32(int(u) * 3) for u in a]
+
+
+@given(st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), min_size=1, max_size=40))
+@example([0.49999997, -0.49999997, 0.5, -0.5, 1.5, -2.5, -0.0, 8388607.5, 2.0 ** 100, float("nan"), float("-inf")])
+def test_round_half_away_vector_form_equals_scalar(vals):
+    v = np.array(vals, np.float32)
+    got = fp.round_half_away_f32_v(v)
+    want = np.array([fp.round_half_away_f32(x) for x in v], np.float64)
+    assert got.dtype == np.float64
+    assert np.array_equal(got, want, equal_nan=True) and np.array_equal(np.signbit(got), np.signbit(want))
+
+
 @given(st.integers(-(2 ** 40), 2 ** 40), st.integers(1, 2 ** 20))
 @example(-3, 2)
 @example(3, 2)

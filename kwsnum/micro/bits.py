@@ -3,7 +3,7 @@
 TFLM's C stores results in int16_t / uint32_t variables; the spec (docs/frontend.md, "The micro frontend")
 makes every such store an explicit wrap: ``wrap16`` (two's complement int16), ``u32`` (mod 2**32).
 """
-import numba as nb
+from .. import _numba as nb
 
 
 @nb.njit(cache=True, inline="always")

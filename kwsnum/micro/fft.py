@@ -9,7 +9,7 @@ Spec: docs/frontend.md, M.3.
 """
 import math
 
-import numba as nb
+from .. import _numba as nb
 import numpy as np
 
 from .bits import wrap16, torch_wrap16

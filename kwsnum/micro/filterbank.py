@@ -8,7 +8,7 @@ Layout of the tables (TFLM's): num_channels + 1 bands; band c covers energies
 ``weight_starts[c]``. Band c's weighted sum closes channel c, its unweighted sum opens channel c + 1; the
 output is channels 1..num_channels.
 """
-import numba as nb
+from .. import _numba as nb
 import numpy as np
 
 from . import f32

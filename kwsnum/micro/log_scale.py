@@ -5,7 +5,7 @@ TFLM: log_scale.c, log_lut.c. Spec: docs/frontend.md, M.7.
 """
 import math
 
-import numba as nb
+from .. import _numba as nb
 import numpy as np
 
 LOG_SEGMENTS_LOG2 = 7        # kLogSegmentsLog2 (128 segments)

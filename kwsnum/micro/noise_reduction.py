@@ -2,7 +2,7 @@
 
 TFLM: noise_reduction.c and noise_reduction_util.c (the Q14 smoothing constants). Spec: docs/frontend.md, M.5.
 """
-import numba as nb
+from .. import _numba as nb
 
 from . import f32
 

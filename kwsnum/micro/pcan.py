@@ -4,7 +4,7 @@ soft compression of the signal-to-noise ratio.
 TFLM: pcan_gain_control.c (WideDynamicFunction, PcanShrink) and pcan_gain_control_util.c (the gain LUT,
 float32 powf). Spec: docs/frontend.md, M.6.
 """
-import numba as nb
+from .. import _numba as nb
 import numpy as np
 
 from . import f32

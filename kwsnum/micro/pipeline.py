@@ -3,7 +3,7 @@
 Spec: docs/frontend.md, "The micro frontend". The state across frames is the window's sample buffer (and
 how much of it is filled) and the noise reduction's per-channel estimate; ``reset`` zeroes both.
 """
-import numba as nb
+from .. import _numba as nb
 import numpy as np
 
 from . import fft, filterbank, log_scale, noise_reduction, pcan, window

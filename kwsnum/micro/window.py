@@ -4,7 +4,7 @@ TFLM: window.c (WindowProcessSamples) and window_util.c (the coefficients). Spec
 """
 import math
 
-import numba as nb
+from .. import _numba as nb
 import numpy as np
 
 from . import f32

@@ -10,7 +10,7 @@ constant (datasets ``b``, ``b_zero_point``; kwsnum.ops.mul.second_operand). Spec
 :func:`add_params`.
 """
 import numpy as np
-from numba import njit
+from .._numba import njit
 
 from ..fixedpoint import requantize, clamp, qcast
 from ..quant import quantize_multiplier

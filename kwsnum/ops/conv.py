@@ -4,7 +4,8 @@ Layout (PyTorch): input (N, C, H, W) / (N, C, L); weight (O, C/groups, KH, KW) /
 conv1d runs the conv2d kernel on a height-1 view. Spec: docs/numerics.md, "conv".
 """
 import numpy as np
-from numba import njit
+from .. import backend
+from .._numba import njit
 
 from ..torchref import requantize as t_requantize
 from .base import (Attr, Arr, Op, in_tensor, out_tensor, qparams, require, check_int8_accumulation,
@@ -228,10 +229,14 @@ class Conv2d(Op):
         elif p["path"] == "depthwise_float":
             _, _, KH, KW = p["w"].shape
             OH, OW = out.shape[2], out.shape[3]
-            hq, wq, phases = gemm.float_phases(x4, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, p["dtype"])
-            acc = np.empty((n, out.shape[1], OH * OW), p["dtype"])
-            gemm.depthwise_float(x4, p["in_off"], p["wf"], KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, hq, wq, phases,
-                                 acc)
+            if backend.vector():
+                acc = gemm.depthwise_float_v(x4, p["in_off"], p["wf"], KH, KW, sh, sw, dh, dw, pt, pl, OH, OW,
+                                             p["dtype"])
+            else:
+                hq, wq, phases = gemm.float_phases(x4, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, p["dtype"])
+                acc = np.empty((n, out.shape[1], OH * OW), p["dtype"])
+                gemm.depthwise_float(x4, p["in_off"], p["wf"], KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, hq, wq,
+                                     phases, acc)
             gemm.epilogue(p, acc, out.reshape(acc.shape))
         elif p["path"] == "depthwise":
             _, _, KH, KW = p["w"].shape

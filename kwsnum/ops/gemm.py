@@ -26,8 +26,9 @@ kernels. :func:`choose` names the path; :func:`forced` lets tests run every path
 import contextlib
 
 import numpy as np
-from numba import njit
+from .._numba import njit
 
+from .. import backend
 from ..fixedpoint import requantize, clamp, mbqm_int64, qcast
 
 F32_EXACT = 1 << 24     # float32 holds every integer of magnitude <= 2**24; the bound must stay below
@@ -112,10 +113,12 @@ def choose_epilogue(kind, mode, weight, bias, mult, shift, xmax):
 
 def epilogue(p, acc, out, onp=False):
     """out (N, O, P) from the exact sums acc, (O, N, P) when ``onp`` else (N, O, P), by the node's epilogue (p: the
-    conv's / linear's prepare() dict, with "consts" where the epilogue is f64)."""
+    conv's / linear's prepare() dict, with "consts" where the epilogue is f64). The f64 epilogue takes its vector
+    form in a job of vector kernels (kwsnum/backend.py)."""
     if p["epilogue"] == "f64":
-        epilogue_f64(acc, onp, p["bias"], p["consts"], p["out_zp"], p["act"][0], p["act"][1],
-                     p["kind"] == KIND_INT8 and p["mode"] == 0, out)
+        kernel = epilogue_f64_v if backend.vector() else epilogue_f64
+        kernel(acc, onp, p["bias"], p["consts"], p["out_zp"], p["act"][0], p["act"][1],
+               p["kind"] == KIND_INT8 and p["mode"] == 0, out)
     else:
         gemm_epilogue(acc, onp, p["bias"], p["mult"], p["shift"], p["out_zp"], p["act"][0], p["act"][1], p["mode"],
                       p["kind"], p["bits"], p["omode"], out)
@@ -252,6 +255,42 @@ def epilogue_f64(acc, onp, bias, consts, out_zp, act_min, act_max, double, out):
             a = acc[o, n] if onp else acc[n, o]
             c = consts[o]
             epilogue_row_f64(a, np.float64(bias[o]), c[0], c[1], c[2], c[3], zp, lo, hi, double, out[n, o])
+
+
+def epilogue_f64_v(acc, onp, bias, consts, out_zp, act_min, act_max, double, out):
+    """:func:`epilogue_f64` on whole arrays (docs/numerics.md 3.7): every element through the float64 operations of
+    :func:`epilogue_row_f64`, in the same order (min / max as a clip)."""
+    a = acc.transpose(1, 0, 2) if onp else acc                           # (N, O, P)
+    c0, c1, c2, c3 = (consts[:, i][None, :, None] for i in range(4))
+    x = a.astype(np.float64) + bias.astype(np.float64)[None, :, None]
+    zp, lo, hi = np.float64(out_zp), np.float64(act_min), np.float64(act_max)
+    if double:
+        t = np.clip(x * c1, -2147483648.0, 2147483647.0) * c0
+        q = np.floor(t * 4.656612873077393e-10)                            # 2**-31
+        v = q + (t >= (2.0 * q + 1.0) * 1073741824.0)                      # srdhm
+        u = np.floor((np.abs(v) + c3) * c2)                                # rdbpot
+        v = np.where(v < 0, -u, u)
+    else:
+        t = x * c0
+        q = np.floor(t * c1)
+        v = q + (t >= (2.0 * q + 1.0) * c2)
+    out[...] = np.clip(v + zp, lo, hi)
+
+
+def depthwise_float_v(x, in_off, wf, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, dtype):
+    """The sums of :func:`depthwise_float` on whole arrays (docs/numerics.md 3.7), as an (N, O, OH * OW) array of
+    ``dtype``: the zero-padded window view of x + in_off (:func:`im2col`), one multiply-add over the batch per tap.
+    Exact for the same reason (every product and partial sum is an integer of magnitude <= the bound)."""
+    N, C = x.shape[:2]
+    O = wf.shape[0]
+    og = O // C
+    win = im2col(as_float(x, in_off, dtype), KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, split=True)
+    w = wf.reshape(C, og, KH, KW)
+    acc = np.zeros((N, C, og, OH, OW), dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            acc += win[:, :, None, kh, kw] * w[None, :, :, kh, kw, None, None]
+    return acc.reshape(N, O, OH * OW)
 
 
 def as_float(x, offset, dtype):

@@ -8,9 +8,10 @@ bit-exact with TFLite MEAN. float32: sum in row-major order, then one division b
 Spec: docs/numerics.md, "global_avgpool".
 """
 import numpy as np
-from numba import njit
+from .._numba import njit
 
-from ..fixedpoint import requantize, clamp, div_round
+from .. import backend
+from ..fixedpoint import requantize, requantize_v, clamp, div_round
 from ..model import QRANGE
 from ..torchref import requantize as t_requantize
 from .base import Attr, Op, in_tensor, out_tensor, qparams, require, QFORMATS, q_attrs, qmodes
@@ -35,6 +36,13 @@ def global_avgpool_int8(x, in_off, mult, shift, mode, out_zp, act_min, act_max, 
         else:
             v = requantize(acc, mult, shift, mode) + out_zp
         out[n, c] = clamp(v, act_min, act_max)
+
+
+def global_avgpool_int8_v(x, in_off, mult, shift, mode, out_zp, act_min, act_max, out):
+    """:func:`global_avgpool_int8` of int8 / int16 on whole arrays (docs/numerics.md 3.7): the int64 sums, then
+    the vector requantization."""
+    acc = x.sum(axis=2, dtype=np.int64) + np.int64(in_off) * x.shape[2]
+    out[...] = np.clip(requantize_v(acc, mult, shift, mode) + np.int64(out_zp), act_min, act_max)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
@@ -101,7 +109,9 @@ class GlobalAvgPool(Op):
         x3 = np.ascontiguousarray(x).reshape(n, c, -1)
         out = np.empty((n, c), dtype=x.dtype)
         lo, hi = p["act"]
-        if p["fmt"] in ("int8", "int16") + QFORMATS:
+        if p["fmt"] in ("int8", "int16") and backend.vector():
+            global_avgpool_int8_v(x3, p["in_off"], p["mult"], p["shift"], p["mode"], p["out_zp"], lo, hi, out)
+        elif p["fmt"] in ("int8", "int16") + QFORMATS:
             global_avgpool_int8(x3, p["in_off"], p["mult"], p["shift"], p["mode"], p["out_zp"], lo, hi,
                                 p["fmt"] in QFORMATS, out)
         else:

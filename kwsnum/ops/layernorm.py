@@ -8,7 +8,7 @@ import math
 import warnings
 
 import numpy as np
-from numba import njit
+from .._numba import njit
 
 from ..fixedpoint import div_round_away, shift_round_away, isqrt, clamp, qcast
 from ..quant import round_half_away

@@ -5,7 +5,7 @@ The arithmetic is conv's (a 1x1 conv over a length-1 signal): int32 accumulator 
 Spec: docs/numerics.md, "linear".
 """
 import numpy as np
-from numba import njit
+from .._numba import njit
 
 from ..fixedpoint import clamp
 from ..torchref import requantize as t_requantize

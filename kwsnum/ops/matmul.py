@@ -8,7 +8,7 @@ acc = acc + a[i, p] * b[p, j]`` (each product rounded to float32, then the sum: 
 [act_min_f, act_max_f] by comparisons.
 """
 import numpy as np
-from numba import njit
+from .._numba import njit
 
 from ..fixedpoint import clamp
 from .base import Attr, Op, require

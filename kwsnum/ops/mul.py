@@ -7,7 +7,7 @@
 ``b`` and ``b_zero_point``, shared with add: :func:`second_operand`). Spec: docs/numerics.md 11.11 and 4 "add".
 """
 import numpy as np
-from numba import njit
+from .._numba import njit
 
 from ..fixedpoint import requantize, clamp
 from ..quant import quantize_multiplier

@@ -6,7 +6,7 @@ int8: input and output share scale and zero point (TFLite AVERAGE_POOL_2D / MAX_
 Spec: docs/numerics.md, "pooling".
 """
 import numpy as np
-from numba import njit
+from .._numba import njit
 
 from ..fixedpoint import clamp, div_round, ROUND_RND_INF, QROUNDING_MODES
 from ..model import QRANGE

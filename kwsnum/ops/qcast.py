@@ -7,7 +7,7 @@ the shift rounded by the node's rounding mode and fitted to the output container
 different containers meet. C: kws_requantize_q<a>_q<b> (c_runtime/kws_requantize.h).
 """
 import numpy as np
-from numba import njit
+from .._numba import njit
 
 from ..fixedpoint import qcast
 from ..model import QBITS, QFORMATS

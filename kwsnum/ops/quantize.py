@@ -12,9 +12,10 @@ dequantize: y = float32(q - zp) * float32(scale) (one IEEE float32 multiplicatio
 Both are exact IEEE operations: oracle, torch and C agree bit for bit. Spec: docs/numerics.md, "quantize".
 """
 import numpy as np
-from numba import njit
+from .._numba import njit
 
-from ..fixedpoint import round_half_away_f32, quantize_q
+from .. import backend
+from ..fixedpoint import round_half_away_f32, round_half_away_f32_v, quantize_q
 from ..float16 import narrow, widen
 from ..model import EDGE, QRANGE, STORAGE_FLOATS, INTEGER, QBITS, QFORMATS
 from .base import C_SUFFIX, Op, in_tensor, out_tensor, qparams, q_attrs, qmodes
@@ -39,6 +40,14 @@ def quantize_f32_int(x, scale, zp, qmin, qmax, out):
         elif q > hi:
             q = hi
         out[i] = np.int64(q)
+
+
+def quantize_f32_int_v(x, scale, zp, qmin, qmax, out):
+    """:func:`quantize_f32_int` on whole arrays (kwsnum/backend.py): the same float32 division, rounding, clamp in
+    float64 and NaN rule."""
+    v = x / scale                                                   # float32 / float32 -> float32
+    q = np.clip(round_half_away_f32_v(v) + np.float64(zp), np.float64(qmin), np.float64(qmax))
+    out[:] = np.where(v != v, np.float64(zp), q)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")  # as under parallel=True before
@@ -66,6 +75,12 @@ def dequantize_int8_f32(x, scale, zp, out):
     """x int8 / int16 / uint8 (flat), scale float32, zp int64 -> out float32 (flat)."""
     for i in range(x.shape[0]):
         out[i] = np.float32(np.int64(x[i]) - zp) * scale   # float32 * float32 -> float32
+
+
+def dequantize_int8_f32_v(x, scale, zp, out):
+    """:func:`dequantize_int8_f32` on whole arrays (kwsnum/backend.py): q - zp in int64, exactly converted to
+    float32 (|q - zp| < 2**24), one float32 multiplication."""
+    np.multiply((x.astype(np.int64) - zp).astype(np.float32), scale, out=out)
 
 
 class Quantize(Op):
@@ -98,7 +113,8 @@ class Quantize(Op):
         if "q_args" in p:
             quantize_f32_qfmt(x.reshape(-1), *p["q_args"], out.reshape(-1))
             return [out]
-        quantize_f32_int(x.reshape(-1), p["scale"], p["zp"], p["q"][0], p["q"][1], out.reshape(-1))
+        kernel = quantize_f32_int_v if backend.vector() else quantize_f32_int
+        kernel(x.reshape(-1), p["scale"], p["zp"], p["q"][0], p["q"][1], out.reshape(-1))
         return [out]
 
     def torch_ref(self, node, model, inputs):
@@ -160,7 +176,8 @@ class Dequantize(Op):
     def run(self, p, inputs):
         x = np.ascontiguousarray(inputs[0])
         out = np.empty(x.shape, dtype=np.float32)
-        dequantize_int8_f32(x.reshape(-1), p["scale"], p["zp"], out.reshape(-1))
+        kernel = dequantize_int8_f32_v if backend.vector() else dequantize_int8_f32
+        kernel(x.reshape(-1), p["scale"], p["zp"], out.reshape(-1))
         return [narrow(out, p["fmt"])]
 
     def torch_ref(self, node, model, inputs):

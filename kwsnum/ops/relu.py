@@ -6,7 +6,7 @@ by comparisons (x < lo ? lo : x > hi ? hi : x), so NaN passes through.
 ``kind`` ("relu" | "relu6") is informational only. Spec: docs/numerics.md, "relu".
 """
 import numpy as np
-from numba import njit
+from .._numba import njit
 
 from ..fixedpoint import clamp
 from .base import Attr, Op, in_tensor, out_tensor, require, QFORMATS

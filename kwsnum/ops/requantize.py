@@ -13,7 +13,7 @@ linear (docs/numerics.md 9.2), written independently of kwsnum.fixedpoint.mbqm_i
 Spec: docs/numerics.md section 9.
 """
 import numpy as np
-from numba import njit
+from .._numba import njit
 
 from ..fixedpoint import requantize, clamp
 from ..model import EDGE, QRANGE, QUANTIZED, INTEGER, QFORMATS

@@ -14,7 +14,7 @@ symmetry. The integers are TFLM's Prepare results (:func:`int8_params`, :func:`i
 import math
 
 import numpy as np
-from numba import njit
+from .._numba import njit
 
 from ..fixedpoint import logistic_q, tanh_q, rdbpot, requantize, ROUND_DOUBLE
 from .base import Arr, Attr, Op, in_tensor, out_tensor, require

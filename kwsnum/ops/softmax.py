@@ -18,7 +18,7 @@ docs/numerics.md 11.4.1.
 import math
 
 import numpy as np
-from numba import njit
+from .._numba import njit
 
 from ..fixedpoint import srdhm, rdbpot, exp_on_negative_values, reciprocal_q12
 from ..fixedpoint import requantize, ROUND_DOUBLE

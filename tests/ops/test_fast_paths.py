@@ -6,13 +6,20 @@ batch slices on threads (kwsnum/parallel.py).
 - the float GEMM's bounds, from both sides: just below 2**24 the plan takes float32 and is exact on inputs that
   reach the bound; just above it takes float64 (and float32, forced there, is wrong on those inputs); likewise
   float64 at 2**53 for q32;
-- splitting a batch into slices never changes a result.
+- splitting a batch into slices never changes a result;
+- the vector (numpy) kernels of small jobs (kwsnum/backend.py, docs/numerics.md 3.7) equal numba's on every path,
+  the float64 epilogue's included at its bound; the rule that picks them; and a warm ``kwsnum run`` of the bundled
+  model never imports numba.
 """
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from kwsnum import parallel
+import os
+import subprocess
+import sys
+
+from kwsnum import backend, parallel
 from kwsnum.builder import GraphBuilder
 from kwsnum.interpreter import Plan
 from kwsnum.ops import gemm
@@ -50,8 +57,10 @@ def all_paths_agree(model, x):
                              ("depthwise", None, None), ("depthwise_float", None, "int"),
                              ("depthwise_float", None, None), ("depthwise_float", "float64", None)):
         plan = planned(model, path, dtype, epi)
-        got = plan.run(x)
-        assert got.dtype == want.dtype and np.array_equal(got, want), (path, dtype, epi, paths_of(plan))
+        for vector in (False, True):
+            with backend.forced(vector):
+                got = plan.run(x)
+            assert got.dtype == want.dtype and np.array_equal(got, want), (path, dtype, epi, vector, paths_of(plan))
     return want
 
 
@@ -193,10 +202,15 @@ def int_epilogue_of(x, kind, mode, m, s, zp, lo, hi):
 
 
 def f64_epilogue_of(x, kind, mode, m, s, zp, lo, hi):
-    c = gemm.f64_epilogue_consts(kind, mode, np.array([m]), np.array([s]))[0]
+    """The float64 epilogue of accumulators x, by numba's kernel; also by its vector form, which must agree."""
+    c = gemm.f64_epilogue_consts(kind, mode, np.array([m]), np.array([s]))
     y = np.empty(len(x), np.int64)
-    gemm.epilogue_row_f64(x.astype(np.float64), 0.0, c[0], c[1], c[2], c[3], float(zp), float(lo), float(hi),
-                          kind == gemm.KIND_INT8 and mode == 0, y)
+    double = kind == gemm.KIND_INT8 and mode == 0
+    gemm.epilogue_row_f64(x.astype(np.float64), 0.0, c[0, 0], c[0, 1], c[0, 2], c[0, 3], float(zp), float(lo),
+                          float(hi), double, y)
+    v = np.empty((1, 1, len(x)), np.int64)
+    gemm.epilogue_f64_v(x.astype(np.float64)[None, None], False, np.zeros(1, np.int64), c, zp, lo, hi, double, v)
+    np.testing.assert_array_equal(v[0, 0], y)
     return y
 
 
@@ -359,3 +373,73 @@ def _small_model():
                    multiplier=np.full(4, 1 << 30, np.int32), shift=np.full(4, -3, np.int32)), scale=0.1, zero_point=0)
     model = b.build([h])
     return model, rng.integers(-128, 128, (7, 3, 6, 5)).astype(np.int8)
+
+
+# ------------------------------------------------------------------ numba's kernels or the vector ones (3.7)
+def test_vector_job_rule(monkeypatch):
+    """Vector kernels while the process's vector work stays within VECTOR_WORK and numba is not loaded; a job that
+    would pass the budget, and every job once numba is loaded, runs numba's; forced wins."""
+    from kwsnum import _numba
+    monkeypatch.setattr(backend, "_spent", 0)
+    monkeypatch.setattr(_numba, "_loaded", False)
+    budget = backend.VECTOR_WORK
+    assert backend.vector_job(budget // 2)
+    assert not backend.vector_job(budget // 2 + 1)          # would pass the budget: numba, and not counted
+    assert backend.vector_job(budget // 2)                  # exactly the budget
+    assert not backend.vector_job(1)
+    monkeypatch.setattr(backend, "_spent", 0)
+    monkeypatch.setattr(_numba, "_loaded", True)
+    assert not backend.vector_job(1)
+    with backend.forced(True):
+        assert backend.vector_job(10 * budget)
+        with backend.forced(False):
+            assert not backend.vector_job(1)
+    assert not backend.vector()
+    with backend.use(True):
+        assert backend.vector()
+        with backend.use(False):
+            assert not backend.vector()
+        assert backend.vector()
+    assert not backend.vector()
+
+
+def test_vector_kernels_of_the_bundled_model(tmp_path):
+    """The bundled model at batch 1, 12 and 40 (split into slices on threads): the vector kernels equal numba's."""
+    from kwsnum import default, load
+    model = load(default.model_path())
+    rng = np.random.default_rng(7)
+    for n in (1, 12, 40):
+        x = (rng.standard_normal((n,) + tuple(model.input.shape)) * 4).astype(np.float32)
+        with backend.forced(False):
+            want = model.run(x, trace=True)
+        with backend.forced(True):
+            got = model.run(x, trace=True)
+        for t in want:
+            np.testing.assert_array_equal(got[t], want[t], err_msg=f"{t} at batch {n}")
+
+
+def test_warm_run_of_the_bundled_model_never_imports_numba(tmp_path):
+    """The start-up target of issue 16: ``kwsnum run`` on the bundled model (its 12 clips) computes on the vector
+    kernels and never imports numba (nor scipy or torch); its output equals the one of a run on numba's kernels."""
+    code = ("import sys, runpy\n"
+            "sys.argv = ['kwsnum', 'run', '--json']\n"
+            "try:\n"
+            "    runpy.run_module('kwsnum', run_name='__main__')\n"
+            "except SystemExit as e:\n"
+            "    assert not e.code, e.code\n"
+            "heavy = sorted(m for m in ('numba', 'llvmlite', 'scipy', 'torch') if m in sys.modules)\n"
+            "sys.stderr.write('HEAVY=' + ','.join(heavy) + '\\n')\n")
+    env = dict(os.environ)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "HEAVY=\n" in out.stderr, out.stderr[-500:]
+    import json
+    got = json.loads(out.stdout)["results"]
+    from kwsnum import default, load
+    from kwsnum.cli.main import _collect_inputs, _read_input
+    model = load(default.model_path())
+    files = _collect_inputs([p for p, _ in default.clips()])
+    x = np.concatenate([_read_input(f, model) for f in files])
+    with backend.forced(False):
+        want = model.run(x)
+    assert [r["output"] for r in got] == want.reshape(len(x), -1).tolist()
