@@ -4,7 +4,9 @@ and the wall time of a warm ``kwsnum run``. Prints figures; asserts nothing (iss
     python bench/oracle_speed.py [--repeat 5] [--batch 256] [--models ds_cnn_mlperf,ds_cnn,kws_raw] [--no-busy]
 
 For each zoo model (random trained-looking weights, ``kwsnum.zoo.example``; int8 export):
-  - the oracle (``Model.run``) at batch 1 and ``--batch``, with 1 and 2 threads (``numba.set_num_threads``);
+  - the oracle (``Model.run``) at batch 1 and ``--batch``, with 1 and 2 threads (``numba.set_num_threads``), on
+    numba's kernels; and at batch 1 on the vector kernels that a process's first small jobs run (docs/numerics.md
+    3.7, ``oracle vector``);
   - PyTorch float eager (``torch.no_grad``) on the same module, 1 and 2 threads (``torch.set_num_threads``);
   - where ``ai-edge-litert`` is installed (``pip install -e .[bench]``): LiteRT on the same int8 network written as a
     .tflite (bench/tflite_int8.py; not for kws_raw: int8 LayerNorm has no TFLite builtin): its optimized builtin
@@ -16,7 +18,9 @@ time per clip (all threads; on a machine shared with other work, a 1-thread figu
 than the wall time). Batch 1 is timed over 20 clips per measurement.
 Unless ``--no-busy``, the oracle is timed again while a spinning process keeps one core busy.
 Then ``kwsnum run`` (the bundled default, 12 clips): one cold run in a fresh NUMBA_CACHE_DIR, then 5 warm runs
-(median), in fresh processes without PYTHONDONTWRITEBYTECODE (as a user's second run: cached bytecode and kernels).
+(median), in fresh processes without PYTHONDONTWRITEBYTECODE (as a user's second run: cached bytecode and kernels),
+and where a warm run's time goes, stage by stage (it computes on the vector kernels and never imports numba; numba's
+kernels are timed after it in the same process, for comparison).
 """
 import argparse
 import os
@@ -47,25 +51,33 @@ def fmt_ms(ts):
             f"   cpu {cpu * 1e3:.3f} ms")
 
 
-def oracle_configs(model, x, batch):
+def oracle_configs(model, x, batch, vector_row=False):
+    """The oracle on numba's kernels (kwsnum.backend.forced(False): what a process that has loaded numba runs);
+    ``vector_row``: also batch 1 on the vector kernels of small jobs (docs/numerics.md 3.7)."""
     import numba
+    from kwsnum import backend
     x1 = [x[i:i + 1] for i in range(B1_CLIPS)]
     xb = x[:batch]
 
-    def one(threads):
+    def one(threads, vector=False):
         def f():
             numba.set_num_threads(threads)
-            for xi in x1:
-                model.run(xi)
+            with backend.forced(vector):
+                for xi in x1:
+                    model.run(xi)
         return f
 
     def many(threads):
         def f():
             numba.set_num_threads(threads)
-            model.run(xb)
+            with backend.forced(False):
+                model.run(xb)
         return f
-    return {f"oracle int8   b1   t{t}": (one(t), B1_CLIPS) for t in (1, 2)} | \
+    rows = {f"oracle int8   b1   t{t}": (one(t), B1_CLIPS) for t in (1, 2)} | \
         {f"oracle int8   b{batch} t{t}": (many(t), batch) for t in (1, 2)}
+    if vector_row:
+        rows["oracle vector b1   t1"] = (one(1, True), B1_CLIPS)
+    return rows
 
 
 def torch_configs(module, x, batch):
@@ -174,35 +186,29 @@ def kwsnum_run_walls(n_warm=5):
 
 
 STARTUP = r"""
-import time
+import sys, time
 T = [(time.perf_counter(), time.process_time(), "python start-up")]
 def m(s):
     T.append((time.perf_counter(), time.process_time(), s))
 import numpy; m("import numpy")
 import click; m("import click")
 import kwsnum.cli.main; m("import kwsnum.cli.main")
-import h5py; m("import h5py")
-import numba; m("import numba")
-import numba.core.registry; m("numba's dispatcher machinery")
 from kwsnum import default, load
 model = load(default.model_path()); m("kwsnum.load (op modules, HDF5 read in a child)")
 from kwsnum.cli.main import _collect_inputs, _read_input
 files = _collect_inputs([p for p, _ in default.clips()])
-x = numpy.concatenate([_read_input(f, model) for f in files]); m("read the 12 clips")
-import numba.core.caching as caching
-loads, real = [], caching.Cache.load_overload
-def load_overload(self, sig, ctx):
-    c = time.process_time(); r = real(self, sig, ctx); loads.append((self._name, time.process_time() - c)); return r
-caching.Cache.load_overload = load_overload
-model.run(x[:1]); m("first clip (numba's CPU target set-up + cached kernels)")
-model.run(x); m("the 12 clips")
+x = numpy.concatenate([_read_input(f, model) for f in files]); m("read the 12 clips (frontend)")
+model.run(x); m("the 12 clips (vector kernels, docs/numerics.md 3.7)")
+loaded = "numba" in sys.modules
+from kwsnum import backend
+with backend.forced(False):
+    model.run(x[:1]); m("for comparison: numba's kernels, first clip (import, CPU target, cached kernels)")
+    model.run(x); m("for comparison: numba's kernels, the 12 clips")
 T[0] = (T[0][0] - START[0], T[0][1] - START[1], T[0][2])
-print(f"  {'python start-up':58s} wall {START[0] * 1e3:7.1f} ms")
+print(f"  {'python start-up':74s} wall {START[0] * 1e3:7.1f} ms")
 for a, b in zip(T, T[1:]):
-    print(f"  {b[2]:58s} wall {(b[0] - a[0]) * 1e3:7.1f} ms  cpu {(b[1] - a[1]) * 1e3:7.1f} ms")
-for name, c in loads:
-    name = name.split()[1] if name.startswith("<function") else name
-    print(f"    cached kernel {name[:44]:44s} load cpu {c * 1e3:7.1f} ms")
+    print(f"  {b[2]:74s} wall {(b[0] - a[0]) * 1e3:7.1f} ms  cpu {(b[1] - a[1]) * 1e3:7.1f} ms")
+print(f"  numba imported before the comparison: {loaded}")
 """
 
 
@@ -256,7 +262,7 @@ def main():
         model = from_torch(module, calib[:1], calib, precision=zoo.precision_of(name))
         x = torch.randn((max(args.batch, B1_CLIPS),) + tuple(zoo.ZOO[name].in_shape), generator=g).numpy()
         print(f"\n{name}: {zoo.ZOO[name].title}; {summary(model)['total_macs'] / 1e6:.2f} M MACs per clip")
-        configs = oracle_configs(model, x, args.batch)
+        configs = oracle_configs(model, x, args.batch, vector_row=True)
         configs.update(torch_configs(module, x, args.batch))
         lite, note = litert_configs(model, x, args.batch)
         configs.update(lite)
