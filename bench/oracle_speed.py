@@ -16,7 +16,9 @@ Every configuration is timed ``--repeat`` times, round-robin (so that a change i
 them alike); medians of the wall time per clip are printed, with the min-max range, and the median process CPU
 time per clip (all threads; on a machine shared with other work, a 1-thread figure less distorted by time-sharing
 than the wall time). Batch 1 is timed over 20 clips per measurement.
-Unless ``--no-busy``, the oracle is timed again while a spinning process keeps one core busy.
+Unless ``--no-busy``, the oracle is timed again while a spinning process keeps one core busy. Both times, a row
+``b256 2 proc`` runs the batch as two halves in two forked processes of one thread each (no GIL between them): what
+two threads would reach if the Python glue between their kernels never made one wait for the other.
 Then ``kwsnum run`` (the bundled default, 12 clips): one cold run in a fresh NUMBA_CACHE_DIR, then 5 warm runs
 (median), in fresh processes without PYTHONDONTWRITEBYTECODE (as a user's second run: cached bytecode and kernels),
 and where a warm run's time goes, stage by stage (it computes on the vector kernels and never imports numba; numba's
@@ -166,6 +168,45 @@ def measure(configs, repeat):
     return times
 
 
+def two_processes(model, x, batch, repeat):
+    """[(wall, CPU) per clip] of ``repeat`` runs of the batch as two halves in two forked one-thread processes that
+    start together (each after a warm-up run of its own: a forked child's first run pays for copy-on-write pages);
+    the wall is the slower child's."""
+    import numba
+    from kwsnum import backend
+    numba.set_num_threads(1)
+    halves = (x[:batch // 2], x[batch // 2:batch])
+    with backend.forced(False):
+        model.run(halves[0])                   # warm (the children inherit the compiled kernels)
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter() + 0.5
+        children = []
+        for half in halves:
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:                         # child: wait for the common start, run its half, report
+                os.close(r)
+                with backend.forced(False):
+                    model.run(half)
+                while time.perf_counter() < start:
+                    pass
+                t, c = time.perf_counter(), time.process_time()
+                with backend.forced(False):
+                    model.run(half)
+                os.write(w, f"{time.perf_counter() - t} {time.process_time() - c}".encode())
+                os._exit(0)
+            os.close(w)
+            children.append((pid, r))
+        res = []
+        for pid, r in children:
+            with os.fdopen(r) as fh:
+                res.append(tuple(map(float, fh.read().split())))
+            os.waitpid(pid, 0)
+        out.append((max(t for t, _ in res) / batch, sum(c for _, c in res) / batch))
+    return out
+
+
 def busy_core():
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
@@ -267,6 +308,7 @@ def main():
         lite, note = litert_configs(model, x, args.batch)
         configs.update(lite)
         times = measure(configs, args.repeat)
+        times[f"oracle int8   b{args.batch} 2 proc"] = two_processes(model, x, args.batch, args.repeat)
         for k, ts in times.items():
             print(f"  {k:26s} {fmt_ms(ts)}")
         table[name] = {k: statistics.median(w for w, _ in ts) for k, ts in times.items()}
@@ -275,6 +317,7 @@ def main():
             spin = busy_core()
             try:
                 busy = measure(oracle_configs(model, x, args.batch), args.repeat)
+                busy[f"oracle int8   b{args.batch} 2 proc"] = two_processes(model, x, args.batch, args.repeat)
             finally:
                 spin.kill()
                 spin.wait()
