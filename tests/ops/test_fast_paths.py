@@ -277,6 +277,27 @@ def test_f64_epilogue_bound(case, seed):
                                       .clip(lo, hi))
 
 
+@given(st.integers(1, 3), st.integers(1, 40), st.integers(1, 1200), st.booleans(), epilogue_cases(),
+       st.integers(0, 2 ** 32 - 1))
+@settings(max_examples=40)
+def test_f64_epilogue_vector_blocks(N, O, P, onp, case, seed):
+    """The vector float64 epilogue (blocks of channels of one sample, docs/numerics.md 3.7) equals numba's on
+    (N, O, P) accumulators of either layout, with per-channel constants, biases, and shapes that cut the channels
+    into several blocks (O * P above the block's 16 k elements) or leave one."""
+    kind, mode, m, s, X, zp, lo, hi, k, eff = case
+    rng = np.random.default_rng(seed)
+    mult = np.array([m] + [int(v) for v in rng.integers(1 << 30, 1 << 31, O - 1)], np.int64)
+    shift = np.array([s] + [int(v) for v in rng.integers(min(s, 0), max(s, 0) + 1, O - 1)], np.int64)
+    consts = gemm.f64_epilogue_consts(kind, mode, mult, shift)
+    bias = rng.integers(-(X // 4), X // 4 + 1, O).astype(np.int64)
+    acc = rng.integers(-(X // 2), X // 2 + 1, (O, N, P) if onp else (N, O, P)).astype(np.float64)
+    double = kind == gemm.KIND_INT8 and mode == 0
+    want, got = np.empty((N, O, P), np.int64), np.full((N, O, P), 7777, np.int64)
+    gemm.epilogue_f64(acc, onp, bias, consts, zp, lo, hi, double, want)
+    gemm.epilogue_f64_v(acc, onp, bias, consts, zp, lo, hi, double, got)
+    np.testing.assert_array_equal(got, want)
+
+
 def test_f64_epilogue_wrong_beyond_bound():
     """Beyond 2**53 the product is rounded: with t = x * M = (2q + 1) * 2**30 - 1 (just below a rounding boundary of
     int8 single rounding, shift 0: k = 31) and t > 2**54, float64 holds t as the boundary itself, and the float64
