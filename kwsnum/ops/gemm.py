@@ -257,53 +257,72 @@ def epilogue_f64(acc, onp, bias, consts, out_zp, act_min, act_max, double, out):
             epilogue_row_f64(a, np.float64(bias[o]), c[0], c[1], c[2], c[3], zp, lo, hi, double, out[n, o])
 
 
+VECTOR_BLOCK = 16384     # elements per block of the vector float64 epilogue (128 KiB of float64 a buffer: in cache)
+
+
 def epilogue_f64_v(acc, onp, bias, consts, out_zp, act_min, act_max, double, out):
     """:func:`epilogue_f64` on whole arrays (docs/numerics.md 3.7): every element through the float64 operations of
-    :func:`epilogue_row_f64`, in the same order (min / max as a clip), a block of channels of one sample at a time
-    in three reused float64 buffers (about 16 k elements each: they stay in cache, and no temporary is allocated)."""
+    :func:`epilogue_row_f64`, in the same order (min / max as a clip), a block of about VECTOR_BLOCK elements at a
+    time (several whole samples, or a range of channels of one sample) in reused buffers: in cache, and no
+    temporary is allocated."""
     a = acc.transpose(1, 0, 2) if onp else acc                           # (N, O, P)
     N, O, P = out.shape
-    bias = bias.astype(np.float64)[:, None]
+    bias = bias.astype(np.float64)
+    c = [consts[:, i] for i in range(4)]
     zp, lo, hi = np.float64(out_zp), np.float64(act_min), np.float64(act_max)
-    rows = max(1, min(O, 16384 // max(P, 1)))
-    buf_t, buf_q, buf_r = (np.empty((rows, P)) for _ in range(3))
-    buf_m = np.empty((rows, P), np.bool_)
-    for n in range(N):
-        for o0 in range(0, O, rows):
-            o1 = min(O, o0 + rows)
-            t, q, r, m = buf_t[:o1 - o0], buf_q[:o1 - o0], buf_r[:o1 - o0], buf_m[:o1 - o0]
-            c0, c1, c2, c3 = (consts[o0:o1, i][:, None] for i in range(4))
-            np.add(a[n, o0:o1], bias[o0:o1], out=t)                      # x = bias + acc
-            if double:
-                np.multiply(t, c1, out=t)
-                np.clip(t, -2147483648.0, 2147483647.0, out=t)
-                np.multiply(t, c0, out=t)                                 # t = sat32(x * 2**left) * M
-                np.multiply(t, 4.656612873077393e-10, out=q)              # 2**-31
-                np.floor(q, out=q)
-                np.multiply(q, 2.0, out=r)
-                r += 1.0
-                r *= 1073741824.0
-                np.greater_equal(t, r, out=m)
-                q += m                                                    # v: srdhm
-                np.abs(q, out=r)
-                r += c3
-                r *= c2
-                np.floor(r, out=r)                                        # u: rdbpot of |v|
-                np.negative(r, out=r, where=q < 0)
-                v = r
-            else:
-                np.multiply(t, c0, out=t)
-                np.multiply(t, c1, out=q)
-                np.floor(q, out=q)
-                np.multiply(q, 2.0, out=r)
-                r += 1.0
-                r *= c2
-                np.greater_equal(t, r, out=m)
-                q += m
-                v = q
-            v += zp
-            np.clip(v, lo, hi, out=v)
-            out[n, o0:o1] = v
+    if O * P <= VECTOR_BLOCK:                                            # blocks of whole samples
+        ns = max(1, min(N, VECTOR_BLOCK // max(O * P, 1)))
+        bufs = [np.empty((ns, O, P)) for _ in range(3)] + [np.empty((ns, O, P), np.bool_)]
+        b, cb = bias[None, :, None], [ci[None, :, None] for ci in c]
+        for n0 in range(0, N, ns):
+            k = min(N, n0 + ns) - n0
+            _epilogue_f64_block(a[n0:n0 + k], b, cb, zp, lo, hi, double, out[n0:n0 + k], [u[:k] for u in bufs])
+    else:                                                                # blocks of channels of one sample
+        rows = max(1, VECTOR_BLOCK // max(P, 1))
+        bufs = [np.empty((rows, P)) for _ in range(3)] + [np.empty((rows, P), np.bool_)]
+        for n in range(N):
+            for o0 in range(0, O, rows):
+                o1 = min(O, o0 + rows)
+                _epilogue_f64_block(a[n, o0:o1], bias[o0:o1, None], [ci[o0:o1, None] for ci in c], zp, lo, hi,
+                                    double, out[n, o0:o1], [u[:o1 - o0] for u in bufs])
+
+
+def _epilogue_f64_block(a, bias, c, zp, lo, hi, double, out, bufs):
+    """One block of :func:`epilogue_f64_v`: out = the float64 epilogue of a (bias and the constants c0..c3
+    broadcast against it), through the buffers t, q, r (float64) and m (bool) of a's shape."""
+    t, q, r, m = bufs
+    c0, c1, c2, c3 = c
+    np.add(a, bias, out=t)                                               # x = bias + acc
+    if double:
+        np.multiply(t, c1, out=t)
+        np.clip(t, -2147483648.0, 2147483647.0, out=t)
+        np.multiply(t, c0, out=t)                                        # t = sat32(x * 2**left) * M
+        np.multiply(t, 4.656612873077393e-10, out=q)                     # 2**-31
+        np.floor(q, out=q)
+        np.multiply(q, 2.0, out=r)
+        r += 1.0
+        r *= 1073741824.0
+        np.greater_equal(t, r, out=m)
+        q += m                                                           # v: srdhm
+        np.abs(q, out=r)
+        r += c3
+        r *= c2
+        np.floor(r, out=r)                                               # u: rdbpot of |v|
+        np.copysign(r, q, out=r)     # -u where v < 0 (v is never -0.0: x = bias + acc is +0.0 at 0, and so is t)
+        v = r
+    else:
+        np.multiply(t, c0, out=t)
+        np.multiply(t, c1, out=q)
+        np.floor(q, out=q)
+        np.multiply(q, 2.0, out=r)
+        r += 1.0
+        r *= c2
+        np.greater_equal(t, r, out=m)
+        q += m
+        v = q
+    v += zp
+    np.clip(v, lo, hi, out=v)
+    out[...] = v
 
 
 def depthwise_float_v(x, in_off, wf, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, dtype):
