@@ -357,17 +357,17 @@ def test_percentile_calibration_narrows_ranges():
 
 def test_calibration_in_chunks_equals_one_pass():
     """Calibration batches through in chunks of 64: the result does not depend on the chunking."""
-    from kwsnum.export import torch_export
+    from kwsnum.export import calibrate
     torch.manual_seed(0)
     m = Seq(nn.Conv1d(1, 4, 5), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 12, 3))
     x = data((1, 16), n=150)
     a = from_torch(m, x[:1], x)
-    old = torch_export.CALIB_CHUNK
+    old = calibrate.CALIB_CHUNK
     try:
-        torch_export.CALIB_CHUNK = 1000
+        calibrate.CALIB_CHUNK = 1000
         b = from_torch(m, x[:1], x)
     finally:
-        torch_export.CALIB_CHUNK = old
+        calibrate.CALIB_CHUNK = old
     for t in a.tensors:
         assert (a.tensors[t].scale, a.tensors[t].zero_point) == (b.tensors[t].scale, b.tensors[t].zero_point)
 
