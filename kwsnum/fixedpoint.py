@@ -1,7 +1,8 @@
 """The fixed-point primitives of docs/numerics.md, once, for every numba kernel.
 
-Every function here is exact integer arithmetic on int64 values; numba compiles
-them into the kernels that call them. Kernels never re-derive rounding inline.
+Every function here is exact integer arithmetic on int64 values (and, at the end, the same requantization in
+float64, exact within its bound: docs/numerics.md 3.6); numba compiles them into the kernels that call them.
+Kernels never re-derive rounding inline.
 
 Rounding modes of requantization (stored in the model as ``rounding``):
   ROUND_DOUBLE = 0  gemmlowp SaturatingRoundingDoublingHighMul + RoundingDivideByPOT (TFLM default)
@@ -98,17 +99,23 @@ MBQM64_X_LIMIT = 1 << 47     # requantize64 input range: -2**47 <= x < 2**47 (TF
 MBQM64_SHIFT_MAX = 7         # requantize64 shift range: [-31, 7]
 
 
+def reduced_multiplier(m):
+    """requantize64's multiplier reduced to 15 bits (docs/numerics.md 9.2): (M + 2**15) >> 16, and 0x7FFF from
+    M >= 0x7FFF0000 (M >= 0). Plain Python for plan-time constants (Python ints), jitted as
+    ``reduced_multiplier_nb`` for :func:`mbqm_int64`."""
+    return (m + 32768) >> 16 if m < 0x7FFF0000 else 0x7FFF
+
+
+reduced_multiplier_nb = njit(cache=True)(reduced_multiplier)
+
+
 @njit(cache=True)
 def mbqm_int64(x, multiplier, shift):
     """TFLM's 64-bit MultiplyByQuantizedMultiplier (int16 activations, docs/numerics.md 9.2), the same in both
     rounding modes: the multiplier reduced to 15 bits, reduced = (M + 2**15) >> 16 (0x7FFF from M >= 0x7FFF0000),
     then one rounding, floor((x * reduced + 2**(total - 1)) / 2**total) with total = 15 - shift, saturated to int32.
     -2**47 <= x < 2**47, M in [0, 2**31), shift in [-31, 7]: |x * reduced| < 2**62, no int64 overflow."""
-    m = np.int64(multiplier)
-    if m < np.int64(0x7FFF0000):
-        reduced = (m + np.int64(32768)) >> np.int64(16)
-    else:
-        reduced = np.int64(0x7FFF)
+    reduced = reduced_multiplier_nb(np.int64(multiplier))
     total = np.int64(15) - np.int64(shift)
     rnd = np.int64(1) << (total - np.int64(1))
     return sat_i32((np.int64(x) * reduced + rnd) >> total)
@@ -535,3 +542,102 @@ def round_half_away_f32_v(v):
     """:func:`round_half_away_f32` of a float32 array (float64 result): sign(v) * floor(|v| + 0.5) in float64."""
     a = np.floor(np.abs(v.astype(np.float64)) + np.float64(0.5))
     return np.where(v < 0, -a, a)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Requantization in float64 (docs/numerics.md 3.6): the int8 / int16 requantization of an integer accumulator,
+# exact in float64 while every product it rounds stays below 2**53; the epilogue of the oracle's fast conv /
+# linear paths (kwsnum/ops/gemm.py), which vectorizes where the int64 form's 64-bit products do not. The C runtime
+# has no such form (it runs the integer one of 3.2 and 9.2).
+
+F64_EXACT = 1 << 53     # float64 holds every integer of magnitude <= 2**53
+
+
+def requantize_f64_consts(int16, mode, mult, shift):
+    """(O, 4) float64 constants of :func:`requantize_f64_row` per output channel, exact (powers of two and integers
+    below 2**31): int16 (reduced(M), 2**-k, 2**(k-1), 0) with k = 15 - shift; int8 single rounding
+    (M, 2**-k, 2**(k-1), 0) with k = 31 - shift; int8 double rounding (M, 2**left, 2**-e, 2**(e-1)) with
+    left = max(shift, 0), e = max(-shift, 0)."""
+    rows = []
+    for m, s in zip(mult.tolist(), shift.tolist()):
+        if int16:
+            k = 15 - s
+            rows.append((reduced_multiplier(m), 2.0 ** -k, 2.0 ** (k - 1), 0.0))
+        elif mode == 1:
+            k = 31 - s
+            rows.append((m, 2.0 ** -k, 2.0 ** (k - 1), 0.0))
+        else:
+            e = max(-s, 0)
+            rows.append((m, 2.0 ** max(s, 0), 2.0 ** -e, 2.0 ** (e - 1)))
+    return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def requantize_f64_row(a, b, c0, c1, c2, c3, zp, lo, hi, double, y):
+    """y[p] = clamp(requantize(b + a[p]) + zp, lo, hi) (int8, ``double`` or single rounding) or clamp(mbqm_int64(b +
+    a[p]), lo, hi) (int16) of one output channel, computed in float64: exact where every product t below stays under
+    F64_EXACT = 2**53 in magnitude (docs/numerics.md 3.6; kwsnum.ops.gemm.f64_epilogue_ok checks it at plan time);
+    c0..c3: the channel's :func:`requantize_f64_consts`.
+    Every rounding of the requantization is floor((t + 2**(k-1)) / 2**k) of an integer t below 2**53 in magnitude,
+    which is q + [t >= (2q + 1) * 2**(k-1)] with q = floor(t * 2**-k): a scaling by a power of two, a floor and a
+    comparison, each exact. int8 double rounding (``double``): srdhm is that rounding of t = sat32(x * 2**left) * M
+    with k = 31 (gemmlowp's nudge rounds half up), then rdbpot rounds |v| / 2**e half up and restores the sign;
+    int8 single rounding t = x * M, k = 31 - shift; int16 t = x * reduced(M), k = 15 - shift (zp = 0). The other
+    int32 saturations never bind inside the clamp [lo, hi]. Vectorizes (4 lanes of float64), where the integer
+    epilogue's 64-bit products do not."""
+    P = a.shape[0]
+    if double:
+        for p in range(P):
+            xl = min(max((np.float64(a[p]) + b) * c1, -2147483648.0), 2147483647.0)
+            t = xl * c0
+            q = np.floor(t * 4.656612873077393e-10)                     # 2**-31
+            v = q + np.float64(t >= (2.0 * q + 1.0) * 1073741824.0)     # srdhm
+            u = np.floor((abs(v) + c3) * c2)                            # rdbpot: |v| / 2**e, half away from zero
+            v = -u if v < 0 else u
+            y[p] = min(max(v + zp, lo), hi)
+    else:
+        for p in range(P):
+            t = (np.float64(a[p]) + b) * c0
+            q = np.floor(t * c1)
+            q += np.float64(t >= (2.0 * q + 1.0) * c2)
+            y[p] = min(max(q + zp, lo), hi)
+
+
+def requantize_f64_v(a, bias, c, zp, lo, hi, double, out, bufs):
+    """:func:`requantize_f64_row` on whole arrays: out = the float64 requantization of bias + a (bias and the
+    constants c0..c3 broadcast against a), every element through the same float64 operations in the same order
+    (min / max as a clip), through the caller's buffers t, q, r (float64) and m (bool) of a's shape (no temporary is
+    allocated)."""
+    t, q, r, m = bufs
+    c0, c1, c2, c3 = c
+    np.add(a, bias, out=t)                                               # x = bias + acc
+    if double:
+        np.multiply(t, c1, out=t)
+        np.clip(t, -2147483648.0, 2147483647.0, out=t)
+        np.multiply(t, c0, out=t)                                        # t = sat32(x * 2**left) * M
+        np.multiply(t, 4.656612873077393e-10, out=q)                     # 2**-31
+        np.floor(q, out=q)
+        np.multiply(q, 2.0, out=r)
+        r += 1.0
+        r *= 1073741824.0
+        np.greater_equal(t, r, out=m)
+        q += m                                                           # v: srdhm
+        np.abs(q, out=r)
+        r += c3
+        r *= c2
+        np.floor(r, out=r)                                               # u: rdbpot of |v|
+        np.copysign(r, q, out=r)     # -u where v < 0 (v is never -0.0: x = bias + acc is +0.0 at 0, and so is t)
+        v = r
+    else:
+        np.multiply(t, c0, out=t)
+        np.multiply(t, c1, out=q)
+        np.floor(q, out=q)
+        np.multiply(q, 2.0, out=r)
+        r += 1.0
+        r *= c2
+        np.greater_equal(t, r, out=m)
+        q += m
+        v = q
+    v += zp
+    np.clip(v, lo, hi, out=v)
+    out[...] = v

@@ -193,6 +193,7 @@ def ref_requantize64(x, m, s):
 @example(2 ** 40, 2 ** 31 - 1, -10)        # the reduction's cap 0x7FFF (0x8000 would give 2**30 here)
 @example(-(2 ** 40) + 12345, 0x7FFF8000, -10)
 @example(2 ** 40, 0x7FFF7FFF, -10)
+@example(2 ** 40, 0x40008000, -10)        # the reduction's tie: 0x4000.8 rounds up to 0x4001
 def test_requantize64_vs_python_integers(x, m, s):
     got = int(fp.mbqm_int64(np.int64(x), np.int64(m), np.int64(s)))
     assert got == ref_requantize64(x, m, s)
@@ -202,6 +203,18 @@ def test_requantize64_vs_python_integers(x, m, s):
         reduced = (m + 2 ** 15) // 2 ** 16 if m < 0x7FFF0000 else 0x7FFF
         err = abs(Fraction(x * (reduced * 2 ** 16 - m), 2 ** (31 - s)))
         assert abs(got - exact) <= err + Fraction(1, 2)
+
+
+def test_reduced_multiplier_plain_and_jitted():
+    """requantize64's 15-bit multiplier (9.2): M / 2**16 rounded half up, capped at 0x7FFF; the plain form (plan-time
+    constants, kwsnum.fixedpoint.requantize_f64_consts) and the jitted one (mbqm_int64) alike, ties included."""
+    rng = np.random.default_rng(5)
+    ms = [0, 1, 0x7FFF, 0x8000, 0x18000, 0x40007FFF, 0x40008000, 0x40008001, 0x7FFE8000, 0x7FFEFFFF, 0x7FFF0000,
+          0x7FFF8000, 2 ** 31 - 1] + [int(v) for v in rng.integers(0, 2 ** 31, 200)]
+    for m in ms:
+        want = min(math.floor(Fraction(m, 2 ** 16) + Fraction(1, 2)), 0x7FFF)
+        assert fp.reduced_multiplier(m) == want, m
+        assert int(fp.reduced_multiplier_nb(np.int64(m))) == want, m
 
 
 @pytest.mark.parametrize("x, expected", [(1, 0), (2, 1), (-2, 0), (-6, -1), (3, 1), (-3, -1)])

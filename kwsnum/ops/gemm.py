@@ -14,7 +14,7 @@ from the weights and the whole input range (never from the data):
 - ``depthwise``: the same staging with integer accumulators as the loop kernels (beyond 2**53: q32 only).
 
 The epilogue of the gemm and depthwise_float paths runs in float64 where every product it rounds stays below
-2**53 (:func:`f64_epilogue_ok`, :func:`epilogue_row_f64`), else in integers (:func:`int_epilogue`).
+2**53 (:func:`f64_epilogue_ok`, kwsnum.fixedpoint.requantize_f64_row), else in integers (:func:`int_epilogue`).
 
     bound = max over output channels o of  xmax * sum |w[o]|
     xmax  = max |x| over the input range: int8 max(127 - zp_in, zp_in + 128) (x is q - zp_in), int16 32768,
@@ -30,9 +30,10 @@ from .._numba import njit
 
 from .. import backend
 from ..fixedpoint import requantize, clamp, mbqm_int64, qcast
+from ..fixedpoint import (F64_EXACT, reduced_multiplier, requantize_f64_consts, requantize_f64_row,  # noqa: F401
+                          requantize_f64_v)
 
 F32_EXACT = 1 << 24     # float32 holds every integer of magnitude <= 2**24; the bound must stay below
-F64_EXACT = 1 << 53     # float64: 2**53
 
 PATHS = ("loops", "gemm", "depthwise", "depthwise_float")
 EPILOGUES = ("int", "f64")
@@ -188,7 +189,7 @@ def f64_epilogue_ok(kind, mode, weight, bias, mult, shift, xmax):
         if m < 0:
             return False
         if kind == KIND_INT16:
-            m = 0x7FFF if m >= 0x7FFF0000 else (m + 32768) >> 16
+            m = reduced_multiplier(m)
         elif mode == 0:
             m <<= max(s, 0)
         if X * m >= F64_EXACT:
@@ -197,74 +198,31 @@ def f64_epilogue_ok(kind, mode, weight, bias, mult, shift, xmax):
 
 
 def f64_epilogue_consts(kind, mode, mult, shift):
-    """(O, 4) float64 constants of :func:`epilogue_row_f64` per output channel, exact (powers of two and integers
-    below 2**31): int16 (reduced(M), 2**-k, 2**(k-1), 0) with k = 15 - shift; int8 single rounding
-    (M, 2**-k, 2**(k-1), 0) with k = 31 - shift; int8 double rounding (M, 2**left, 2**-e, 2**(e-1)) with
-    left = max(shift, 0), e = max(-shift, 0)."""
-    rows = []
-    for m, s in zip(mult.tolist(), shift.tolist()):
-        if kind == KIND_INT16:
-            k = 15 - s
-            rows.append((0x7FFF if m >= 0x7FFF0000 else (m + 32768) >> 16, 2.0 ** -k, 2.0 ** (k - 1), 0.0))
-        elif mode == 1:
-            k = 31 - s
-            rows.append((m, 2.0 ** -k, 2.0 ** (k - 1), 0.0))
-        else:
-            e = max(-s, 0)
-            rows.append((m, 2.0 ** max(s, 0), 2.0 ** -e, 2.0 ** (e - 1)))
-    return np.array(rows, dtype=np.float64).reshape(-1, 4)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def epilogue_row_f64(a, b, c0, c1, c2, c3, zp, lo, hi, double, y):
-    """y[p] = int_epilogue(b + a[p]) of one output channel for kind int8 / int16, computed in float64, exactly where
-    :func:`f64_epilogue_ok` holds (docs/numerics.md 3.6); c0..c3: the channel's :func:`f64_epilogue_consts`.
-    Every rounding of the requantization is floor((t + 2**(k-1)) / 2**k) of an integer t below 2**53 in magnitude,
-    which is q + [t >= (2q + 1) * 2**(k-1)] with q = floor(t * 2**-k): a scaling by a power of two, a floor and a
-    comparison, each exact. int8 double rounding (``double``): srdhm is that rounding of t = sat32(x * 2**left) * M
-    with k = 31 (gemmlowp's nudge rounds half up), then rdbpot rounds |v| / 2**e half up and restores the sign;
-    int8 single rounding t = x * M, k = 31 - shift; int16 t = x * reduced(M), k = 15 - shift (zp = 0). The other
-    int32 saturations never bind inside the clamp [lo, hi]. Vectorizes (4 lanes of float64), where the integer
-    epilogue's 64-bit products do not."""
-    P = a.shape[0]
-    if double:
-        for p in range(P):
-            xl = min(max((np.float64(a[p]) + b) * c1, -2147483648.0), 2147483647.0)
-            t = xl * c0
-            q = np.floor(t * 4.656612873077393e-10)                     # 2**-31
-            v = q + np.float64(t >= (2.0 * q + 1.0) * 1073741824.0)     # srdhm
-            u = np.floor((abs(v) + c3) * c2)                            # rdbpot: |v| / 2**e, half away from zero
-            v = -u if v < 0 else u
-            y[p] = min(max(v + zp, lo), hi)
-    else:
-        for p in range(P):
-            t = (np.float64(a[p]) + b) * c0
-            q = np.floor(t * c1)
-            q += np.float64(t >= (2.0 * q + 1.0) * c2)
-            y[p] = min(max(q + zp, lo), hi)
+    """The per-channel constants of :func:`epilogue_f64` (kwsnum.fixedpoint.requantize_f64_consts) for a node of
+    kind int8 / int16."""
+    return requantize_f64_consts(kind == KIND_INT16, mode, mult, shift)
 
 
 @njit(cache=True, nogil=True)
 def epilogue_f64(acc, onp, bias, consts, out_zp, act_min, act_max, double, out):
-    """out[n, o, p] = int_epilogue(bias[o] + acc) by :func:`epilogue_row_f64` (int8 / int16 kinds); acc is
-    acc[o, n, p] when ``onp`` (the batched GEMM's layout), else acc[n, o, p]."""
+    """out[n, o, p] = int_epilogue(bias[o] + acc) by kwsnum.fixedpoint.requantize_f64_row (int8 / int16 kinds);
+    acc is acc[o, n, p] when ``onp`` (the batched GEMM's layout), else acc[n, o, p]."""
     N, O, P = out.shape
     zp, lo, hi = np.float64(out_zp), np.float64(act_min), np.float64(act_max)
     for n in range(N):
         for o in range(O):
             a = acc[o, n] if onp else acc[n, o]
             c = consts[o]
-            epilogue_row_f64(a, np.float64(bias[o]), c[0], c[1], c[2], c[3], zp, lo, hi, double, out[n, o])
+            requantize_f64_row(a, np.float64(bias[o]), c[0], c[1], c[2], c[3], zp, lo, hi, double, out[n, o])
 
 
 VECTOR_BLOCK = 16384     # elements per block of the vector float64 epilogue (128 KiB of float64 a buffer: in cache)
 
 
 def epilogue_f64_v(acc, onp, bias, consts, out_zp, act_min, act_max, double, out):
-    """:func:`epilogue_f64` on whole arrays (docs/numerics.md 3.7): every element through the float64 operations of
-    :func:`epilogue_row_f64`, in the same order (min / max as a clip), a block of about VECTOR_BLOCK elements at a
-    time (several whole samples, or a range of channels of one sample) in reused buffers: in cache, and no
-    temporary is allocated."""
+    """:func:`epilogue_f64` on whole arrays (docs/numerics.md 3.7) by kwsnum.fixedpoint.requantize_f64_v, a block of
+    about VECTOR_BLOCK elements at a time (several whole samples, or a range of channels of one sample) in reused
+    buffers: they stay in cache, and no temporary is allocated."""
     a = acc.transpose(1, 0, 2) if onp else acc                           # (N, O, P)
     N, O, P = out.shape
     bias = bias.astype(np.float64)
@@ -276,53 +234,15 @@ def epilogue_f64_v(acc, onp, bias, consts, out_zp, act_min, act_max, double, out
         b, cb = bias[None, :, None], [ci[None, :, None] for ci in c]
         for n0 in range(0, N, ns):
             k = min(N, n0 + ns) - n0
-            _epilogue_f64_block(a[n0:n0 + k], b, cb, zp, lo, hi, double, out[n0:n0 + k], [u[:k] for u in bufs])
+            requantize_f64_v(a[n0:n0 + k], b, cb, zp, lo, hi, double, out[n0:n0 + k], [u[:k] for u in bufs])
     else:                                                                # blocks of channels of one sample
         rows = max(1, VECTOR_BLOCK // max(P, 1))
         bufs = [np.empty((rows, P)) for _ in range(3)] + [np.empty((rows, P), np.bool_)]
         for n in range(N):
             for o0 in range(0, O, rows):
                 o1 = min(O, o0 + rows)
-                _epilogue_f64_block(a[n, o0:o1], bias[o0:o1, None], [ci[o0:o1, None] for ci in c], zp, lo, hi,
-                                    double, out[n, o0:o1], [u[:o1 - o0] for u in bufs])
-
-
-def _epilogue_f64_block(a, bias, c, zp, lo, hi, double, out, bufs):
-    """One block of :func:`epilogue_f64_v`: out = the float64 epilogue of a (bias and the constants c0..c3
-    broadcast against it), through the buffers t, q, r (float64) and m (bool) of a's shape."""
-    t, q, r, m = bufs
-    c0, c1, c2, c3 = c
-    np.add(a, bias, out=t)                                               # x = bias + acc
-    if double:
-        np.multiply(t, c1, out=t)
-        np.clip(t, -2147483648.0, 2147483647.0, out=t)
-        np.multiply(t, c0, out=t)                                        # t = sat32(x * 2**left) * M
-        np.multiply(t, 4.656612873077393e-10, out=q)                     # 2**-31
-        np.floor(q, out=q)
-        np.multiply(q, 2.0, out=r)
-        r += 1.0
-        r *= 1073741824.0
-        np.greater_equal(t, r, out=m)
-        q += m                                                           # v: srdhm
-        np.abs(q, out=r)
-        r += c3
-        r *= c2
-        np.floor(r, out=r)                                               # u: rdbpot of |v|
-        np.copysign(r, q, out=r)     # -u where v < 0 (v is never -0.0: x = bias + acc is +0.0 at 0, and so is t)
-        v = r
-    else:
-        np.multiply(t, c0, out=t)
-        np.multiply(t, c1, out=q)
-        np.floor(q, out=q)
-        np.multiply(q, 2.0, out=r)
-        r += 1.0
-        r *= c2
-        np.greater_equal(t, r, out=m)
-        q += m
-        v = q
-    v += zp
-    np.clip(v, lo, hi, out=v)
-    out[...] = v
+                requantize_f64_v(a[n, o0:o1], bias[o0:o1, None], [ci[o0:o1, None] for ci in c], zp, lo, hi, double,
+                                 out[n, o0:o1], [u[:o1 - o0] for u in bufs])
 
 
 def depthwise_float_v(x, in_off, wf, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, dtype):

@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 
-from kwsnum import backend, parallel
+from kwsnum import backend, fixedpoint, parallel
 from kwsnum.builder import GraphBuilder
 from kwsnum.interpreter import Plan
 from kwsnum.ops import gemm
@@ -206,7 +206,7 @@ def f64_epilogue_of(x, kind, mode, m, s, zp, lo, hi):
     c = gemm.f64_epilogue_consts(kind, mode, np.array([m]), np.array([s]))
     y = np.empty(len(x), np.int64)
     double = kind == gemm.KIND_INT8 and mode == 0
-    gemm.epilogue_row_f64(x.astype(np.float64), 0.0, c[0, 0], c[0, 1], c[0, 2], c[0, 3], float(zp), float(lo),
+    fixedpoint.requantize_f64_row(x.astype(np.float64), 0.0, c[0, 0], c[0, 1], c[0, 2], c[0, 3], float(zp), float(lo),
                           float(hi), double, y)
     v = np.empty((1, 1, len(x)), np.int64)
     gemm.epilogue_f64_v(x.astype(np.float64)[None, None], False, np.zeros(1, np.int64), c, zp, lo, hi, double, v)
@@ -281,9 +281,9 @@ def test_f64_epilogue_bound(case, seed):
        st.integers(0, 2 ** 32 - 1))
 @settings(max_examples=40)
 def test_f64_epilogue_vector_blocks(N, O, P, onp, case, seed):
-    """The vector float64 epilogue (blocks of channels of one sample, docs/numerics.md 3.7) equals numba's on
-    (N, O, P) accumulators of either layout, with per-channel constants, biases, and shapes that cut the channels
-    into several blocks (O * P above the block's 16 k elements) or leave one."""
+    """The vector float64 epilogue (docs/numerics.md 3.7) equals numba's on (N, O, P) accumulators of either
+    layout, with per-channel constants and biases, in each of its blockings: several samples per block, one, or a
+    sample's channels cut into several blocks (O * P above the block's 16 k elements)."""
     kind, mode, m, s, X, zp, lo, hi, k, eff = case
     rng = np.random.default_rng(seed)
     mult = np.array([m] + [int(v) for v in rng.integers(1 << 30, 1 << 31, O - 1)], np.int64)
